@@ -1,0 +1,328 @@
+//! The command line: flags as clap parses them ([`Cli`]), turned into a validated [`ScanConfig`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ScanConfig, default_ehlo_name};
+use crate::input::{ColumnSpec, InputSource};
+use crate::pipeline;
+
+/// mailcensus: does mail to these domains travel encrypted and authenticated?
+#[derive(Debug, Parser)]
+#[command(name = "mailcensus", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a list of domains (DNS, SMTP STARTTLS probes) into Parquet datasets.
+    Scan(ScanArgs),
+}
+
+/// Flags of `mailcensus scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// CSV with a header (a `domain` column, else the first) or a plain list, one domain a line; `-` for stdin.
+    pub input: String,
+    /// Output directory: domains/, mx_hosts/, rejects.csv, run.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace the datasets of an earlier scan in --out.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Input column holding the domain [default: `domain` if the header has it, else the first column].
+    #[arg(long, value_name = "NAME")]
+    pub domain_column: Option<String>,
+    /// Input column holding the group (ISP, carrier, provider) [default: `group` if present].
+    #[arg(long, value_name = "NAME")]
+    pub group_column: Option<String>,
+    /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
+    #[arg(long, value_name = "NAME")]
+    pub weight_column: Option<String>,
+    /// Recursive resolver to use, IP or IP:PORT, repeatable [default: the system's resolv.conf].
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]
+    pub resolver: Vec<SocketAddr>,
+    /// Timeout of one DNS query attempt, seconds.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub dns_timeout: Duration,
+    /// DNS retries after the first attempt.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub dns_retries: usize,
+    /// DNS queries per second, whole run.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub dns_qps: u32,
+    /// SMTP port to probe.
+    #[arg(long, value_name = "PORT", default_value_t = 25)]
+    pub smtp_port: u16,
+    /// Name sent in EHLO; use a FQDN whose A record and PTR match the scanning host [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub ehlo_name: Option<String>,
+    /// TCP connect timeout, seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub connect_timeout: Duration,
+    /// Timeout of each SMTP read or write and of the TLS handshake, seconds (covers greeting delays).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub read_timeout: Duration,
+    /// Deadline of a whole probe, seconds (ends tarpits).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub probe_timeout: Duration,
+    /// Domains in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub concurrency: usize,
+    /// New SMTP connections per second, whole run.
+    #[arg(long, value_name = "RATE", default_value_t = 100.0)]
+    pub probe_rate: f64,
+    /// New SMTP connections per second to one destination IP (fractions allowed, e.g. 0.2).
+    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    pub per_ip_rate: f64,
+    /// Open SMTP connections to one destination IP.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub per_ip_connections: usize,
+    /// Extra trusted CA certificates (PEM), repeatable; the Mozilla roots are always trusted.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// Probe MX addresses in loopback, private, link-local, CGNAT and other non-public ranges.
+    #[arg(long)]
+    pub allow_private: bool,
+    /// Probe IPv6 MX addresses (otherwise recorded as skipped: ipv6_disabled).
+    #[arg(long)]
+    pub ipv6: bool,
+    /// MX hosts probed per domain, in preference order.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_mx_per_domain: usize,
+    /// Addresses probed per MX host.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_ips_per_mx: usize,
+    /// Rows per Parquet part file.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub rows_per_part: usize,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
+        return Err(format!("{s} must be between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{s:?} is not IP or IP:PORT"))
+}
+
+impl ScanArgs {
+    /// The validated configuration.
+    pub fn into_config(self, args: Vec<String>) -> Result<ScanConfig, String> {
+        for (name, rate) in [
+            ("--probe-rate", self.probe_rate),
+            ("--per-ip-rate", self.per_ip_rate),
+        ] {
+            if !rate.is_finite() || rate <= 0.0 {
+                return Err(format!("{name} must be a positive number"));
+            }
+        }
+        for (name, n) in [
+            ("--concurrency", self.concurrency),
+            ("--per-ip-connections", self.per_ip_connections),
+            ("--rows-per-part", self.rows_per_part),
+            ("--max-mx-per-domain", self.max_mx_per_domain),
+            ("--max-ips-per-mx", self.max_ips_per_mx),
+            ("--dns-qps", self.dns_qps as usize),
+        ] {
+            if n == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        let ehlo_name = self.ehlo_name.unwrap_or_else(default_ehlo_name);
+        if ehlo_name.is_empty() || ehlo_name.contains(char::is_whitespace) {
+            return Err(format!("--ehlo-name {ehlo_name:?} is not a host name"));
+        }
+        let mut c = ScanConfig::new(InputSource::from_arg(&self.input), self.out);
+        c.overwrite = self.overwrite;
+        c.columns = ColumnSpec {
+            domain: self.domain_column,
+            group: self.group_column,
+            weight: self.weight_column,
+        };
+        c.dns.resolvers = self.resolver;
+        c.dns.timeout = self.dns_timeout;
+        c.dns.retries = self.dns_retries;
+        c.dns.qps = self.dns_qps;
+        c.smtp.port = self.smtp_port;
+        c.smtp.ehlo_name = ehlo_name;
+        c.smtp.connect_timeout = self.connect_timeout;
+        c.smtp.read_timeout = self.read_timeout;
+        c.smtp.probe_timeout = self.probe_timeout;
+        c.concurrency = self.concurrency;
+        c.limits.probe_rate = self.probe_rate;
+        c.limits.per_ip_rate = self.per_ip_rate;
+        c.limits.per_ip_connections = self.per_ip_connections;
+        c.ca_files = self.ca_file;
+        c.allow_private = self.allow_private;
+        c.ipv6 = self.ipv6;
+        c.max_mx_per_domain = self.max_mx_per_domain;
+        c.max_ips_per_mx = self.max_ips_per_mx;
+        c.rows_per_part = self.rows_per_part;
+        c.progress = !self.no_progress;
+        c.args = args;
+        Ok(c)
+    }
+}
+
+/// Runs the parsed command line and returns the process exit code.
+///
+/// 0: the scan ran (failed domains are data); 1: output error; 2: bad usage or unreadable input;
+/// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`).
+pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
+    match cli.command {
+        Command::Scan(scan) => {
+            let config = match scan.into_config(args) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("mailcensus: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let out = config.out.clone();
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("mailcensus: cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match runtime.block_on(pipeline::run(config)) {
+                Ok(s) => {
+                    let c = &s.counts;
+                    let starttls: Vec<String> =
+                        c.starttls.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    eprintln!(
+                        "mailcensus: {} domains, {} rejected, in {:.1} s; {} probes, {} cache hits; starttls {}; output in {}",
+                        c.domains,
+                        c.rejects,
+                        s.elapsed_seconds,
+                        c.probes,
+                        c.probe_cache_hits,
+                        starttls.join(" "),
+                        out.display()
+                    );
+                    if c.internal_errors > 0 {
+                        eprintln!(
+                            "mailcensus: {} scanner errors (see scan_error and probe_reason=internal)",
+                            c.internal_errors
+                        );
+                        return ExitCode::from(3);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mailcensus: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_forms() {
+        assert_eq!(
+            parse_resolver("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(parse_resolver("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_resolver("[::1]:5353").unwrap(),
+            "[::1]:5353".parse().unwrap()
+        );
+        assert!(parse_resolver("dns.example").is_err());
+    }
+
+    #[test]
+    fn seconds_bounds() {
+        assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("nan").is_err());
+        assert!(parse_seconds("-1").is_err());
+    }
+
+    #[test]
+    fn flags_become_config() {
+        let cli = Cli::try_parse_from([
+            "mailcensus",
+            "scan",
+            "in.csv",
+            "--out",
+            "o",
+            "--resolver",
+            "127.0.0.1:5300",
+            "--per-ip-rate",
+            "0.5",
+            "--allow-private",
+            "--smtp-port",
+            "2525",
+            "--ehlo-name",
+            "scanner.example",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command;
+        let c = args.into_config(vec![]).unwrap();
+        assert_eq!(
+            c.dns.resolvers,
+            vec!["127.0.0.1:5300".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            (c.limits.per_ip_rate, c.allow_private, c.smtp.port),
+            (0.5, true, 2525)
+        );
+        assert_eq!(c.smtp.ehlo_name, "scanner.example");
+        assert_eq!(c.limits.per_ip_connections, 1);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let cli = Cli::try_parse_from([
+            "mailcensus",
+            "scan",
+            "in.csv",
+            "--out",
+            "o",
+            "--concurrency",
+            "0",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command;
+        assert!(args.into_config(vec![]).is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! The validated settings of a scan, with every default documented (and repeated in the README).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::dns::DnsConfig;
+use crate::input::{ColumnSpec, InputSource};
+use crate::limit::Limits;
+use crate::probe::smtp::SmtpConfig;
+
+/// Everything a scan needs to run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ScanConfig {
+    /// The domain list.
+    pub input: InputSource,
+    /// Which input columns hold the domain, group and weight.
+    pub columns: ColumnSpec,
+    /// The output directory (`--out`).
+    pub out: PathBuf,
+    /// Replace the datasets of an earlier scan in `out` (`--overwrite`, default off).
+    pub overwrite: bool,
+    /// Resolver settings.
+    pub dns: DnsConfig,
+    /// SMTP dialogue settings.
+    pub smtp: SmtpConfig,
+    /// Connection rate and concurrency limits.
+    pub limits: Limits,
+    /// Domains in flight at once (`--concurrency`, default 256).
+    pub concurrency: usize,
+    /// Extra trusted CA certificates, PEM (`--ca-file`, repeatable).
+    pub ca_files: Vec<PathBuf>,
+    /// Probe MX addresses in non-public ranges (`--allow-private`, default off).
+    pub allow_private: bool,
+    /// Probe IPv6 MX addresses (`--ipv6`, default off).
+    pub ipv6: bool,
+    /// MX hosts probed per domain, in preference order (`--max-mx-per-domain`, default 10).
+    pub max_mx_per_domain: usize,
+    /// Addresses probed per MX host (`--max-ips-per-mx`, default 8).
+    pub max_ips_per_mx: usize,
+    /// Rows per Parquet part file (`--rows-per-part`, default 50,000).
+    pub rows_per_part: usize,
+    /// Show a progress bar when stderr is a terminal (`--no-progress` turns it off).
+    pub progress: bool,
+    /// The command line, for `run.json`.
+    pub args: Vec<String>,
+}
+
+/// The system's host name, used as the default EHLO name.
+pub fn default_ehlo_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+impl ScanConfig {
+    /// A configuration with every default, reading `input` and writing to `out`.
+    pub fn new(input: InputSource, out: PathBuf) -> Self {
+        Self {
+            input,
+            columns: ColumnSpec::default(),
+            out,
+            overwrite: false,
+            dns: DnsConfig::default(),
+            smtp: SmtpConfig {
+                port: 25,
+                ehlo_name: default_ehlo_name(),
+                connect_timeout: Duration::from_secs(10),
+                read_timeout: Duration::from_secs(30),
+                probe_timeout: Duration::from_secs(60),
+            },
+            limits: Limits::default(),
+            concurrency: 256,
+            ca_files: Vec::new(),
+            allow_private: false,
+            ipv6: false,
+            max_mx_per_domain: 10,
+            max_ips_per_mx: 8,
+            rows_per_part: 50_000,
+            progress: true,
+            args: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! Streaming the input list: a CSV with a header, or a plain list of domains, one a line.
+//!
+//! The reader never holds the file in memory: it yields one [`InputItem`] per data line, either an
+//! [`Entry`] to scan or a [`Reject`] with its line number and reason. Blank lines and lines starting
+//! with `#` are skipped. Duplicates are detected with a 64-bit hash per distinct domain (8 bytes of key
+//! and 8 of first line number), which is the only state that grows with the input.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::io::{self, BufRead, BufReader, Read};
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::{self, Domain, RejectReason};
+
+/// Where the list comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// A file on disk (its lines are counted first, for progress).
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl InputSource {
+    /// `-` means standard input, anything else a path.
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == "-" {
+            Self::Stdin
+        } else {
+            Self::File(PathBuf::from(arg))
+        }
+    }
+}
+
+/// Which columns to read. `None` means the default rule (see [`InputReader::open`]).
+#[derive(Clone, Debug, Default)]
+pub struct ColumnSpec {
+    /// `--domain-column`: default `domain` if the header has it, else the first column.
+    pub domain: Option<String>,
+    /// `--group-column`: default `group` if the header has it, else none.
+    pub group: Option<String>,
+    /// `--weight-column`: default `weight` if the header has it, else none.
+    pub weight: Option<String>,
+}
+
+/// A domain to scan, with what the input said about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// 1-based line number in the input.
+    pub line: u64,
+    /// The normalised domain.
+    pub domain: Domain,
+    /// The group (ISP, carrier, provider) the line named, if any.
+    pub group: Option<String>,
+    /// The weight (users, message volume) the line gave, if any.
+    pub weight: Option<f64>,
+}
+
+/// An input line that is not scanned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reject {
+    /// 1-based line number in the input.
+    pub line: u64,
+    /// The domain field as read (lossy UTF-8, at most 256 characters).
+    pub input: String,
+    /// Why it is not scanned.
+    pub reason: RejectReason,
+    /// More context, e.g. the line of the first occurrence for a duplicate.
+    pub detail: String,
+}
+
+/// One data line of the input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputItem {
+    /// A domain to scan.
+    Entry(Entry),
+    /// A line that goes to `rejects.csv`.
+    Reject(Reject),
+}
+
+/// The input could not be opened or read: a usage error (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened or read.
+    #[error("cannot read input {path}: {source}")]
+    Io {
+        /// The input path.
+        path: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A column named on the command line is not in the header.
+    #[error("column {name:?} is not in the input header (header: {header})")]
+    MissingColumn {
+        /// The column asked for.
+        name: String,
+        /// The header that was read.
+        header: String,
+    },
+    /// A column was named but the input has no header line.
+    #[error("--{flag} {name:?} needs a header line, and the first line of the input is not one")]
+    NoHeader {
+        /// The flag.
+        flag: &'static str,
+        /// The column asked for.
+        name: String,
+    },
+}
+
+struct Columns {
+    domain: usize,
+    group: Option<usize>,
+    weight: Option<usize>,
+}
+
+/// Longest input line read, in bytes; a longer line is rejected as `line_too_long`.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Streams [`InputItem`]s from a CSV or plain list.
+///
+/// Lines are read here (so line numbers are exact and every line is bounded); the csv crate splits
+/// each line into fields (quotes, escaped quotes, commas inside quotes). A quoted field that spans lines
+/// is joined with the following lines.
+pub struct InputReader {
+    lines: Box<dyn BufRead + Send>,
+    line_no: u64,
+    columns: Columns,
+    /// A first data line read while looking for a header.
+    pending: Option<(u64, RawLine)>,
+    seen: HashMap<u64, u64>,
+    hasher: BuildHasherDefault<DefaultHasher>,
+    path: String,
+}
+
+enum RawLine {
+    Fields(csv::ByteRecord),
+    TooLong,
+}
+
+/// Reads one physical line (without the newline), at most `MAX_LINE_BYTES`; `Ok(None)` at the end.
+fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    buf.clear();
+    let n = r.take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let complete = buf.last() == Some(&b'\n') || n <= MAX_LINE_BYTES;
+    if !complete {
+        // Skip the rest of the over-long line.
+        let mut sink = Vec::new();
+        loop {
+            sink.clear();
+            let m = r.take(64 * 1024).read_until(b'\n', &mut sink)?;
+            if m == 0 || sink.last() == Some(&b'\n') {
+                break;
+            }
+        }
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(Some(complete))
+}
+
+fn split_fields(line: &[u8]) -> csv::ByteRecord {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(line.len().max(64) + 1)
+        .from_reader(line);
+    let mut rec = csv::ByteRecord::new();
+    match r.read_byte_record(&mut rec) {
+        Ok(true) => rec,
+        _ => csv::ByteRecord::from(vec![line.to_vec()]),
+    }
+}
+
+impl InputReader {
+    /// Opens the input and reads its first line to decide whether it is a header.
+    ///
+    /// The first line is a header when one of its fields is `domain`, `group` or `weight`, or one of the
+    /// column names given in `spec` (case-insensitive). Otherwise every line is data and the domain is
+    /// the first field.
+    pub fn open(source: &InputSource, spec: &ColumnSpec) -> Result<Self, InputError> {
+        let path = match source {
+            InputSource::File(p) => p.display().to_string(),
+            InputSource::Stdin => "-".to_string(),
+        };
+        let io_err = |source| InputError::Io {
+            path: path.clone(),
+            source,
+        };
+        let lines: Box<dyn BufRead + Send> = match source {
+            InputSource::File(p) => Box::new(BufReader::with_capacity(
+                256 * 1024,
+                File::open(p).map_err(io_err)?,
+            )),
+            InputSource::Stdin => Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
+        };
+        let mut reader = Self {
+            lines,
+            line_no: 0,
+            columns: Columns {
+                domain: 0,
+                group: None,
+                weight: None,
+            },
+            pending: None,
+            seen: HashMap::new(),
+            hasher: Default::default(),
+            path: path.clone(),
+        };
+        let first = reader.next_line().map_err(io_err)?;
+        let header: Vec<String> = match &first {
+            Some((_, RawLine::Fields(rec))) => rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let named = [&spec.domain, &spec.group, &spec.weight];
+        let is_header = ["domain", "group", "weight"]
+            .iter()
+            .any(|n| find(n).is_some())
+            || named.iter().any(|n| n.as_deref().and_then(find).is_some());
+        let missing = |name: &str| InputError::MissingColumn {
+            name: name.to_string(),
+            header: header.join(","),
+        };
+        reader.columns = if is_header {
+            let domain = match &spec.domain {
+                Some(n) => find(n).ok_or_else(|| missing(n))?,
+                None => find("domain").unwrap_or(0),
+            };
+            let optional = |given: &Option<String>, default: &str| match given {
+                Some(n) => find(n).map(Some).ok_or_else(|| missing(n)),
+                None => Ok(find(default)),
+            };
+            Columns {
+                domain,
+                group: optional(&spec.group, "group")?,
+                weight: optional(&spec.weight, "weight")?,
+            }
+        } else {
+            for (flag, given) in [
+                ("domain-column", &spec.domain),
+                ("group-column", &spec.group),
+                ("weight-column", &spec.weight),
+            ] {
+                if let Some(name) = given {
+                    return Err(InputError::NoHeader {
+                        flag,
+                        name: name.clone(),
+                    });
+                }
+            }
+            Columns {
+                domain: 0,
+                group: None,
+                weight: None,
+            }
+        };
+        if !is_header {
+            reader.pending = first;
+        }
+        Ok(reader)
+    }
+
+    /// The next data line (not blank, not a comment), with its line number.
+    fn next_line(&mut self) -> io::Result<Option<(u64, RawLine)>> {
+        let mut buf = Vec::new();
+        loop {
+            let Some(complete) = read_line(&mut *self.lines, &mut buf)? else {
+                return Ok(None);
+            };
+            self.line_no += 1;
+            let start = self.line_no;
+            if start == 1 && buf.starts_with(b"\xef\xbb\xbf") {
+                buf.drain(..3);
+            }
+            if !complete {
+                return Ok(Some((start, RawLine::TooLong)));
+            }
+            if buf.first() == Some(&b'#') || buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // A quoted field may span lines: join until the quotes balance.
+            let mut complete = true;
+            while buf.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+                let mut more = Vec::new();
+                match read_line(&mut *self.lines, &mut more)? {
+                    Some(c) if buf.len() + more.len() < MAX_LINE_BYTES => {
+                        self.line_no += 1;
+                        complete &= c;
+                        buf.push(b'\n');
+                        buf.extend_from_slice(&more);
+                    }
+                    Some(_) => {
+                        self.line_no += 1;
+                        complete = false;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if !complete {
+                return Ok(Some((start, RawLine::TooLong)));
+            }
+            return Ok(Some((start, RawLine::Fields(split_fields(&buf)))));
+        }
+    }
+
+    fn item(&mut self, line: u64, raw: RawLine) -> InputItem {
+        let record = match raw {
+            RawLine::Fields(r) => r,
+            RawLine::TooLong => {
+                return InputItem::Reject(Reject {
+                    line,
+                    input: String::new(),
+                    reason: RejectReason::LineTooLong,
+                    detail: format!("line longer than {MAX_LINE_BYTES} bytes"),
+                });
+            }
+        };
+        let raw = record.get(self.columns.domain).unwrap_or(b"");
+        let lossy = || {
+            String::from_utf8_lossy(raw)
+                .chars()
+                .take(256)
+                .collect::<String>()
+        };
+        let reject = |reason, detail: String| {
+            InputItem::Reject(Reject {
+                line,
+                input: lossy(),
+                reason,
+                detail,
+            })
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return reject(RejectReason::InvalidUtf8, String::new());
+        };
+        let domain = match domain::normalize(text) {
+            Ok(d) => d,
+            Err(reason) => return reject(reason, String::new()),
+        };
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+        };
+        let group = field(self.columns.group).filter(|g| !g.is_empty());
+        let weight = match field(self.columns.weight).filter(|w| !w.is_empty()) {
+            None => None,
+            Some(w) => match w.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+                _ => {
+                    return reject(
+                        RejectReason::InvalidWeight,
+                        format!("weight {w:?} is not a non-negative number"),
+                    );
+                }
+            },
+        };
+        let key = self.hasher.hash_one(domain.as_str());
+        if let Some(first) = self.seen.get(&key) {
+            return reject(
+                RejectReason::Duplicate,
+                format!("first seen on line {first}"),
+            );
+        }
+        self.seen.insert(key, line);
+        InputItem::Entry(Entry {
+            line,
+            domain,
+            group,
+            weight,
+        })
+    }
+}
+
+impl Iterator for InputReader {
+    type Item = Result<InputItem, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some((line, raw)) = self.pending.take() {
+            return Some(Ok(self.item(line, raw)));
+        }
+        match self.next_line() {
+            Ok(Some((line, raw))) => Some(Ok(self.item(line, raw))),
+            Ok(None) => None,
+            Err(source) => Some(Err(InputError::Io {
+                path: self.path.clone(),
+                source,
+            })),
+        }
+    }
+}
+
+/// Counts the data lines of a file cheaply (newlines, minus blank and `#` lines), for the progress total.
+pub fn count_lines(path: &Path) -> io::Result<u64> {
+    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    let mut count = 0u64;
+    let mut at_line_start = true;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        for &b in buf {
+            if at_line_start {
+                if b != b'#' && b != b'\n' && b != b'\r' {
+                    count += 1;
+                }
+                at_line_start = false;
+            }
+            if b == b'\n' {
+                at_line_start = true;
+            }
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn read_all(content: &[u8], spec: &ColumnSpec) -> Result<Vec<InputItem>, InputError> {
+        let dir = std::env::temp_dir().join(format!(
+            "mailcensus-input-{}-{}",
+            std::process::id(),
+            fastrand()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.csv");
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(content)
+            .unwrap();
+        let r = InputReader::open(&InputSource::File(path), spec)?;
+        r.collect()
+    }
+
+    fn fastrand() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn summary(items: &[InputItem]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                InputItem::Entry(e) => format!(
+                    "{}:{}:{}:{}",
+                    e.line,
+                    e.domain,
+                    e.group.as_deref().unwrap_or("-"),
+                    e.weight.map(|w| w.to_string()).unwrap_or("-".into())
+                ),
+                InputItem::Reject(r) => format!("{}!{}", r.line, r.reason),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_list_with_comments_and_blanks() {
+        let items = read_all(
+            b"# my list\nexample.com\n\nuser@Example.ORG\n192.0.2.1\nexample.com\n",
+            &ColumnSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            summary(&items),
+            [
+                "2:example.com:-:-",
+                "4:example.org:-:-",
+                "5!ip_literal",
+                "6!duplicate"
+            ]
+        );
+        match &items[3] {
+            InputItem::Reject(r) => assert_eq!(r.detail, "first seen on line 2"),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn header_with_group_and_weight_crlf_bom() {
+        let items = read_all(
+            b"\xef\xbb\xbfgroup,domain,weight\r\nNTT,ocn.ne.jp,10\r\n\"KDDI, Inc\",ezweb.ne.jp,\r\nX,bad..name,1\r\nY,y.example,-3\r\n",
+            &ColumnSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            summary(&items),
+            [
+                "2:ocn.ne.jp:NTT:10",
+                "3:ezweb.ne.jp:KDDI, Inc:-",
+                "4!empty_label",
+                "5!invalid_weight"
+            ]
+        );
+    }
+
+    #[test]
+    fn named_columns() {
+        let spec = ColumnSpec {
+            domain: Some("Address Suffix".into()),
+            group: Some("Region Name".into()),
+            weight: None,
+        };
+        let items = read_all(
+            b"Address Suffix,Hostname Suffix,Region Name\nocn.ne.jp,ocn.ad.jp,World\n",
+            &spec,
+        )
+        .unwrap();
+        assert_eq!(summary(&items), ["2:ocn.ne.jp:World:-"]);
+    }
+
+    #[test]
+    fn missing_column_is_an_error() {
+        let spec = ColumnSpec {
+            domain: Some("host".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            read_all(b"domain\na.example\n", &spec),
+            Err(InputError::MissingColumn { .. })
+        ));
+        assert!(matches!(
+            read_all(b"a.example\n", &spec),
+            Err(InputError::NoHeader { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_and_empty_fields() {
+        let items = read_all(
+            b"domain,group\n\xff\xfe.example,g\n,g\n",
+            &ColumnSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(summary(&items), ["2!invalid_utf8", "3!empty"]);
+    }
+
+    #[test]
+    fn long_lines_and_multiline_quotes() {
+        let mut content = b"domain,group\n".to_vec();
+        content.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 10));
+        content.extend_from_slice(b"\nb.example,\"two\nlines\"\nc.example,x\n");
+        let items = read_all(&content, &ColumnSpec::default()).unwrap();
+        assert_eq!(
+            summary(&items),
+            [
+                "2!line_too_long",
+                "3:b.example:two\nlines:-",
+                "5:c.example:x:-"
+            ]
+        );
+        let items = read_all(
+            &b"d.example\n"
+                .repeat(1)
+                .iter()
+                .chain(&[b'x'; 100_000])
+                .copied()
+                .collect::<Vec<u8>>(),
+            &ColumnSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(summary(&items), ["1:d.example:-:-", "2!name_too_long"]);
+    }
+
+    #[test]
+    fn empty_and_header_only_files() {
+        assert!(read_all(b"", &ColumnSpec::default()).unwrap().is_empty());
+        assert!(
+            read_all(b"domain,group\n", &ColumnSpec::default())
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn count_lines_skips_blank_and_comments() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-count-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.csv");
+        std::fs::write(&p, b"# c\na\n\nb\r\n\r\nc").unwrap();
+        assert_eq!(count_lines(&p).unwrap(), 3);
+    }
+}

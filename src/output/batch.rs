@@ -1,0 +1,376 @@
+//! Turning scan results into Arrow record batches.
+//!
+//! [`BatchBuilder`] derives one typed Arrow builder per column from the schema in `output::schema`, and
+//! rows are pushed column by column, in schema order, naming each column: a push to the wrong column
+//! or of the wrong type is a bug that panics in tests, so the builders cannot drift from the schema.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder,
+    StructBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder,
+    UInt64Builder,
+};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+
+use super::schema::{DOMAINS, MX_HOSTS, col};
+use crate::dns::MxEntry;
+use crate::probe::Attempt;
+use crate::record::{DomainScan, MxTarget};
+
+enum Column {
+    Utf8(StringBuilder),
+    Label(StringDictionaryBuilder<Int32Type>),
+    U8(UInt8Builder),
+    U16(UInt16Builder),
+    U32(UInt32Builder),
+    U64(UInt64Builder),
+    F64(Float64Builder),
+    Bool(BooleanBuilder),
+    Timestamp(TimestampMillisecondBuilder),
+    Utf8List(ListBuilder<StringBuilder>),
+    MxList(ListBuilder<StructBuilder>),
+}
+
+impl Column {
+    fn for_type(dt: &DataType) -> Self {
+        match dt {
+            DataType::Utf8 => Self::Utf8(StringBuilder::new()),
+            DataType::Dictionary(_, _) => Self::Label(StringDictionaryBuilder::new()),
+            DataType::UInt8 => Self::U8(UInt8Builder::new()),
+            DataType::UInt16 => Self::U16(UInt16Builder::new()),
+            DataType::UInt32 => Self::U32(UInt32Builder::new()),
+            DataType::UInt64 => Self::U64(UInt64Builder::new()),
+            DataType::Float64 => Self::F64(Float64Builder::new()),
+            DataType::Boolean => Self::Bool(BooleanBuilder::new()),
+            DataType::Timestamp(TimeUnit::Millisecond, tz) => {
+                Self::Timestamp(TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()))
+            }
+            DataType::List(item) => match item.data_type() {
+                DataType::Utf8 => {
+                    Self::Utf8List(ListBuilder::new(StringBuilder::new()).with_field(item.clone()))
+                }
+                DataType::Struct(fields) => Self::MxList(
+                    ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
+                        .with_field(item.clone()),
+                ),
+                other => unreachable!("no builder for list of {other}"),
+            },
+            other => unreachable!("no builder for {other}"),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Utf8(b) => Arc::new(b.finish()),
+            Self::Label(b) => Arc::new(b.finish()),
+            Self::U8(b) => Arc::new(b.finish()),
+            Self::U16(b) => Arc::new(b.finish()),
+            Self::U32(b) => Arc::new(b.finish()),
+            Self::U64(b) => Arc::new(b.finish()),
+            Self::F64(b) => Arc::new(b.finish()),
+            Self::Bool(b) => Arc::new(b.finish()),
+            Self::Timestamp(b) => Arc::new(b.finish()),
+            Self::Utf8List(b) => Arc::new(b.finish()),
+            Self::MxList(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Builds record batches of one schema, row by row.
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    next: usize,
+    rows: usize,
+}
+
+macro_rules! push_fn {
+    ($name:ident, $variant:ident, $ty:ty) => {
+        /// Appends a value (or null) to the next column, which must be `column`.
+        pub fn $name(&mut self, column: &str, v: Option<$ty>) {
+            match self.slot(column) {
+                Column::$variant(b) => b.append_option(v),
+                _ => panic!("column {column} is not of type {}", stringify!($ty)),
+            }
+        }
+    };
+}
+
+impl BatchBuilder {
+    /// Empty builders for every column of `schema`.
+    pub fn new(schema: SchemaRef) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| Column::for_type(f.data_type()))
+            .collect();
+        Self {
+            schema,
+            columns,
+            next: 0,
+            rows: 0,
+        }
+    }
+
+    fn slot(&mut self, column: &str) -> &mut Column {
+        let i = self.next;
+        let expected = self
+            .schema
+            .fields()
+            .get(i)
+            .map(|f| f.name().as_str())
+            .unwrap_or("<past the last column>");
+        assert_eq!(column, expected, "column pushed out of schema order");
+        self.next += 1;
+        &mut self.columns[i]
+    }
+
+    /// Appends a string or label (or null) to the next column, which must be `column`.
+    pub fn str(&mut self, column: &str, v: Option<&str>) {
+        match self.slot(column) {
+            Column::Utf8(b) => b.append_option(v),
+            Column::Label(b) => match v {
+                Some(s) => {
+                    b.append_value(s);
+                }
+                None => b.append_null(),
+            },
+            _ => panic!("column {column} is not a string"),
+        }
+    }
+
+    push_fn!(u8, U8, u8);
+    push_fn!(u16, U16, u16);
+    push_fn!(u32, U32, u32);
+    push_fn!(u64, U64, u64);
+    push_fn!(f64, F64, f64);
+    push_fn!(bool, Bool, bool);
+    push_fn!(timestamp_ms, Timestamp, i64);
+
+    /// Appends a list of strings to the next column, which must be `column`.
+    pub fn strs<S: AsRef<str>>(&mut self, column: &str, values: &[S]) {
+        match self.slot(column) {
+            Column::Utf8List(b) => {
+                for v in values {
+                    b.values().append_value(v.as_ref());
+                }
+                b.append(true);
+            }
+            _ => panic!("column {column} is not a list of strings"),
+        }
+    }
+
+    /// Appends a list of MX records to the next column, which must be `column`.
+    pub fn mx_list(&mut self, column: &str, values: &[MxEntry]) {
+        match self.slot(column) {
+            Column::MxList(b) => {
+                let s = b.values();
+                for mx in values {
+                    s.field_builder::<UInt16Builder>(0)
+                        .expect("preference")
+                        .append_value(mx.preference);
+                    s.field_builder::<StringBuilder>(1)
+                        .expect("host")
+                        .append_value(&mx.host);
+                    s.append(true);
+                }
+                b.append(true);
+            }
+            _ => panic!("column {column} is not a list of MX records"),
+        }
+    }
+
+    /// Ends the current row; every column must have been pushed.
+    pub fn end_row(&mut self) {
+        assert_eq!(
+            self.next,
+            self.columns.len(),
+            "row ended after {} of {} columns",
+            self.next,
+            self.columns.len()
+        );
+        self.next = 0;
+        self.rows += 1;
+    }
+
+    /// Rows pushed since the last `finish`.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// No rows since the last `finish`.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The rows pushed so far as a batch; the builder starts over.
+    pub fn finish(&mut self) -> RecordBatch {
+        assert_eq!(self.next, 0, "finish in the middle of a row");
+        let arrays = self.columns.iter_mut().map(Column::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays)
+            .expect("builders are derived from the schema")
+    }
+}
+
+/// Builders for the `domains` schema.
+pub fn domains_builder() -> BatchBuilder {
+    BatchBuilder::new(DOMAINS.clone())
+}
+
+/// Builders for the `mx_hosts` schema.
+pub fn mx_hosts_builder() -> BatchBuilder {
+    BatchBuilder::new(MX_HOSTS.clone())
+}
+
+/// Appends the `domains` row of a scan.
+pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
+    let e = &s.entry;
+    b.str(col::DOMAIN, Some(e.domain.as_str()));
+    b.u64(col::INPUT_LINE, Some(e.line));
+    b.str(col::GROUP, e.group.as_deref());
+    b.f64(col::WEIGHT, e.weight);
+    b.timestamp_ms(col::SCANNED_AT, Some(s.scanned_at_ms));
+    b.str(col::SCAN_ERROR, s.scan_error.as_deref());
+    b.str(col::MX_OUTCOME, Some(s.mx.label()));
+    b.str(col::MX_DETAIL, s.mx.failure().map(|f| f.detail.as_str()));
+    b.str(col::MX_SOURCE, Some(s.mx_source.as_label()));
+    b.mx_list(col::MX, s.mx.found().map(Vec::as_slice).unwrap_or(&[]));
+    b.u16(
+        col::MX_COUNT,
+        Some(s.mx_hosts.len().min(u16::MAX as usize) as u16),
+    );
+    b.str(col::SPF_TXT_OUTCOME, Some(s.spf_txt_outcome));
+    b.str(col::SPF_STATUS, Some(s.spf.status.as_label()));
+    b.str(col::SPF_ALL, s.spf.all.map(|q| q.as_label()));
+    b.strs(col::SPF_RECORDS, &s.spf.records);
+    b.str(col::SPF_DETAIL, s.spf.detail.as_deref());
+    let d = s.dmarc.record.as_ref();
+    b.str(col::DMARC_TXT_OUTCOME, Some(s.dmarc_txt_outcome));
+    b.str(col::DMARC_STATUS, Some(s.dmarc.status.as_label()));
+    b.str(col::DMARC_POLICY, d.map(|r| r.policy.as_label()));
+    b.str(
+        col::DMARC_SUBDOMAIN_POLICY,
+        d.and_then(|r| r.subdomain_policy).map(|p| p.as_label()),
+    );
+    b.u8(col::DMARC_PCT, d.map(|r| r.pct));
+    b.strs(col::DMARC_RUA, d.map(|r| r.rua.as_slice()).unwrap_or(&[]));
+    b.strs(col::DMARC_RECORDS, &s.dmarc.records);
+    b.str(col::DMARC_DETAIL, s.dmarc.detail.as_deref());
+    b.str(col::STARTTLS, Some(s.starttls().as_label()));
+    b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
+    b.str(
+        col::TLS_VERSION_MIN,
+        s.tls_version_min().map(|v| v.as_label()),
+    );
+    b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
+    b.end_row();
+}
+
+/// Appends the `mx_hosts` row of one target of a scan.
+pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
+    let p = &t.probe;
+    let (phase, reason, code, detail) = match &p.attempt {
+        Attempt::Done(_) => (None, None, None, None),
+        Attempt::Failed(f) => (
+            Some(f.phase.as_label()),
+            Some(f.reason.as_label()),
+            f.reply_code,
+            Some(f.detail.as_str()),
+        ),
+        Attempt::Skipped(r) => (None, Some(r.as_label()), None, None),
+    };
+    let smtp = &p.smtp;
+    let tls = p.tls.as_ref();
+    let cert = tls.map(|t| &t.assessment);
+    let leaf = cert.and_then(|c| c.leaf.as_ref());
+    b.str(col::DOMAIN, Some(s.entry.domain.as_str()));
+    b.str(col::GROUP, s.entry.group.as_deref());
+    b.str(col::MX_HOST, Some(&t.host));
+    b.u16(col::MX_PREFERENCE, Some(t.preference));
+    b.bool(
+        col::MX_IMPLICIT,
+        Some(s.mx_source == crate::record::MxSource::Implicit),
+    );
+    b.str(col::MX_A_OUTCOME, Some(t.a_outcome));
+    b.str(col::MX_AAAA_OUTCOME, Some(t.aaaa_outcome));
+    b.str(col::MX_ADDRESS_DETAIL, t.address_detail.as_deref());
+    b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());
+    b.u8(
+        col::IP_VERSION,
+        t.ip.map(|ip| if matches!(ip, IpAddr::V4(_)) { 4 } else { 6 }),
+    );
+    b.str(col::PROBE_STATUS, Some(p.attempt.label()));
+    b.str(col::PROBE_PHASE, phase);
+    b.str(col::PROBE_REASON, reason);
+    b.u16(col::PROBE_REPLY_CODE, code);
+    b.str(col::PROBE_DETAIL, detail);
+    b.bool(col::PROBE_CACHED, Some(t.cached));
+    b.u32(
+        col::PROBE_DURATION_MS,
+        (!matches!(p.attempt, Attempt::Skipped(_))).then_some(p.duration_ms),
+    );
+    b.u16(col::SMTP_BANNER_CODE, smtp.banner.as_ref().map(|r| r.code));
+    b.str(
+        col::SMTP_BANNER,
+        smtp.banner.as_ref().map(|r| r.text()).as_deref(),
+    );
+    b.u16(col::SMTP_EHLO_CODE, smtp.ehlo.as_ref().map(|r| r.code));
+    b.bool(
+        col::SMTP_HELO_FALLBACK,
+        smtp.ehlo.as_ref().map(|_| smtp.helo_fallback),
+    );
+    b.strs(col::SMTP_EXTENSIONS, &smtp.extensions);
+    b.bool(col::SMTP_STARTTLS_OFFERED, smtp.starttls_offered);
+    b.u16(
+        col::SMTP_STARTTLS_CODE,
+        smtp.starttls.as_ref().map(|r| r.code),
+    );
+    b.str(
+        col::SMTP_STARTTLS_REPLY,
+        smtp.starttls.as_ref().map(|r| r.text()).as_deref(),
+    );
+    b.u16(
+        col::SMTP_POST_TLS_EHLO_CODE,
+        smtp.post_tls_ehlo.as_ref().map(|r| r.code),
+    );
+    b.str(col::TLS_VERSION, tls.map(|t| t.version.as_label()));
+    b.str(col::TLS_CIPHER, tls.map(|t| t.cipher.as_str()));
+    b.str(col::TLS_KX_GROUP, tls.and_then(|t| t.kx_group.as_deref()));
+    b.u8(
+        col::TLS_CHAIN_LENGTH,
+        tls.map(|t| t.chain_length.min(u8::MAX as usize) as u8),
+    );
+    b.bool(col::TLS_SIGNATURE_VALID, tls.map(|t| t.signature_valid));
+    b.str(col::TLS_CERT_VERDICT, cert.map(|c| c.verdict.as_label()));
+    b.str(col::TLS_CERT_DETAIL, cert.and_then(|c| c.detail.as_deref()));
+    b.bool(col::TLS_CERT_NAME_MATCHES, cert.map(|c| c.name_matches));
+    b.bool(col::TLS_CERT_EXPIRED, cert.map(|c| c.expired));
+    b.bool(col::TLS_CERT_SELF_SIGNED, cert.map(|c| c.self_signed));
+    b.str(col::TLS_CERT_SUBJECT, leaf.map(|l| l.subject.as_str()));
+    b.str(col::TLS_CERT_ISSUER, leaf.map(|l| l.issuer.as_str()));
+    b.strs(
+        col::TLS_CERT_SAN,
+        leaf.map(|l| l.san.as_slice()).unwrap_or(&[]),
+    );
+    b.timestamp_ms(
+        col::TLS_CERT_NOT_BEFORE,
+        leaf.map(|l| l.not_before.saturating_mul(1000)),
+    );
+    b.timestamp_ms(
+        col::TLS_CERT_NOT_AFTER,
+        leaf.map(|l| l.not_after.saturating_mul(1000)),
+    );
+    b.str(col::TLS_CERT_KEY_TYPE, leaf.map(|l| l.key_type));
+    b.u32(col::TLS_CERT_KEY_BITS, leaf.map(|l| l.key_bits));
+    b.str(
+        col::TLS_CERT_SIGNATURE_ALGORITHM,
+        leaf.map(|l| l.signature_algorithm.as_str()),
+    );
+    b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));
+    b.end_row();
+}

@@ -1,0 +1,17 @@
+//! Everything the scan writes under `--out DIR`: the Parquet datasets (`domains/`, `mx_hosts/`), the
+//! rejects file and `run.json`.
+
+pub mod batch;
+pub mod parquet;
+pub mod rejects;
+pub mod run_info;
+pub mod schema;
+
+/// Folder of the `domains` dataset under the output directory.
+pub const DOMAINS_DIR: &str = "domains";
+/// Folder of the `mx_hosts` dataset under the output directory.
+pub const MX_HOSTS_DIR: &str = "mx_hosts";
+/// The rejects file under the output directory.
+pub const REJECTS_FILE: &str = "rejects.csv";
+/// The run summary under the output directory.
+pub const RUN_FILE: &str = "run.json";

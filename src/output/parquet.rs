@@ -1,0 +1,239 @@
+//! Writing datasets as folders of Parquet part files: `DIR/<dataset>/part-NNNNN.parquet`.
+//!
+//! A part is written as `part-NNNNN.parquet.tmp` and renamed when closed, every `rows_per_part` rows,
+//! so a killed run keeps every finished part intact and loaders that read `*.parquet` never see a
+//! half-written file. [`writer_properties`] holds the one set of writer settings (zstd, dictionary
+//! encoding, row groups of 64 Ki rows).
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::batch::BatchBuilder;
+
+/// Rows buffered in Arrow builders before they are handed to the Parquet writer.
+pub const BATCH_ROWS: usize = 8192;
+
+/// The writer settings of every part file.
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("3 is a valid zstd level"),
+        ))
+        .set_dictionary_enabled(true)
+        .set_max_row_group_row_count(Some(65_536))
+        .set_created_by(format!("mailcensus {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// An output failure (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A file operation failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The Parquet writer failed.
+    #[error("cannot write {path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: parquet::errors::ParquetError,
+    },
+}
+
+struct Part {
+    writer: ArrowWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    rows: usize,
+}
+
+/// Writes one dataset as a sequence of part files.
+pub struct DatasetWriter {
+    dir: PathBuf,
+    schema: SchemaRef,
+    builder: BatchBuilder,
+    rows_per_part: usize,
+    next_part: u32,
+    part: Option<Part>,
+    rows_written: u64,
+    parts_closed: u32,
+}
+
+impl DatasetWriter {
+    /// A writer into `dir` (created if missing), closing a part every `rows_per_part` rows.
+    pub fn create(
+        dir: &Path,
+        builder: BatchBuilder,
+        schema: SchemaRef,
+        rows_per_part: usize,
+    ) -> Result<Self, OutputError> {
+        fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            schema,
+            builder,
+            rows_per_part: rows_per_part.max(1),
+            next_part: 0,
+            part: None,
+            rows_written: 0,
+            parts_closed: 0,
+        })
+    }
+
+    /// Pushes one row with `push`, then writes and rotates as needed.
+    pub fn push(&mut self, push: impl FnOnce(&mut BatchBuilder)) -> Result<(), OutputError> {
+        push(&mut self.builder);
+        let in_part = self.part.as_ref().map_or(0, |p| p.rows);
+        if self.builder.len() >= BATCH_ROWS || in_part + self.builder.len() >= self.rows_per_part {
+            self.flush_batch()?;
+        }
+        if self
+            .part
+            .as_ref()
+            .is_some_and(|p| p.rows >= self.rows_per_part)
+        {
+            self.close_part()?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self) -> Result<(), OutputError> {
+        if self.builder.is_empty() {
+            return Ok(());
+        }
+        let batch = self.builder.finish();
+        if self.part.is_none() {
+            let path = self.dir.join(format!("part-{:05}.parquet", self.next_part));
+            let tmp = self
+                .dir
+                .join(format!("part-{:05}.parquet.tmp", self.next_part));
+            self.next_part += 1;
+            let file = File::create(&tmp).map_err(|source| OutputError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+            let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
+                .map_err(|source| OutputError::Parquet {
+                    path: tmp.clone(),
+                    source,
+                })?;
+            self.part = Some(Part {
+                writer,
+                tmp,
+                path,
+                rows: 0,
+            });
+        }
+        let part = self.part.as_mut().expect("part was just opened");
+        part.writer
+            .write(&batch)
+            .map_err(|source| OutputError::Parquet {
+                path: part.tmp.clone(),
+                source,
+            })?;
+        part.rows += batch.num_rows();
+        self.rows_written += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn close_part(&mut self) -> Result<(), OutputError> {
+        if let Some(part) = self.part.take() {
+            part.writer.close().map_err(|source| OutputError::Parquet {
+                path: part.tmp.clone(),
+                source,
+            })?;
+            fs::rename(&part.tmp, &part.path).map_err(|source| OutputError::Io {
+                path: part.path.clone(),
+                source,
+            })?;
+            self.parts_closed += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered and closes the current part. Returns the rows written in all.
+    pub fn finish(mut self) -> Result<u64, OutputError> {
+        self.flush_batch()?;
+        self.close_part()?;
+        Ok(self.rows_written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::batch::domains_builder;
+    use crate::output::schema::{DOMAINS, col};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn push_row(b: &mut BatchBuilder, i: u64) {
+        for field in DOMAINS.fields() {
+            let name = field.name().as_str();
+            match name {
+                col::DOMAIN => b.str(name, Some(&format!("d{i}.example"))),
+                col::INPUT_LINE => b.u64(name, Some(i)),
+                col::SCANNED_AT => b.timestamp_ms(name, Some(0)),
+                col::MX => b.mx_list(name, &[]),
+                col::MX_COUNT => b.u16(name, Some(0)),
+                col::WEIGHT => b.f64(name, None),
+                col::DMARC_PCT => b.u8(name, None),
+                col::GMAIL_RED_LOCK => b.bool(name, None),
+                n if n.ends_with("_records") || n == col::DMARC_RUA => b.strs::<&str>(name, &[]),
+                _ => b.str(name, if field.is_nullable() { None } else { Some("x") }),
+            }
+        }
+        b.end_row();
+    }
+
+    #[test]
+    fn parts_rotate_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-parts-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut w = DatasetWriter::create(&dir, domains_builder(), DOMAINS.clone(), 1000).unwrap();
+        for i in 0..2500 {
+            w.push(|b| push_row(b, i)).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 2500);
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "part-00000.parquet",
+                "part-00001.parquet",
+                "part-00002.parquet"
+            ]
+        );
+        let mut total = 0;
+        for n in &names {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(dir.join(n)).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                assert_eq!(batch.schema().fields(), DOMAINS.fields());
+                total += batch.num_rows();
+            }
+        }
+        assert_eq!(total, 2500);
+    }
+}

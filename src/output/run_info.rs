@@ -1,0 +1,77 @@
+//! `DIR/run.json`: what ran, when, and what it counted (domains, rejects, probes, cache hits, failures
+//! by reason, rates), for the operator and for whoever merges runs later.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::parquet::OutputError;
+
+/// Counters accumulated while writing.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Counts {
+    /// Domains written to `domains`.
+    pub domains: u64,
+    /// Lines written to `rejects.csv`.
+    pub rejects: u64,
+    /// Rows written to `mx_hosts`.
+    pub mx_rows: u64,
+    /// SMTP probes actually run.
+    pub probes: u64,
+    /// (MX host, IP) requests answered from the probe cache.
+    pub probe_cache_hits: u64,
+    /// DNS lookups made (cache hits of the resolver included).
+    pub dns_queries: u64,
+    /// Domains whose scan hit a scanner bug.
+    pub internal_errors: u64,
+    /// Domains by their `starttls` summary.
+    pub starttls: BTreeMap<String, u64>,
+    /// Distinct probes by outcome: `done`, or `failed:<phase>:<reason>`, or `skipped:<reason>`.
+    pub probe_outcomes: BTreeMap<String, u64>,
+}
+
+/// The content of `run.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// `mailcensus`.
+    pub tool: &'static str,
+    /// The tool's version.
+    pub version: &'static str,
+    /// The output schema version.
+    pub schema_version: &'static str,
+    /// The command line.
+    pub args: Vec<String>,
+    /// Start, RFC 3339 UTC.
+    pub started_at: String,
+    /// End, RFC 3339 UTC.
+    pub finished_at: String,
+    /// Seconds from start to end.
+    pub elapsed_seconds: f64,
+    /// Every input line was processed.
+    pub complete: bool,
+    /// Counters.
+    pub counts: Counts,
+    /// Domains per second.
+    pub domains_per_second: f64,
+    /// SMTP probes per second.
+    pub probes_per_second: f64,
+}
+
+impl RunInfo {
+    /// Writes `run.json` (pretty-printed).
+    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        let json = serde_json::to_string_pretty(self).expect("RunInfo serialises");
+        std::fs::write(path, json + "\n").map_err(|source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// Formats a time as RFC 3339 UTC.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

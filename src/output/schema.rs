@@ -1,0 +1,638 @@
+//! THE Arrow schemas of the output datasets: every column name, type, nullability and description.
+//!
+//! This is the only place a column is defined. Builders (`output::batch`) are derived from these
+//! fields, a golden test (`data/schema/*.txt`) catches any drift, and a test checks that the README
+//! documents every column. Each field carries its description as field metadata (`description`), so a
+//! Parquet file documents itself.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+/// Version of the column set; bumped on any change to a schema.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Column names.
+pub mod col {
+    #![allow(missing_docs)]
+    pub const DOMAIN: &str = "domain";
+    pub const INPUT_LINE: &str = "input_line";
+    pub const GROUP: &str = "group";
+    pub const WEIGHT: &str = "weight";
+    pub const SCANNED_AT: &str = "scanned_at";
+    pub const SCAN_ERROR: &str = "scan_error";
+    pub const MX_OUTCOME: &str = "mx_outcome";
+    pub const MX_DETAIL: &str = "mx_detail";
+    pub const MX_SOURCE: &str = "mx_source";
+    pub const MX: &str = "mx";
+    pub const MX_COUNT: &str = "mx_count";
+    pub const SPF_TXT_OUTCOME: &str = "spf_txt_outcome";
+    pub const SPF_STATUS: &str = "spf_status";
+    pub const SPF_ALL: &str = "spf_all";
+    pub const SPF_RECORDS: &str = "spf_records";
+    pub const SPF_DETAIL: &str = "spf_detail";
+    pub const DMARC_TXT_OUTCOME: &str = "dmarc_txt_outcome";
+    pub const DMARC_STATUS: &str = "dmarc_status";
+    pub const DMARC_POLICY: &str = "dmarc_policy";
+    pub const DMARC_SUBDOMAIN_POLICY: &str = "dmarc_subdomain_policy";
+    pub const DMARC_PCT: &str = "dmarc_pct";
+    pub const DMARC_RUA: &str = "dmarc_rua";
+    pub const DMARC_RECORDS: &str = "dmarc_records";
+    pub const DMARC_DETAIL: &str = "dmarc_detail";
+    pub const STARTTLS: &str = "starttls";
+    pub const TLS_CERT_VALID: &str = "tls_cert_valid";
+    pub const TLS_VERSION_MIN: &str = "tls_version_min";
+    pub const GMAIL_RED_LOCK: &str = "gmail_red_lock";
+
+    pub const MX_HOST: &str = "mx_host";
+    pub const MX_PREFERENCE: &str = "mx_preference";
+    pub const MX_IMPLICIT: &str = "mx_implicit";
+    pub const MX_A_OUTCOME: &str = "mx_a_outcome";
+    pub const MX_AAAA_OUTCOME: &str = "mx_aaaa_outcome";
+    pub const MX_ADDRESS_DETAIL: &str = "mx_address_detail";
+    pub const IP: &str = "ip";
+    pub const IP_VERSION: &str = "ip_version";
+    pub const PROBE_STATUS: &str = "probe_status";
+    pub const PROBE_PHASE: &str = "probe_phase";
+    pub const PROBE_REASON: &str = "probe_reason";
+    pub const PROBE_REPLY_CODE: &str = "probe_reply_code";
+    pub const PROBE_DETAIL: &str = "probe_detail";
+    pub const PROBE_CACHED: &str = "probe_cached";
+    pub const PROBE_DURATION_MS: &str = "probe_duration_ms";
+    pub const SMTP_BANNER_CODE: &str = "smtp_banner_code";
+    pub const SMTP_BANNER: &str = "smtp_banner";
+    pub const SMTP_EHLO_CODE: &str = "smtp_ehlo_code";
+    pub const SMTP_HELO_FALLBACK: &str = "smtp_helo_fallback";
+    pub const SMTP_EXTENSIONS: &str = "smtp_extensions";
+    pub const SMTP_STARTTLS_OFFERED: &str = "smtp_starttls_offered";
+    pub const SMTP_STARTTLS_CODE: &str = "smtp_starttls_code";
+    pub const SMTP_STARTTLS_REPLY: &str = "smtp_starttls_reply";
+    pub const SMTP_POST_TLS_EHLO_CODE: &str = "smtp_post_tls_ehlo_code";
+    pub const TLS_VERSION: &str = "tls_version";
+    pub const TLS_CIPHER: &str = "tls_cipher";
+    pub const TLS_KX_GROUP: &str = "tls_kx_group";
+    pub const TLS_CHAIN_LENGTH: &str = "tls_chain_length";
+    pub const TLS_SIGNATURE_VALID: &str = "tls_signature_valid";
+    pub const TLS_CERT_VERDICT: &str = "tls_cert_verdict";
+    pub const TLS_CERT_DETAIL: &str = "tls_cert_detail";
+    pub const TLS_CERT_NAME_MATCHES: &str = "tls_cert_name_matches";
+    pub const TLS_CERT_EXPIRED: &str = "tls_cert_expired";
+    pub const TLS_CERT_SELF_SIGNED: &str = "tls_cert_self_signed";
+    pub const TLS_CERT_SUBJECT: &str = "tls_cert_subject";
+    pub const TLS_CERT_ISSUER: &str = "tls_cert_issuer";
+    pub const TLS_CERT_SAN: &str = "tls_cert_san";
+    pub const TLS_CERT_NOT_BEFORE: &str = "tls_cert_not_before";
+    pub const TLS_CERT_NOT_AFTER: &str = "tls_cert_not_after";
+    pub const TLS_CERT_KEY_TYPE: &str = "tls_cert_key_type";
+    pub const TLS_CERT_KEY_BITS: &str = "tls_cert_key_bits";
+    pub const TLS_CERT_SIGNATURE_ALGORITHM: &str = "tls_cert_signature_algorithm";
+    pub const TLS_CERT_SHA256: &str = "tls_cert_sha256";
+}
+
+/// Dictionary-encoded string: for closed-vocabulary (enum) columns.
+pub fn label() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// UTC timestamp in milliseconds.
+pub fn timestamp() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+/// A list of strings.
+pub fn utf8_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// The fields of one MX record in the `mx` list column.
+pub fn mx_entry_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("preference", DataType::UInt16, false),
+        Field::new("host", DataType::Utf8, false),
+    ])
+}
+
+fn f(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
+    Field::new(name, data_type, nullable).with_metadata(HashMap::from([(
+        "description".to_string(),
+        description.to_string(),
+    )]))
+}
+
+fn schema(dataset: &str, fields: Vec<Field>) -> SchemaRef {
+    Arc::new(Schema::new(fields).with_metadata(HashMap::from([
+        ("mailcensus.dataset".to_string(), dataset.to_string()),
+        (
+            "mailcensus.schema_version".to_string(),
+            SCHEMA_VERSION.to_string(),
+        ),
+    ])))
+}
+
+use DataType::{Boolean, Float64, UInt8, UInt16, UInt32, UInt64, Utf8};
+use col::*;
+
+/// `domains`: one row per input domain.
+pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    schema(
+        "domains",
+        vec![
+            f(
+                DOMAIN,
+                Utf8,
+                false,
+                "The domain, normalised: lowercase ASCII (IDNA), no trailing dot.",
+            ),
+            f(
+                INPUT_LINE,
+                UInt64,
+                false,
+                "Line of the input file it came from.",
+            ),
+            f(
+                GROUP,
+                Utf8,
+                true,
+                "Group from the input's group column (ISP, carrier, provider).",
+            ),
+            f(
+                WEIGHT,
+                Float64,
+                true,
+                "Weight from the input's weight column (users, volume).",
+            ),
+            f(
+                SCANNED_AT,
+                timestamp(),
+                false,
+                "When the scan of this domain started (UTC).",
+            ),
+            f(
+                SCAN_ERROR,
+                Utf8,
+                true,
+                "A scanner bug hit while scanning this domain (then other columns may be incomplete).",
+            ),
+            f(
+                MX_OUTCOME,
+                label(),
+                false,
+                "MX lookup: found, nxdomain, nodata, servfail, refused, timeout, error.",
+            ),
+            f(
+                MX_DETAIL,
+                Utf8,
+                true,
+                "The resolver's message when the MX lookup failed.",
+            ),
+            f(
+                MX_SOURCE,
+                label(),
+                false,
+                "explicit (MX records), implicit (no MX, the domain's A/AAAA), null_mx, none, unknown (lookups failed).",
+            ),
+            f(
+                MX,
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(mx_entry_fields()),
+                    true,
+                ))),
+                false,
+                "MX records sorted by preference: list of {preference, host}.",
+            ),
+            f(
+                MX_COUNT,
+                UInt16,
+                false,
+                "Number of MX hosts (1 for an implicit MX, 0 for none or null MX).",
+            ),
+            f(
+                SPF_TXT_OUTCOME,
+                label(),
+                false,
+                "TXT lookup at the domain: found, nxdomain, nodata, servfail, refused, timeout, error.",
+            ),
+            f(
+                SPF_STATUS,
+                label(),
+                false,
+                "none, valid, multiple_records, syntax_error, temperror (lookup failed).",
+            ),
+            f(
+                SPF_ALL,
+                label(),
+                true,
+                "Qualifier of the all mechanism: pass (+all), fail (-all), softfail (~all), neutral (?all).",
+            ),
+            f(
+                SPF_RECORDS,
+                utf8_list(),
+                false,
+                "Every v=spf1 record as published.",
+            ),
+            f(
+                SPF_DETAIL,
+                Utf8,
+                true,
+                "Syntax error or lookup failure text.",
+            ),
+            f(
+                DMARC_TXT_OUTCOME,
+                label(),
+                false,
+                "TXT lookup at _dmarc.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error.",
+            ),
+            f(
+                DMARC_STATUS,
+                label(),
+                false,
+                "none, valid, multiple_records, syntax_error, temperror (lookup failed).",
+            ),
+            f(DMARC_POLICY, label(), true, "p: none, quarantine, reject."),
+            f(
+                DMARC_SUBDOMAIN_POLICY,
+                label(),
+                true,
+                "sp: none, quarantine, reject.",
+            ),
+            f(DMARC_PCT, UInt8, true, "pct (default 100)."),
+            f(
+                DMARC_RUA,
+                utf8_list(),
+                false,
+                "rua: aggregate report destinations.",
+            ),
+            f(
+                DMARC_RECORDS,
+                utf8_list(),
+                false,
+                "Every v=DMARC1 record as published.",
+            ),
+            f(
+                DMARC_DETAIL,
+                Utf8,
+                true,
+                "Syntax error or lookup failure text.",
+            ),
+            f(
+                STARTTLS,
+                label(),
+                false,
+                "all, some, none (of the MX addresses that answered, how many completed STARTTLS), no_mx, dns_failed, not_probed, unreachable.",
+            ),
+            f(
+                TLS_CERT_VALID,
+                label(),
+                false,
+                "all, some, none (of the TLS sessions, how many had a valid certificate), n_a (no TLS session).",
+            ),
+            f(
+                TLS_VERSION_MIN,
+                label(),
+                true,
+                "Lowest TLS version negotiated with any MX address: tls1_2, tls1_3.",
+            ),
+            f(
+                GMAIL_RED_LOCK,
+                Boolean,
+                true,
+                "Predicted Gmail red padlock: true if the preferred answering MX has no working STARTTLS; null when unknown or no mail is accepted.",
+            ),
+        ],
+    )
+});
+
+/// `mx_hosts`: one row per (domain, MX host, IP).
+pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    schema(
+        "mx_hosts",
+        vec![
+            f(
+                DOMAIN,
+                Utf8,
+                false,
+                "The domain (joins with domains.domain).",
+            ),
+            f(GROUP, Utf8, true, "Group from the input."),
+            f(
+                MX_HOST,
+                Utf8,
+                false,
+                "MX host name (the domain itself for an implicit MX).",
+            ),
+            f(
+                MX_PREFERENCE,
+                UInt16,
+                false,
+                "MX preference (0 for an implicit MX).",
+            ),
+            f(
+                MX_IMPLICIT,
+                Boolean,
+                false,
+                "The MX is implicit (the domain's own A/AAAA, RFC 5321 §5.1).",
+            ),
+            f(
+                MX_A_OUTCOME,
+                label(),
+                false,
+                "A lookup of the MX host: found, nxdomain, nodata, servfail, refused, timeout, error.",
+            ),
+            f(
+                MX_AAAA_OUTCOME,
+                label(),
+                false,
+                "AAAA lookup of the MX host.",
+            ),
+            f(
+                MX_ADDRESS_DETAIL,
+                Utf8,
+                true,
+                "The resolver's message when an address lookup failed.",
+            ),
+            f(
+                IP,
+                Utf8,
+                true,
+                "The address probed; null when the host has no usable address.",
+            ),
+            f(IP_VERSION, UInt8, true, "4 or 6."),
+            f(PROBE_STATUS, label(), false, "done, failed, skipped."),
+            f(
+                PROBE_PHASE,
+                label(),
+                true,
+                "Phase of a failure: connect, banner, ehlo, starttls, handshake, post_tls.",
+            ),
+            f(
+                PROBE_REASON,
+                label(),
+                true,
+                "Failure reason (refused, timeout, closed, reset, unreachable, bad_reply, rejected, plaintext_after_starttls, legacy_tls_only, tls_alert, tls_protocol, io, internal) or skip reason (non_public_address, ipv6_disabled, no_address, address_lookup_failed, over_limit).",
+            ),
+            f(
+                PROBE_REPLY_CODE,
+                UInt16,
+                true,
+                "SMTP code of a rejecting reply (e.g. 421, 454, 554).",
+            ),
+            f(PROBE_DETAIL, Utf8, true, "Free text of a failure."),
+            f(
+                PROBE_CACHED,
+                Boolean,
+                false,
+                "The probe result is shared with an earlier domain of this run (same MX host and IP).",
+            ),
+            f(
+                PROBE_DURATION_MS,
+                UInt32,
+                true,
+                "Duration of the probe in ms (null when skipped).",
+            ),
+            f(
+                SMTP_BANNER_CODE,
+                UInt16,
+                true,
+                "Code of the greeting (220, 421, 554 ...).",
+            ),
+            f(
+                SMTP_BANNER,
+                Utf8,
+                true,
+                "Text of the greeting, lines joined by newlines.",
+            ),
+            f(
+                SMTP_EHLO_CODE,
+                UInt16,
+                true,
+                "Code of the reply to EHLO (or HELO after a refused EHLO).",
+            ),
+            f(
+                SMTP_HELO_FALLBACK,
+                Boolean,
+                true,
+                "EHLO was refused and HELO used.",
+            ),
+            f(
+                SMTP_EXTENSIONS,
+                utf8_list(),
+                false,
+                "EHLO extensions before TLS, keyword uppercased, with parameters.",
+            ),
+            f(
+                SMTP_STARTTLS_OFFERED,
+                Boolean,
+                true,
+                "STARTTLS is among the extensions (null if EHLO was never answered).",
+            ),
+            f(
+                SMTP_STARTTLS_CODE,
+                UInt16,
+                true,
+                "Code of the reply to STARTTLS (220, 454 ...).",
+            ),
+            f(
+                SMTP_STARTTLS_REPLY,
+                Utf8,
+                true,
+                "Text of the reply to STARTTLS.",
+            ),
+            f(
+                SMTP_POST_TLS_EHLO_CODE,
+                UInt16,
+                true,
+                "Code of the reply to EHLO over TLS.",
+            ),
+            f(
+                TLS_VERSION,
+                label(),
+                true,
+                "Negotiated TLS version: tls1_2, tls1_3.",
+            ),
+            f(
+                TLS_CIPHER,
+                label(),
+                true,
+                "Negotiated cipher suite (IANA name).",
+            ),
+            f(
+                TLS_KX_GROUP,
+                label(),
+                true,
+                "Key-exchange group (e.g. X25519).",
+            ),
+            f(
+                TLS_CHAIN_LENGTH,
+                UInt8,
+                true,
+                "Certificates sent by the server.",
+            ),
+            f(
+                TLS_SIGNATURE_VALID,
+                Boolean,
+                true,
+                "The handshake signature verified with the leaf certificate's key.",
+            ),
+            f(
+                TLS_CERT_VERDICT,
+                label(),
+                true,
+                "valid, expired, not_yet_valid, self_signed, unknown_issuer, name_mismatch (against the MX host name), other.",
+            ),
+            f(
+                TLS_CERT_DETAIL,
+                Utf8,
+                true,
+                "The verifier's words when the verdict is not valid.",
+            ),
+            f(
+                TLS_CERT_NAME_MATCHES,
+                Boolean,
+                true,
+                "The leaf is valid for the MX host name (independent of trust).",
+            ),
+            f(
+                TLS_CERT_EXPIRED,
+                Boolean,
+                true,
+                "The leaf is past notAfter (independent of trust).",
+            ),
+            f(
+                TLS_CERT_SELF_SIGNED,
+                Boolean,
+                true,
+                "The leaf is self-issued (independent of trust).",
+            ),
+            f(TLS_CERT_SUBJECT, Utf8, true, "Leaf subject DN."),
+            f(TLS_CERT_ISSUER, Utf8, true, "Leaf issuer DN."),
+            f(
+                TLS_CERT_SAN,
+                utf8_list(),
+                false,
+                "Leaf subjectAltName DNS names.",
+            ),
+            f(
+                TLS_CERT_NOT_BEFORE,
+                timestamp(),
+                true,
+                "Leaf notBefore (UTC).",
+            ),
+            f(
+                TLS_CERT_NOT_AFTER,
+                timestamp(),
+                true,
+                "Leaf notAfter (UTC).",
+            ),
+            f(
+                TLS_CERT_KEY_TYPE,
+                label(),
+                true,
+                "Leaf key type: rsa, ec, ed25519, ed448, dsa, other.",
+            ),
+            f(TLS_CERT_KEY_BITS, UInt32, true, "Leaf key size in bits."),
+            f(
+                TLS_CERT_SIGNATURE_ALGORITHM,
+                label(),
+                true,
+                "Leaf signature algorithm (e.g. sha256WithRSAEncryption).",
+            ),
+            f(
+                TLS_CERT_SHA256,
+                Utf8,
+                true,
+                "SHA-256 fingerprint of the leaf DER, lowercase hex.",
+            ),
+        ],
+    )
+});
+
+/// Renders a schema as the golden text: one `name: type nullable` line per column.
+pub fn golden(schema: &Schema) -> String {
+    let mut out = String::new();
+    for field in schema.fields() {
+        let null = if field.is_nullable() {
+            "null"
+        } else {
+            "not null"
+        };
+        out.push_str(&format!(
+            "{}: {} {}\n",
+            field.name(),
+            field.data_type(),
+            null
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_golden(name: &str, schema: &Schema) {
+        let path = format!("{}/data/schema/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        let got = golden(schema);
+        if std::env::var_os("MAILCENSUS_BLESS").is_some() {
+            std::fs::write(&path, &got).unwrap();
+            return;
+        }
+        assert_eq!(
+            got, want,
+            "schema {name} drifted from {path}: bump SCHEMA_VERSION, update the README, then rerun with MAILCENSUS_BLESS=1"
+        );
+    }
+
+    #[test]
+    fn schemas_match_golden_files() {
+        check_golden("domains", &DOMAINS);
+        check_golden("mx_hosts", &MX_HOSTS);
+    }
+
+    #[test]
+    fn column_names_are_snake_case_and_unique() {
+        for schema in [&*DOMAINS, &*MX_HOSTS] {
+            let mut seen = std::collections::HashSet::new();
+            for field in schema.fields() {
+                assert!(
+                    field
+                        .name()
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{}",
+                    field.name()
+                );
+                assert!(
+                    seen.insert(field.name().clone()),
+                    "duplicate {}",
+                    field.name()
+                );
+                assert!(
+                    field
+                        .metadata()
+                        .get("description")
+                        .is_some_and(|d| !d.is_empty()),
+                    "{} has no description",
+                    field.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_column() {
+        let readme =
+            std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for schema in [&*DOMAINS, &*MX_HOSTS] {
+            for field in schema.fields() {
+                assert!(
+                    readme.contains(&format!("| `{}` |", field.name())),
+                    "README does not document column {}",
+                    field.name()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! The scan pipeline: input → DNS → MX probes → assembly → Parquet, with bounded channels between
+//! the stages so memory stays flat however long the input is.
+//!
+//! - An input thread streams the list, writes rejects, and sends entries on a bounded channel.
+//! - The scheduler spawns one task per domain, at most `concurrency` at once. A task looks up MX, SPF
+//!   and DMARC, the addresses of each MX host, and probes each (MX host, IP) through the run-wide
+//!   [`ProbeCache`] and the [`Politeness`] limiters.
+//! - A writer thread turns finished domains into rows of `domains` and `mx_hosts`.
+//!
+//! A panic inside a domain's scan or a probe becomes data (`scan_error`, reason `internal`), never a
+//! lost domain.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures::FutureExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::address::non_public_range;
+use crate::config::ScanConfig;
+use crate::dns::{Dns, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry};
+use crate::input::{self, Entry, InputError, InputItem, InputReader, InputSource};
+use crate::limit::Politeness;
+use crate::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
+use crate::output::parquet::{DatasetWriter, OutputError};
+use crate::output::rejects::RejectsWriter;
+use crate::output::run_info::{Counts, RunInfo, rfc3339};
+use crate::output::schema::{DOMAINS, MX_HOSTS};
+use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
+use crate::policy::{dmarc, spf};
+use crate::probe::cache::ProbeCache;
+use crate::probe::smtp::{self, ProbeReport};
+use crate::probe::tls::{CaFileError, TlsContext};
+use crate::probe::{Attempt, FailureReason, Phase, ProbeFailure, SkipReason};
+use crate::record::{DomainScan, MxSource, MxTarget};
+
+/// Why a scan could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Bad usage (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The input could not be read (exit code 2).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The CA file could not be used (exit code 2).
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+    /// The resolver could not be set up (exit code 2).
+    #[error("cannot set up the DNS resolver: {0}")]
+    Resolver(String),
+    /// The output could not be written (exit code 1).
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl ScanError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Output(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// What a finished scan reports.
+#[derive(Clone, Debug)]
+pub struct ScanSummary {
+    /// The counters also written to `run.json`.
+    pub counts: Counts,
+    /// Wall time in seconds.
+    pub elapsed_seconds: f64,
+}
+
+struct Ctx {
+    dns: Dns,
+    tls: TlsContext,
+    cache: ProbeCache,
+    politeness: Politeness,
+    config: ScanConfig,
+    internal_errors: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Scans one domain: never fails, never panics out.
+async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
+    let scanned_at_ms = now_ms();
+    match AssertUnwindSafe(scan_domain_inner(ctx, entry.clone(), scanned_at_ms))
+        .catch_unwind()
+        .await
+    {
+        Ok(scan) => scan,
+        Err(p) => {
+            ctx.internal_errors.fetch_add(1, Ordering::Relaxed);
+            let failed = DnsFailure {
+                kind: DnsFailureKind::Other,
+                detail: "not scanned: internal error".into(),
+            };
+            DomainScan {
+                entry,
+                scanned_at_ms,
+                mx: DnsOutcome::Failed(failed.clone()),
+                mx_source: MxSource::Unknown,
+                mx_hosts: Vec::new(),
+                spf_txt_outcome: "error",
+                spf: spf::from_txt(&DnsOutcome::Failed(failed.clone())),
+                dmarc_txt_outcome: "error",
+                dmarc: dmarc::from_txt(&DnsOutcome::Failed(failed)),
+                targets: Vec::new(),
+                scan_error: Some(format!("internal: {}", panic_text(&*p))),
+            }
+        }
+    }
+}
+
+async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> DomainScan {
+    let name = entry.domain.as_str().to_string();
+    let dmarc_name = format!("_dmarc.{name}");
+    let (mx, txt, dmarc_txt) = tokio::join!(
+        ctx.dns.mx(&name),
+        ctx.dns.txt(&name),
+        ctx.dns.txt(&dmarc_name)
+    );
+    let (mx_source, mx_hosts) = match &mx {
+        DnsOutcome::Found(list) => {
+            let hosts: Vec<MxEntry> = list
+                .iter()
+                .filter(|m| !m.host.is_empty())
+                .cloned()
+                .collect();
+            if hosts.is_empty() {
+                (MxSource::NullMx, hosts)
+            } else {
+                (MxSource::Explicit, hosts)
+            }
+        }
+        DnsOutcome::NxDomain => (MxSource::None, Vec::new()),
+        DnsOutcome::Failed(_) => (MxSource::Unknown, Vec::new()),
+        DnsOutcome::NoData => {
+            let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&name), ctx.dns.ipv6(&name));
+            if a.found().is_some() || aaaa.found().is_some() {
+                (
+                    MxSource::Implicit,
+                    vec![MxEntry {
+                        preference: 0,
+                        host: name.clone(),
+                    }],
+                )
+            } else if a.failure().is_some() || aaaa.failure().is_some() {
+                (MxSource::Unknown, Vec::new())
+            } else {
+                (MxSource::None, Vec::new())
+            }
+        }
+    };
+    let per_host = mx_hosts
+        .iter()
+        .enumerate()
+        .map(|(i, mx)| host_targets(ctx, mx, i >= ctx.config.max_mx_per_domain));
+    let targets = futures::future::join_all(per_host)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    DomainScan {
+        spf_txt_outcome: txt.label(),
+        spf: spf::from_txt(&txt),
+        dmarc_txt_outcome: dmarc_txt.label(),
+        dmarc: dmarc::from_txt(&dmarc_txt),
+        entry,
+        scanned_at_ms,
+        mx,
+        mx_source,
+        mx_hosts,
+        targets,
+        scan_error: None,
+    }
+}
+
+/// Resolves one MX host and probes each of its addresses.
+async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxTarget> {
+    let target = |a: &'static str,
+                  aaaa: &'static str,
+                  detail: Option<String>,
+                  ip: Option<IpAddr>,
+                  probe: Arc<ProbeReport>,
+                  cached| MxTarget {
+        host: mx.host.clone(),
+        preference: mx.preference,
+        a_outcome: a,
+        aaaa_outcome: aaaa,
+        address_detail: detail,
+        ip,
+        probe,
+        cached,
+    };
+    if over_limit {
+        return vec![target(
+            "not_queried",
+            "not_queried",
+            None,
+            None,
+            Arc::new(ProbeReport::skipped(SkipReason::OverLimit)),
+            false,
+        )];
+    }
+    let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&mx.host), ctx.dns.ipv6(&mx.host));
+    let detail = [a.failure(), aaaa.failure()]
+        .into_iter()
+        .flatten()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let detail = (!detail.is_empty()).then_some(detail);
+    let ips: Vec<IpAddr> = a
+        .found()
+        .into_iter()
+        .chain(aaaa.found())
+        .flatten()
+        .copied()
+        .collect();
+    if ips.is_empty() {
+        let reason = if detail.is_some() {
+            SkipReason::AddressLookupFailed
+        } else {
+            SkipReason::NoAddress
+        };
+        return vec![target(
+            a.label(),
+            aaaa.label(),
+            detail,
+            None,
+            Arc::new(ProbeReport::skipped(reason)),
+            false,
+        )];
+    }
+    let probes = ips.iter().enumerate().map(|(i, &ip)| {
+        let ctx = ctx.clone();
+        let host = mx.host.clone();
+        async move {
+            let skip = if i >= ctx.config.max_ips_per_mx {
+                Some(SkipReason::OverLimit)
+            } else if ip.is_ipv6() && !ctx.config.ipv6 {
+                Some(SkipReason::Ipv6Disabled)
+            } else if !ctx.config.allow_private && non_public_range(ip).is_some() {
+                Some(SkipReason::NonPublicAddress)
+            } else {
+                None
+            };
+            match skip {
+                Some(reason) => (ip, Arc::new(ProbeReport::skipped(reason)), false),
+                None => {
+                    let (report, cached) = ctx
+                        .cache
+                        .get_or_probe(&host, ip, || probe_guarded(ctx.clone(), host.clone(), ip))
+                        .await;
+                    (ip, report, cached)
+                }
+            }
+        }
+    });
+    futures::future::join_all(probes)
+        .await
+        .into_iter()
+        .map(|(ip, report, cached)| {
+            target(
+                a.label(),
+                aaaa.label(),
+                detail.clone(),
+                Some(ip),
+                report,
+                cached,
+            )
+        })
+        .collect()
+}
+
+/// One SMTP probe under the politeness limits; a panic becomes an `internal` failure.
+async fn probe_guarded(ctx: Arc<Ctx>, host: String, ip: IpAddr) -> ProbeReport {
+    let run = async {
+        let _permit = ctx.politeness.admit(ip).await;
+        smtp::probe(
+            SocketAddr::new(ip, ctx.config.smtp.port),
+            &host,
+            &ctx.config.smtp,
+            &ctx.tls,
+        )
+        .await
+    };
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => {
+            ctx.internal_errors.fetch_add(1, Ordering::Relaxed);
+            ProbeReport::failed(ProbeFailure::new(
+                Phase::Connect,
+                FailureReason::Internal,
+                panic_text(&*p),
+            ))
+        }
+    }
+}
+
+fn probe_outcome_key(p: &ProbeReport) -> String {
+    match &p.attempt {
+        Attempt::Done(_) => "done".to_string(),
+        Attempt::Failed(f) => format!("failed:{}:{}", f.phase.as_label(), f.reason.as_label()),
+        Attempt::Skipped(r) => format!("skipped:{}", r.as_label()),
+    }
+}
+
+/// Refuses to mix a new scan into an earlier one, unless `overwrite`.
+fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), ScanError> {
+    let io = |path: &Path, source| {
+        ScanError::Output(OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    for dataset in [DOMAINS_DIR, MX_HOSTS_DIR] {
+        let dir = out.join(dataset);
+        let has_files = std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        if has_files {
+            if !overwrite {
+                return Err(ScanError::Usage(format!(
+                    "{} already holds a scan; choose another --out or pass --overwrite",
+                    out.display()
+                )));
+            }
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(config: &ScanConfig, total: Option<u64>) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !config.progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{spinner} {pos}/{len} lines {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// Runs a whole scan as configured, writing everything under `config.out`.
+pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let reader = InputReader::open(&config.input, &config.columns)?;
+    let total = match &config.input {
+        InputSource::File(p) => input::count_lines(p).ok(),
+        InputSource::Stdin => None,
+    };
+    let tls = TlsContext::new(&config.ca_files)?;
+    let dns = Dns::new(&config.dns).map_err(|e| ScanError::Resolver(e.to_string()))?;
+    prepare_out_dir(&config.out, config.overwrite)?;
+    let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
+    let domains = DatasetWriter::create(
+        &config.out.join(DOMAINS_DIR),
+        domains_builder(),
+        DOMAINS.clone(),
+        config.rows_per_part,
+    )?;
+    let mx_rows = DatasetWriter::create(
+        &config.out.join(MX_HOSTS_DIR),
+        mx_hosts_builder(),
+        MX_HOSTS.clone(),
+        config.rows_per_part,
+    )?;
+    let bar = progress_bar(&config, total);
+
+    let ctx = Arc::new(Ctx {
+        dns,
+        tls,
+        cache: ProbeCache::new(),
+        politeness: Politeness::new(&config.limits),
+        internal_errors: AtomicU64::new(0),
+        config: config.clone(),
+    });
+
+    // Input thread: entries to the scheduler, rejects straight to their file.
+    let (entry_tx, mut entry_rx) = mpsc::channel::<Entry>(1024);
+    let input_bar = bar.clone();
+    let input_thread = std::thread::spawn(move || -> Result<u64, ScanError> {
+        let mut rejects = rejects;
+        for item in reader {
+            match item? {
+                InputItem::Entry(e) => {
+                    if entry_tx.blocking_send(e).is_err() {
+                        break;
+                    }
+                }
+                InputItem::Reject(r) => {
+                    rejects.write(&r)?;
+                    input_bar.inc(1);
+                }
+            }
+        }
+        Ok(rejects.finish()?)
+    });
+
+    // Writer thread: rows to Parquet, counters for run.json.
+    let (scan_tx, mut scan_rx) = mpsc::channel::<DomainScan>(1024);
+    let writer_bar = bar.clone();
+    let writer_thread = std::thread::spawn(move || -> Result<Counts, OutputError> {
+        let (mut domains, mut mx_rows) = (domains, mx_rows);
+        let mut counts = Counts::default();
+        let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
+        while let Some(scan) = scan_rx.blocking_recv() {
+            domains.push(|b| push_domain(b, &scan))?;
+            for t in &scan.targets {
+                mx_rows.push(|b| push_mx(b, &scan, t))?;
+                if !t.cached {
+                    *counts
+                        .probe_outcomes
+                        .entry(probe_outcome_key(&t.probe))
+                        .or_default() += 1;
+                }
+            }
+            *starttls
+                .entry(scan.starttls().as_label().to_string())
+                .or_default() += 1;
+            writer_bar.inc(1);
+        }
+        counts.domains = domains.finish()?;
+        counts.mx_rows = mx_rows.finish()?;
+        counts.starttls = starttls;
+        Ok(counts)
+    });
+
+    // Scheduler: one task per domain, at most `concurrency` in flight.
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    while let Some(entry) = entry_rx.recv().await {
+        if scan_tx.is_closed() {
+            // The writer failed: its error is reported below.
+            break;
+        }
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        let (ctx, tx) = (ctx.clone(), scan_tx.clone());
+        tasks.spawn(async move {
+            let scan = scan_domain(&ctx, entry).await;
+            let _ = tx.send(scan).await;
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(entry_rx);
+    while tasks.join_next().await.is_some() {}
+    drop(scan_tx);
+
+    let writer_result = writer_thread
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let input_result = input_thread
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    bar.finish_and_clear();
+    let mut counts = writer_result?;
+    counts.rejects = input_result?;
+    counts.probes = ctx.cache.probes();
+    counts.probe_cache_hits = ctx.cache.hits();
+    counts.dns_queries = ctx.dns.queries();
+    counts.internal_errors = ctx.internal_errors.load(Ordering::Relaxed);
+    let elapsed = clock.elapsed().as_secs_f64();
+    let per_second = |n: u64| {
+        if elapsed > 0.0 {
+            n as f64 / elapsed
+        } else {
+            0.0
+        }
+    };
+    let info = RunInfo {
+        tool: "mailcensus",
+        version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::output::schema::SCHEMA_VERSION,
+        args: config.args.clone(),
+        started_at: rfc3339(started),
+        finished_at: rfc3339(SystemTime::now()),
+        elapsed_seconds: elapsed,
+        complete: true,
+        domains_per_second: per_second(counts.domains),
+        probes_per_second: per_second(counts.probes),
+        counts: counts.clone(),
+    };
+    info.write(&config.out.join(RUN_FILE))?;
+    Ok(ScanSummary {
+        counts,
+        elapsed_seconds: elapsed,
+    })
+}

@@ -1,0 +1,58 @@
+//! What a domain publishes about its mail: SPF and DMARC records, parsed from TXT lookups.
+
+pub mod dmarc;
+pub mod spf;
+
+/// How a TXT-published policy (SPF, DMARC) came out for a domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyStatus {
+    /// The lookup worked and no record of this kind is published (includes NXDOMAIN and NODATA).
+    None,
+    /// Exactly one record, and it parses.
+    Valid,
+    /// More than one record: a permanent error for SPF (RFC 7208 §4.5) and no policy for DMARC (RFC 7489 §6.6.3).
+    MultipleRecords,
+    /// One record that does not parse.
+    SyntaxError,
+    /// The TXT lookup failed (SERVFAIL, timeout ...): the answer is unknown, never "none".
+    TempError,
+}
+
+impl PolicyStatus {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Valid => "valid",
+            Self::MultipleRecords => "multiple_records",
+            Self::SyntaxError => "syntax_error",
+            Self::TempError => "temperror",
+        }
+    }
+}
+
+use crate::dns::DnsOutcome;
+
+/// Picks the records of one kind out of a TXT lookup and classifies the outcome, before parsing.
+///
+/// Returns the status (`None`, `TempError`, `MultipleRecords`, or `Valid` meaning "exactly one, to be
+/// parsed") and the matching records.
+pub(crate) fn select_records(
+    txt: &DnsOutcome<Vec<String>>,
+    is_kind: impl Fn(&str) -> bool,
+) -> (PolicyStatus, Vec<String>) {
+    match txt {
+        DnsOutcome::Found(all) => {
+            let records: Vec<String> = all.iter().filter(|t| is_kind(t)).cloned().collect();
+            let status = match records.len() {
+                0 => PolicyStatus::None,
+                1 => PolicyStatus::Valid,
+                _ => PolicyStatus::MultipleRecords,
+            };
+            (status, records)
+        }
+        DnsOutcome::NxDomain | DnsOutcome::NoData => (PolicyStatus::None, Vec::new()),
+        DnsOutcome::Failed(_) => (PolicyStatus::TempError, Vec::new()),
+    }
+}

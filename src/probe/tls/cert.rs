@@ -1,0 +1,302 @@
+//! Judging a captured certificate chain: the verdict against the trust store and the MX host name, and
+//! the leaf certificate's fields (subject, SAN, validity, key, signature algorithm, fingerprint).
+//!
+//! webpki reports only the first problem it finds, so expiry, self-signature and the name check are
+//! also computed separately and kept in their own columns.
+
+use rustls::RootCertStore;
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, Error};
+use x509_parser::prelude::*;
+
+/// The certificate verdict of one TLS session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CertVerdict {
+    /// Chains to a trusted root and matches the host name.
+    Valid,
+    /// Past its notAfter date.
+    Expired,
+    /// Before its notBefore date.
+    NotYetValid,
+    /// Self-signed (issuer = subject) and not itself trusted.
+    SelfSigned,
+    /// Does not chain to a trusted root.
+    UnknownIssuer,
+    /// Trusted, but not valid for the MX host name.
+    NameMismatch,
+    /// Anything else (bad encoding, bad signature, wrong key usage ...); see `tls_cert_detail`.
+    Other,
+}
+
+impl CertVerdict {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::SelfSigned => "self_signed",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::NameMismatch => "name_mismatch",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// What the leaf certificate says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeafInfo {
+    /// Subject DN, RFC 4514 style.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// DNS names of the subjectAltName extension.
+    pub san: Vec<String>,
+    /// notBefore, seconds since the epoch.
+    pub not_before: i64,
+    /// notAfter, seconds since the epoch.
+    pub not_after: i64,
+    /// `rsa`, `ec`, `ed25519`, `ed448`, `dsa` or `other`.
+    pub key_type: &'static str,
+    /// Key size in bits (0 when unknown).
+    pub key_bits: u32,
+    /// Signature algorithm short name (e.g. `ecdsa-with-SHA256`) or its OID.
+    pub signature_algorithm: String,
+    /// SHA-256 of the DER, lowercase hex.
+    pub sha256: String,
+    /// Subject and issuer are the same name.
+    pub self_issued: bool,
+}
+
+/// The judgement of a chain for a host name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assessment {
+    /// The verdict.
+    pub verdict: CertVerdict,
+    /// The verifier's words when the verdict is not `valid`.
+    pub detail: Option<String>,
+    /// The leaf is valid for the host name (independent of trust).
+    pub name_matches: bool,
+    /// The leaf is past notAfter (independent of trust).
+    pub expired: bool,
+    /// The leaf is self-issued (independent of trust).
+    pub self_signed: bool,
+    /// The parsed leaf, if it parses.
+    pub leaf: Option<LeafInfo>,
+}
+
+/// Judges `chain` (leaf first) for `host` against `roots`, at `now`.
+pub fn assess(
+    chain: &[CertificateDer<'_>],
+    host: &str,
+    roots: &RootCertStore,
+    provider: &CryptoProvider,
+    now: UnixTime,
+) -> Assessment {
+    let Some(leaf_der) = chain.first() else {
+        return Assessment {
+            verdict: CertVerdict::Other,
+            detail: Some("no certificate presented".into()),
+            name_matches: false,
+            expired: false,
+            self_signed: false,
+            leaf: None,
+        };
+    };
+    let leaf = describe_leaf(leaf_der);
+    let now_secs = now.as_secs() as i64;
+    let expired = leaf.as_ref().is_some_and(|l| l.not_after < now_secs);
+    let self_signed = leaf.as_ref().is_some_and(|l| l.self_issued);
+    let parsed = match ParsedCertificate::try_from(leaf_der) {
+        Ok(p) => p,
+        Err(e) => {
+            return Assessment {
+                verdict: CertVerdict::Other,
+                detail: Some(e.to_string()),
+                name_matches: false,
+                expired,
+                self_signed,
+                leaf,
+            };
+        }
+    };
+    let name_matches =
+        ServerName::try_from(host).is_ok_and(|n| verify_server_name(&parsed, &n).is_ok());
+    let chain_result = verify_server_cert_signed_by_trust_anchor(
+        &parsed,
+        roots,
+        &chain[1..],
+        now,
+        provider.signature_verification_algorithms.all,
+    );
+    let (verdict, detail) = match chain_result {
+        Ok(()) if name_matches => (CertVerdict::Valid, None),
+        Ok(()) => (
+            CertVerdict::NameMismatch,
+            Some(format!("certificate is not valid for {host}")),
+        ),
+        Err(e) => (chain_verdict(&e, self_signed), Some(e.to_string())),
+    };
+    Assessment {
+        verdict,
+        detail,
+        name_matches,
+        expired,
+        self_signed,
+        leaf,
+    }
+}
+
+fn chain_verdict(e: &Error, self_signed: bool) -> CertVerdict {
+    match e {
+        Error::InvalidCertificate(c) => match c {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                CertVerdict::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                CertVerdict::NotYetValid
+            }
+            CertificateError::UnknownIssuer if self_signed => CertVerdict::SelfSigned,
+            CertificateError::UnknownIssuer => CertVerdict::UnknownIssuer,
+            _ => CertVerdict::Other,
+        },
+        _ => CertVerdict::Other,
+    }
+}
+
+/// Reads the fields of a leaf certificate; `None` if it does not parse as X.509.
+pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
+    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
+    let san = match cert.subject_alternative_name() {
+        Ok(Some(ext)) => ext
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DNSName(d) => Some(d.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let spki = cert.public_key();
+    let (key_type, key_bits) = match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(k)) => ("rsa", k.key_size() as u32),
+        Ok(x509_parser::public_key::PublicKey::EC(k)) => ("ec", k.key_size() as u32),
+        Ok(x509_parser::public_key::PublicKey::DSA(y)) => ("dsa", y.len() as u32 * 8),
+        _ => {
+            let oid = spki.algorithm.algorithm.to_id_string();
+            match oid.as_str() {
+                "1.3.101.112" => ("ed25519", 256),
+                "1.3.101.113" => ("ed448", 456),
+                _ => ("other", 0),
+            }
+        }
+    };
+    let sig_oid = &cert.signature_algorithm.algorithm;
+    let signature_algorithm =
+        x509_parser::objects::oid2sn(sig_oid, x509_parser::objects::oid_registry())
+            .map(str::to_string)
+            .unwrap_or_else(|_| sig_oid.to_id_string());
+    let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
+    Some(LeafInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        san,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        key_type,
+        key_bits,
+        signature_algorithm,
+        sha256: digest.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::pki::{TestCa, Validity, self_signed};
+
+    #[test]
+    fn verdict_table() {
+        let ca = TestCa::new("mailcensus test CA");
+        let other = TestCa::new("untrusted CA");
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let provider = rustls::crypto::ring::default_provider();
+        let host = "mx1.example.test";
+        let cases = [
+            (
+                ca.leaf(&[host], Validity::Current),
+                CertVerdict::Valid,
+                true,
+                false,
+                false,
+            ),
+            (
+                ca.leaf(&[host], Validity::Expired),
+                CertVerdict::Expired,
+                true,
+                true,
+                false,
+            ),
+            (
+                ca.leaf(&[host], Validity::NotYetValid),
+                CertVerdict::NotYetValid,
+                true,
+                false,
+                false,
+            ),
+            (
+                ca.leaf(&["other.example.test"], Validity::Current),
+                CertVerdict::NameMismatch,
+                false,
+                false,
+                false,
+            ),
+            (
+                other.leaf(&[host], Validity::Current),
+                CertVerdict::UnknownIssuer,
+                true,
+                false,
+                false,
+            ),
+            (
+                self_signed(&[host]),
+                CertVerdict::SelfSigned,
+                true,
+                false,
+                true,
+            ),
+        ];
+        for (i, (cert, verdict, name, expired, selfsigned)) in cases.into_iter().enumerate() {
+            let a = assess(&cert.chain, host, &roots, &provider, UnixTime::now());
+            assert_eq!(
+                (a.verdict, a.name_matches, a.expired, a.self_signed),
+                (verdict, name, expired, selfsigned),
+                "case {i}: {:?}",
+                a.detail
+            );
+            let leaf = a.leaf.expect("leaf parses");
+            assert_eq!((leaf.key_type, leaf.key_bits), ("ec", 256));
+            assert_eq!(leaf.sha256.len(), 64);
+            assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
+        }
+    }
+
+    #[test]
+    fn empty_chain_and_garbage() {
+        let roots = RootCertStore::empty();
+        let provider = rustls::crypto::ring::default_provider();
+        let a = assess(&[], "mx.example", &roots, &provider, UnixTime::now());
+        assert_eq!(a.verdict, CertVerdict::Other);
+        let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let a = assess(&[junk], "mx.example", &roots, &provider, UnixTime::now());
+        assert_eq!((a.verdict, a.leaf), (CertVerdict::Other, None));
+    }
+}

@@ -1,0 +1,158 @@
+//! The TLS half of a STARTTLS probe: the handshake over an upgraded SMTP stream and what it showed.
+//!
+//! The TLS code knows nothing about SMTP: it takes any stream and a host name (used for SNI and the
+//! name check). The certificate is captured without aborting the handshake (see [`danger`]) and judged
+//! afterwards by [`cert::assess`] against the Mozilla roots plus any `--ca-file`.
+
+pub mod cert;
+mod danger;
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+pub use cert::{Assessment, CertVerdict, LeafInfo};
+
+/// The negotiated protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The snake_case label used in output columns (`tls1_2`, `tls1_3`).
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Tls12 => "tls1_2",
+            Self::Tls13 => "tls1_3",
+        }
+    }
+}
+
+/// What a completed handshake showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsObservation {
+    /// The protocol version.
+    pub version: TlsVersion,
+    /// The cipher suite, IANA name (e.g. `TLS13_AES_256_GCM_SHA384`).
+    pub cipher: String,
+    /// The key-exchange group (e.g. `X25519`), if known.
+    pub kx_group: Option<String>,
+    /// Number of certificates the server sent.
+    pub chain_length: usize,
+    /// The handshake signature verified with the leaf's key.
+    pub signature_valid: bool,
+    /// The certificate judgement.
+    pub assessment: Assessment,
+}
+
+/// Trust roots and crypto provider for every handshake of a run, built once.
+#[derive(Clone, Debug)]
+pub struct TlsContext {
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// The `--ca-file` could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use CA file {path}: {detail}")]
+pub struct CaFileError {
+    path: String,
+    detail: String,
+}
+
+impl TlsContext {
+    /// The Mozilla roots (webpki-roots) plus the certificates of `ca_files` (PEM).
+    pub fn new(ca_files: &[impl AsRef<Path>]) -> Result<Self, CaFileError> {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for path in ca_files {
+            let path = path.as_ref();
+            let err = |detail: String| CaFileError {
+                path: path.display().to_string(),
+                detail,
+            };
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| err(e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| err(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(err("no certificate in file".into()));
+            }
+            for c in certs {
+                roots.add(c).map_err(|e| err(e.to_string()))?;
+            }
+        }
+        Ok(Self {
+            roots: Arc::new(roots),
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+        })
+    }
+
+    /// Judges a captured chain for `host`, now.
+    pub fn assess(&self, chain: &[CertificateDer<'_>], host: &str) -> Assessment {
+        cert::assess(chain, host, &self.roots, &self.provider, UnixTime::now())
+    }
+
+    /// Runs a TLS handshake over `stream` with SNI `host` and observes the result.
+    ///
+    /// The error is an `io::Error` carrying the `rustls::Error`, for [`crate::probe::classify_io`].
+    pub async fn handshake<S>(
+        &self,
+        stream: S,
+        host: &str,
+    ) -> io::Result<(TlsStream<S>, TlsObservation)>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (config, verifier) =
+            danger::observing_config(&self.provider).map_err(io::Error::other)?;
+        let name = ServerName::try_from(host.to_string()).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid TLS server name {host:?}: {e}"),
+            )
+        })?;
+        let tls = TlsConnector::from(config).connect(name, stream).await?;
+        let (_, conn) = tls.get_ref();
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => TlsVersion::Tls13,
+            _ => TlsVersion::Tls12,
+        };
+        let cipher = conn
+            .negotiated_cipher_suite()
+            .map(|c| {
+                c.suite()
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{:?}", c.suite()))
+            })
+            .unwrap_or_default();
+        let kx_group = conn
+            .negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name()));
+        let chain = conn.peer_certificates().unwrap_or(&[]);
+        let assessment = self.assess(chain, host);
+        let observation = TlsObservation {
+            version,
+            cipher,
+            kx_group,
+            chain_length: chain.len(),
+            signature_valid: verifier.signature_error().is_none(),
+            assessment,
+        };
+        Ok((tls, observation))
+    }
+}

@@ -1,0 +1,278 @@
+//! An in-process authoritative DNS server on a loopback address (UDP and TCP, same port), with
+//! fault injection: NXDOMAIN, NODATA, SERVFAIL, REFUSED and dropped queries (for timeouts).
+//!
+//! Names are answered from a [`Zone`] held in memory; a name with no records of the asked type but
+//! with records of another type (or listed with [`Zone::exists`]) is NODATA, any other name NXDOMAIN.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, TXT};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+/// What the server does for every query at a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Answer REFUSED.
+    Refused,
+    /// Never answer (the client times out).
+    Drop,
+}
+
+/// The records and faults the server answers from.
+#[derive(Clone, Debug, Default)]
+pub struct Zone {
+    records: HashMap<(String, RecordType), Vec<RData>>,
+    names: HashSet<String>,
+    faults: HashMap<String, Fault>,
+}
+
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn fqdn(name: &str) -> Name {
+    Name::from_ascii(format!("{}.", key(name))).expect("valid test name")
+}
+
+impl Zone {
+    /// An empty zone: every name is NXDOMAIN.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn add(&mut self, name: &str, rtype: RecordType, data: RData) -> &mut Self {
+        self.names.insert(key(name));
+        self.records
+            .entry((key(name), rtype))
+            .or_default()
+            .push(data);
+        self
+    }
+
+    /// Declares that `name` exists (so other types are NODATA rather than NXDOMAIN).
+    pub fn exists(&mut self, name: &str) -> &mut Self {
+        self.names.insert(key(name));
+        self
+    }
+
+    /// An MX record; `host` `.` makes the null MX.
+    pub fn mx(&mut self, name: &str, preference: u16, host: &str) -> &mut Self {
+        let exchange = if host == "." {
+            Name::root()
+        } else {
+            fqdn(host)
+        };
+        self.add(
+            name,
+            RecordType::MX,
+            RData::MX(MX::new(preference, exchange)),
+        )
+    }
+
+    /// An A record.
+    pub fn a(&mut self, name: &str, ip: Ipv4Addr) -> &mut Self {
+        self.add(name, RecordType::A, RData::A(A::from(ip)))
+    }
+
+    /// An AAAA record.
+    pub fn aaaa(&mut self, name: &str, ip: Ipv6Addr) -> &mut Self {
+        self.add(name, RecordType::AAAA, RData::AAAA(AAAA::from(ip)))
+    }
+
+    /// An A or AAAA record.
+    pub fn addr(&mut self, name: &str, ip: IpAddr) -> &mut Self {
+        match ip {
+            IpAddr::V4(v4) => self.a(name, v4),
+            IpAddr::V6(v6) => self.aaaa(name, v6),
+        }
+    }
+
+    /// A TXT record; text over 255 bytes is split into several character-strings.
+    pub fn txt(&mut self, name: &str, text: &str) -> &mut Self {
+        let chunks: Vec<String> = text
+            .as_bytes()
+            .chunks(255)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let chunks = if chunks.is_empty() {
+            vec![String::new()]
+        } else {
+            chunks
+        };
+        self.add(name, RecordType::TXT, RData::TXT(TXT::new(chunks)))
+    }
+
+    /// Every query at `name` gets `fault`.
+    pub fn fault(&mut self, name: &str, fault: Fault) -> &mut Self {
+        self.faults.insert(key(name), fault);
+        self
+    }
+
+    fn answer(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, Option<ResponseCode>> {
+        let k = key(name);
+        match self.faults.get(&k) {
+            Some(Fault::ServFail) => return Err(Some(ResponseCode::ServFail)),
+            Some(Fault::Refused) => return Err(Some(ResponseCode::Refused)),
+            Some(Fault::Drop) => return Err(None),
+            None => {}
+        }
+        if let Some(records) = self.records.get(&(k.clone(), rtype)) {
+            return Ok(records.clone());
+        }
+        if self.names.contains(&k) {
+            Ok(Vec::new())
+        } else {
+            Err(Some(ResponseCode::NXDomain))
+        }
+    }
+
+    /// The wire response to a wire query; `None` to stay silent.
+    pub fn respond(&self, query: &[u8]) -> Option<Vec<u8>> {
+        let q = Message::from_vec(query).ok()?;
+        if q.metadata.message_type != MessageType::Query {
+            return None;
+        }
+        let mut resp = Message::response(q.metadata.id, q.metadata.op_code);
+        resp.metadata.recursion_desired = q.metadata.recursion_desired;
+        resp.metadata.recursion_available = true;
+        resp.metadata.authoritative = true;
+        if let Some(edns) = &q.edns {
+            resp.set_edns(edns.clone());
+        }
+        let Some(question) = q.queries.first().cloned() else {
+            resp.metadata.response_code = ResponseCode::FormErr;
+            return resp.to_vec().ok();
+        };
+        let name = question.name().to_ascii();
+        resp.add_query(question.clone());
+        match self.answer(&name, question.query_type()) {
+            Ok(records) => {
+                for data in records {
+                    resp.add_answer(Record::from_rdata(question.name().clone(), 60, data));
+                }
+            }
+            Err(Some(code)) => resp.metadata.response_code = code,
+            Err(None) => return None,
+        }
+        resp.to_vec().ok()
+    }
+}
+
+/// A running test DNS server.
+pub struct FakeDns {
+    addr: SocketAddr,
+    queries: Arc<AtomicU64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl FakeDns {
+    /// Serves `zone` on `ip` (UDP and TCP on one free port).
+    pub async fn spawn(ip: IpAddr, zone: Zone) -> io::Result<Self> {
+        let zone = Arc::new(zone);
+        let queries = Arc::new(AtomicU64::new(0));
+        let mut last_err = None;
+        for _ in 0..20 {
+            let udp = udp_socket(SocketAddr::new(ip, 0))?;
+            let addr = udp.local_addr()?;
+            match TcpListener::bind(addr).await {
+                Ok(tcp) => {
+                    let tasks = vec![
+                        tokio::spawn(serve_udp(udp, zone.clone(), queries.clone())),
+                        tokio::spawn(serve_tcp(tcp, zone.clone(), queries.clone())),
+                    ];
+                    return Ok(Self {
+                        addr,
+                        queries,
+                        tasks,
+                    });
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| io::Error::other("no free port")))
+    }
+
+    /// The server's address, for `--resolver`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queries received so far.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for FakeDns {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A UDP socket with a 4 MiB receive buffer (the default drops queries under load).
+fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let domain = if addr.is_ipv4() {
+        socket2::Domain::IPV4
+    } else {
+        socket2::Domain::IPV6
+    };
+    let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, queries: Arc<AtomicU64>) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        queries.fetch_add(1, Ordering::Relaxed);
+        if let Some(resp) = zone.respond(&buf[..n]) {
+            let _ = socket.send_to(&resp, peer).await;
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, queries: Arc<AtomicU64>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (zone, queries) = (zone.clone(), queries.clone());
+        tokio::spawn(async move {
+            loop {
+                let mut len = [0u8; 2];
+                if stream.read_exact(&mut len).await.is_err() {
+                    return;
+                }
+                let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
+                if stream.read_exact(&mut msg).await.is_err() {
+                    return;
+                }
+                queries.fetch_add(1, Ordering::Relaxed);
+                if let Some(resp) = zone.respond(&msg) {
+                    let mut out = (resp.len() as u16).to_be_bytes().to_vec();
+                    out.extend_from_slice(&resp);
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,140 @@
+//! A test PKI made with rcgen: a CA, leaf certificates for MX names (valid, expired, not yet valid,
+//! for another name, from an untrusted CA) and self-signed certificates. ECDSA P-256 throughout.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use time::{Duration, OffsetDateTime};
+
+/// When a leaf certificate is valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// From a day ago for a year.
+    Current,
+    /// Ended yesterday.
+    Expired,
+    /// Starts in a month.
+    NotYetValid,
+}
+
+/// A certificate chain and its key, ready for a TLS server.
+#[derive(Debug)]
+pub struct ServerCert {
+    /// Leaf first, then the issuing CA (if any).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's key, PKCS#8 DER.
+    pub key: Vec<u8>,
+}
+
+impl ServerCert {
+    /// A rustls server config presenting this certificate, for TLS 1.3 and 1.2, or 1.2 only.
+    pub fn server_config(&self, tls12_only: bool) -> Arc<ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: &[&'static rustls::SupportedProtocolVersion] = if tls12_only {
+            &[&rustls::version::TLS12]
+        } else {
+            &[&rustls::version::TLS13, &rustls::version::TLS12]
+        };
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_no_client_auth()
+            .with_single_cert(
+                self.chain.clone(),
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone())),
+            )
+            .expect("rcgen certificates are valid for rustls");
+        Arc::new(config)
+    }
+}
+
+/// A certificate authority for tests.
+pub struct TestCa {
+    issuer: Issuer<'static, KeyPair>,
+    der: CertificateDer<'static>,
+    pem: String,
+}
+
+impl TestCa {
+    /// A new CA called `name`.
+    pub fn new(name: &str) -> Self {
+        let key = KeyPair::generate().expect("P-256 key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "mailcensus testkit");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(30);
+        params.not_after = now + Duration::days(3650);
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Self {
+            der: cert.der().clone(),
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// The CA certificate, DER.
+    pub fn der(&self) -> &CertificateDer<'static> {
+        &self.der
+    }
+
+    /// The CA certificate, PEM.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// Writes the CA certificate as PEM (for `--ca-file`).
+    pub fn write_pem(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, &self.pem)
+    }
+
+    /// A leaf certificate for `names`, issued by this CA.
+    pub fn leaf(&self, names: &[&str], validity: Validity) -> ServerCert {
+        let key = KeyPair::generate().expect("P-256 key");
+        let params = leaf_params(names, validity);
+        let cert = params.signed_by(&key, &self.issuer).expect("signed leaf");
+        ServerCert {
+            chain: vec![cert.der().clone(), self.der.clone()],
+            key: key.serialize_der(),
+        }
+    }
+}
+
+fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("valid names");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
+    let now = OffsetDateTime::now_utc();
+    (params.not_before, params.not_after) = match validity {
+        Validity::Current => (now - Duration::days(1), now + Duration::days(365)),
+        Validity::Expired => (now - Duration::days(400), now - Duration::days(1)),
+        Validity::NotYetValid => (now + Duration::days(30), now + Duration::days(400)),
+    };
+    params
+}
+
+/// A self-signed certificate for `names`.
+pub fn self_signed(names: &[&str]) -> ServerCert {
+    let key = KeyPair::generate().expect("P-256 key");
+    let cert = leaf_params(names, Validity::Current)
+        .self_signed(&key)
+        .expect("self-signed");
+    ServerCert {
+        chain: vec![cert.der().clone()],
+        key: key.serialize_der(),
+    }
+}

@@ -1,0 +1,205 @@
+//! The `mailcensus scan` binary end to end (block 127.15.0.0/16): flags, exit codes, rejects.csv,
+//! run.json, and the datasets' layout.
+
+use std::process::Command;
+
+use mailcensus::testkit::dataset::read_rows;
+use mailcensus::testkit::dns::FakeDns;
+use mailcensus::testkit::pki::Validity;
+use mailcensus::testkit::smtp::{Behaviour, Posture};
+
+use crate::world::{SMTP_PORT, World, test_dir};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mailcensus"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_command_writes_datasets_rejects_and_run_json() {
+    let mut w = World::new(15);
+    let leaf = w.ca.leaf(&["mx.ocn.test"], Validity::Current);
+    w.mx(
+        "ocn.test",
+        "mx.ocn.test",
+        Behaviour::new(Posture::StartTls(leaf.server_config(false))),
+    )
+    .await;
+    w.mx(
+        "docomo.test",
+        "mx.docomo.test",
+        Behaviour::new(Posture::NoStartTls),
+    )
+    .await;
+    let dns = FakeDns::spawn([127, 15, 255, 53].into(), w.zone.clone())
+        .await
+        .unwrap();
+    let dir = test_dir("cli");
+    let input = dir.join("in.csv");
+    std::fs::write(
+        &input,
+        "\u{feff}carrier,domain,users\r\n# comment\r\nNTT,OCN.test.,1000\r\nDOCOMO,user@docomo.test,2000\r\nX,192.0.2.1,1\r\n\r\nX,\"bad,name.test\",1\r\nNTT,ocn.test,5\r\nY,nxdomain.test,abc\r\n",
+    )
+    .unwrap();
+    let ca = dir.join("ca.pem");
+    w.ca.write_pem(&ca).unwrap();
+    let out = dir.join("out");
+    let scan_cmd = |extra: &[&str]| {
+        let mut c = bin();
+        c.args([
+            "scan",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--group-column",
+            "carrier",
+            "--weight-column",
+            "users",
+        ]);
+        c.args([
+            "--resolver",
+            &dns.addr().to_string(),
+            "--smtp-port",
+            &SMTP_PORT.to_string(),
+            "--allow-private",
+        ]);
+        c.args([
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--ehlo-name",
+            "scanner.mailcensus.test",
+            "--no-progress",
+            "--read-timeout",
+            "3",
+        ]);
+        c.args(extra);
+        c
+    };
+    let run_cmd = |mut c: Command| async move {
+        tokio::task::spawn_blocking(move || c.output())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    let output = run_cmd(scan_cmd(&[])).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 domains, 4 rejected"), "{stderr}");
+
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert_eq!(
+        rejects.lines().collect::<Vec<_>>(),
+        [
+            "line,input,reason,detail",
+            "5,192.0.2.1,ip_literal,",
+            "7,\"bad,name.test\",invalid_character,",
+            "8,ocn.test,duplicate,first seen on line 3",
+            "9,nxdomain.test,invalid_weight,\"weight \"\"abc\"\" is not a non-negative number\"",
+        ]
+    );
+    let domains = read_rows(&out.join("domains")).unwrap();
+    let mut got: Vec<_> = domains
+        .iter()
+        .map(|r| {
+            (
+                r["domain"].str().unwrap().to_string(),
+                r["group"].str().unwrap().to_string(),
+                r["input_line"].int().unwrap(),
+                r["starttls"].str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("docomo.test".into(), "DOCOMO".into(), 4, "none".into()),
+            ("ocn.test".into(), "NTT".into(), 3, "all".into())
+        ]
+    );
+    assert!(
+        out.join("domains/part-00000.parquet").exists()
+            && out.join("mx_hosts/part-00000.parquet").exists()
+    );
+
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["complete"], true);
+    assert_eq!(run["counts"]["domains"], 2);
+    assert_eq!(run["counts"]["rejects"], 4);
+    assert_eq!(run["counts"]["probes"], 2);
+    assert_eq!(run["counts"]["probe_outcomes"]["done"], 2);
+    assert_eq!(run["schema_version"], "1");
+    assert!(
+        run["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--allow-private")
+    );
+
+    // A second scan into the same directory is refused (exit 2) unless --overwrite.
+    let again = run_cmd(scan_cmd(&[])).await;
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let over = run_cmd(scan_cmd(&["--overwrite"])).await;
+    assert_eq!(
+        over.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&over.stderr)
+    );
+    assert_eq!(read_rows(&out.join("domains")).unwrap().len(), 2);
+    w.assert_polite();
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = test_dir("cli-usage");
+    let missing = bin()
+        .args([
+            "scan",
+            dir.join("nope.csv").to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read input"));
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "domain\na.test\n").unwrap();
+    let bad_col = bin()
+        .args([
+            "scan",
+            input.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+            "--group-column",
+            "isp",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad_col.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_col.stderr).contains("\"isp\""));
+    let bad_flag = bin()
+        .args([
+            "scan",
+            input.to_str().unwrap(),
+            "--out",
+            "o",
+            "--per-ip-rate",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad_flag.status.code(), Some(2));
+    assert!(
+        !dir.join("o").exists(),
+        "nothing is written on a usage error"
+    );
+}

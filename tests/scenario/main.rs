@@ -1,0 +1,8 @@
+//! Scenario tests: the real scan pipeline against in-process DNS and SMTP servers on loopback, with
+//! the Parquet output read back. Each test module uses its own 127.B.0.0/16 block.
+
+mod cli;
+mod dns_cases;
+mod politeness;
+mod postures;
+mod world;
