@@ -17,29 +17,17 @@ pub fn non_public_range(ip: IpAddr) -> Option<&'static str> {
 fn v4_range(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();
     let in_net = |net: [u8; 4], bits: u32| {
-        let mask = if bits == 0 {
-            0
-        } else {
-            u32::MAX << (32 - bits)
-        };
+        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
         u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
     };
     Some(match () {
         _ if ip.is_unspecified() || o[0] == 0 => "unspecified",
         _ if ip.is_loopback() => "loopback",
-        _ if in_net([10, 0, 0, 0], 8)
-            || in_net([172, 16, 0, 0], 12)
-            || in_net([192, 168, 0, 0], 16) =>
-        {
-            "private"
-        }
+        _ if in_net([10, 0, 0, 0], 8) || in_net([172, 16, 0, 0], 12) || in_net([192, 168, 0, 0], 16) => "private",
         _ if in_net([100, 64, 0, 0], 10) => "cgnat",
         _ if in_net([169, 254, 0, 0], 16) => "link_local",
         _ if in_net([192, 0, 0, 0], 24) => "ietf_protocol",
-        _ if in_net([192, 0, 2, 0], 24)
-            || in_net([198, 51, 100, 0], 24)
-            || in_net([203, 0, 113, 0], 24) =>
-        {
+        _ if in_net([192, 0, 2, 0], 24) || in_net([198, 51, 100, 0], 24) || in_net([203, 0, 113, 0], 24) => {
             "documentation"
         }
         _ if in_net([198, 18, 0, 0], 15) => "benchmarking",

@@ -24,7 +24,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a list of domains (DNS, SMTP STARTTLS probes) into Parquet datasets.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
+    /// Print the columns of the output datasets (name, type, description) as Markdown.
+    Schema,
 }
 
 /// Flags of `mailcensus scan`.
@@ -110,9 +112,7 @@ pub struct ScanArgs {
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
         return Err(format!("{s} must be between 0 and 86400 seconds"));
     }
@@ -133,10 +133,7 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
 impl ScanArgs {
     /// The validated configuration.
     pub fn into_config(self, args: Vec<String>) -> Result<ScanConfig, String> {
-        for (name, rate) in [
-            ("--probe-rate", self.probe_rate),
-            ("--per-ip-rate", self.per_ip_rate),
-        ] {
+        for (name, rate) in [("--probe-rate", self.probe_rate), ("--per-ip-rate", self.per_ip_rate)] {
             if !rate.is_finite() || rate <= 0.0 {
                 return Err(format!("{name} must be a positive number"));
             }
@@ -159,11 +156,7 @@ impl ScanArgs {
         }
         let mut c = ScanConfig::new(InputSource::from_arg(&self.input), self.out);
         c.overwrite = self.overwrite;
-        c.columns = ColumnSpec {
-            domain: self.domain_column,
-            group: self.group_column,
-            weight: self.weight_column,
-        };
+        c.columns = ColumnSpec { domain: self.domain_column, group: self.group_column, weight: self.weight_column };
         c.dns.resolvers = self.resolver;
         c.dns.timeout = self.dns_timeout;
         c.dns.retries = self.dns_retries;
@@ -195,8 +188,13 @@ impl ScanArgs {
 /// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`).
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
+        Command::Schema => {
+            use crate::output::schema::{DOMAINS, MX_HOSTS, markdown};
+            println!("## domains\n\n{}\n## mx_hosts\n\n{}", markdown(&DOMAINS), markdown(&MX_HOSTS));
+            ExitCode::SUCCESS
+        }
         Command::Scan(scan) => {
-            let config = match scan.into_config(args) {
+            let config = match (*scan).into_config(args) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("mailcensus: {e}");
@@ -204,10 +202,7 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                 }
             };
             let out = config.out.clone();
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("mailcensus: cannot start the runtime: {e}");
@@ -217,8 +212,7 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
             match runtime.block_on(pipeline::run(config)) {
                 Ok(s) => {
                     let c = &s.counts;
-                    let starttls: Vec<String> =
-                        c.starttls.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let starttls: Vec<String> = c.starttls.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     eprintln!(
                         "mailcensus: {} domains, {} rejected, in {:.1} s; {} probes, {} cache hits; starttls {}; output in {}",
                         c.domains,
@@ -253,19 +247,10 @@ mod tests {
 
     #[test]
     fn resolver_forms() {
-        assert_eq!(
-            parse_resolver("127.0.0.1").unwrap(),
-            "127.0.0.1:53".parse().unwrap()
-        );
-        assert_eq!(
-            parse_resolver("127.0.0.1:5353").unwrap(),
-            "127.0.0.1:5353".parse().unwrap()
-        );
+        assert_eq!(parse_resolver("127.0.0.1").unwrap(), "127.0.0.1:53".parse().unwrap());
+        assert_eq!(parse_resolver("127.0.0.1:5353").unwrap(), "127.0.0.1:5353".parse().unwrap());
         assert_eq!(parse_resolver("::1").unwrap(), "[::1]:53".parse().unwrap());
-        assert_eq!(
-            parse_resolver("[::1]:5353").unwrap(),
-            "[::1]:5353".parse().unwrap()
-        );
+        assert_eq!(parse_resolver("[::1]:5353").unwrap(), "[::1]:5353".parse().unwrap());
         assert!(parse_resolver("dns.example").is_err());
     }
 
@@ -296,33 +281,18 @@ mod tests {
             "scanner.example",
         ])
         .unwrap();
-        let Command::Scan(args) = cli.command;
-        let c = args.into_config(vec![]).unwrap();
-        assert_eq!(
-            c.dns.resolvers,
-            vec!["127.0.0.1:5300".parse::<SocketAddr>().unwrap()]
-        );
-        assert_eq!(
-            (c.limits.per_ip_rate, c.allow_private, c.smtp.port),
-            (0.5, true, 2525)
-        );
+        let Command::Scan(args) = cli.command else { panic!("scan") };
+        let c = (*args).into_config(vec![]).unwrap();
+        assert_eq!(c.dns.resolvers, vec!["127.0.0.1:5300".parse::<SocketAddr>().unwrap()]);
+        assert_eq!((c.limits.per_ip_rate, c.allow_private, c.smtp.port), (0.5, true, 2525));
         assert_eq!(c.smtp.ehlo_name, "scanner.example");
         assert_eq!(c.limits.per_ip_connections, 1);
     }
 
     #[test]
     fn bad_values_are_rejected() {
-        let cli = Cli::try_parse_from([
-            "mailcensus",
-            "scan",
-            "in.csv",
-            "--out",
-            "o",
-            "--concurrency",
-            "0",
-        ])
-        .unwrap();
-        let Command::Scan(args) = cli.command;
-        assert!(args.into_config(vec![]).is_err());
+        let cli = Cli::try_parse_from(["mailcensus", "scan", "in.csv", "--out", "o", "--concurrency", "0"]).unwrap();
+        let Command::Scan(args) = cli.command else { panic!("scan") };
+        assert!((*args).into_config(vec![]).is_err());
     }
 }

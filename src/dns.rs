@@ -135,12 +135,7 @@ pub struct DnsConfig {
 
 impl Default for DnsConfig {
     fn default() -> Self {
-        Self {
-            resolvers: Vec::new(),
-            timeout: Duration::from_secs(5),
-            retries: 1,
-            qps: 500,
-        }
+        Self { resolvers: Vec::new(), timeout: Duration::from_secs(5), retries: 1, qps: 500 }
     }
 }
 
@@ -168,10 +163,7 @@ impl Dns {
                     NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
                 })
                 .collect();
-            Resolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
+            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), TokioRuntimeProvider::default())
         };
         let opts = builder.options_mut();
         opts.timeout = config.timeout;
@@ -194,31 +186,14 @@ impl Dns {
         self.queries.load(Ordering::Relaxed)
     }
 
-    async fn lookup<T>(
-        &self,
-        name: &str,
-        rtype: RecordType,
-        pick: impl Fn(&RData) -> Option<T>,
-    ) -> DnsOutcome<Vec<T>> {
+    async fn lookup<T>(&self, name: &str, rtype: RecordType, pick: impl Fn(&RData) -> Option<T>) -> DnsOutcome<Vec<T>> {
         self.limiter.until_ready().await;
         self.queries.fetch_add(1, Ordering::Relaxed);
-        let fqdn = if name.ends_with('.') {
-            name.to_string()
-        } else {
-            format!("{name}.")
-        };
+        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
         match self.resolver.lookup(fqdn.as_str(), rtype).await {
             Ok(lookup) => {
-                let found: Vec<T> = lookup
-                    .answers()
-                    .iter()
-                    .filter_map(|r| pick(&r.data))
-                    .collect();
-                if found.is_empty() {
-                    DnsOutcome::NoData
-                } else {
-                    DnsOutcome::Found(found)
-                }
+                let found: Vec<T> = lookup.answers().iter().filter_map(|r| pick(&r.data)).collect();
+                if found.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Found(found) }
             }
             Err(e) => classify(&e),
         }
@@ -227,10 +202,7 @@ impl Dns {
     /// MX records of `domain`, sorted by preference then host.
     pub async fn mx(&self, domain: &str) -> DnsOutcome<Vec<MxEntry>> {
         self.lookup(domain, RecordType::MX, |d| match d {
-            RData::MX(mx) => Some(MxEntry {
-                preference: mx.preference,
-                host: host_text(&mx.exchange.to_ascii()),
-            }),
+            RData::MX(mx) => Some(MxEntry { preference: mx.preference, host: host_text(&mx.exchange.to_ascii()) }),
             _ => None,
         })
         .await
@@ -244,12 +216,7 @@ impl Dns {
     /// TXT records at `name`, each with its character-strings concatenated (as SPF and DMARC read them).
     pub async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
         self.lookup(name, RecordType::TXT, |d| match d {
-            RData::TXT(t) => Some(
-                t.txt_data
-                    .iter()
-                    .map(|s| String::from_utf8_lossy(s))
-                    .collect::<String>(),
-            ),
+            RData::TXT(t) => Some(t.txt_data.iter().map(|s| String::from_utf8_lossy(s)).collect::<String>()),
             _ => None,
         })
         .await
@@ -281,29 +248,18 @@ fn host_text(ascii: &str) -> String {
 
 /// Maps a resolver error onto the closed outcome vocabulary.
 pub fn classify<T>(e: &NetError) -> DnsOutcome<T> {
-    let failed = |kind| {
-        DnsOutcome::Failed(DnsFailure {
-            kind,
-            detail: e.to_string(),
-        })
-    };
+    let failed = |kind| DnsOutcome::Failed(DnsFailure { kind, detail: e.to_string() });
     match e {
         NetError::Dns(DnsError::NoRecordsFound(nr)) => match nr.response_code {
             ResponseCode::NXDomain => DnsOutcome::NxDomain,
             ResponseCode::NoError => DnsOutcome::NoData,
             _ => failed(DnsFailureKind::Other),
         },
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
-            failed(DnsFailureKind::ServFail)
-        }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
-            failed(DnsFailureKind::Refused)
-        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => failed(DnsFailureKind::ServFail),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => failed(DnsFailureKind::Refused),
         NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsOutcome::NxDomain,
         NetError::Timeout => failed(DnsFailureKind::Timeout),
-        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            failed(DnsFailureKind::Timeout)
-        }
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => failed(DnsFailureKind::Timeout),
         _ => failed(DnsFailureKind::Other),
     }
 }
@@ -325,18 +281,9 @@ mod tests {
         let cases: Vec<(NetError, &str)> = vec![
             (no_records(ResponseCode::NXDomain), "nxdomain"),
             (no_records(ResponseCode::NoError), "nodata"),
-            (
-                NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)),
-                "servfail",
-            ),
-            (
-                NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)),
-                "refused",
-            ),
-            (
-                NetError::Dns(DnsError::ResponseCode(ResponseCode::FormErr)),
-                "error",
-            ),
+            (NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)), "servfail"),
+            (NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)), "refused"),
+            (NetError::Dns(DnsError::ResponseCode(ResponseCode::FormErr)), "error"),
             (NetError::Timeout, "timeout"),
             (NetError::NoConnections, "error"),
         ];

@@ -144,10 +144,7 @@ fn check_labels(name: &str) -> Result<(), RejectReason> {
         if label.len() > MAX_LABEL_LEN {
             return Err(RejectReason::LabelTooLong);
         }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(RejectReason::InvalidCharacter);
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -196,11 +193,7 @@ mod tests {
         ];
         for (input, want) in cases {
             let got = normalize(input);
-            assert_eq!(
-                got.as_ref().map(Domain::as_str).map_err(|e| *e),
-                *want,
-                "input {input:?}"
-            );
+            assert_eq!(got.as_ref().map(Domain::as_str).map_err(|e| *e), *want, "input {input:?}");
         }
     }
 

@@ -26,11 +26,7 @@ pub enum InputSource {
 impl InputSource {
     /// `-` means standard input, anything else a path.
     pub fn from_arg(arg: &str) -> Self {
-        if arg == "-" {
-            Self::Stdin
-        } else {
-            Self::File(PathBuf::from(arg))
-        }
+        if arg == "-" { Self::Stdin } else { Self::File(PathBuf::from(arg)) }
     }
 }
 
@@ -188,25 +184,15 @@ impl InputReader {
             InputSource::File(p) => p.display().to_string(),
             InputSource::Stdin => "-".to_string(),
         };
-        let io_err = |source| InputError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io_err = |source| InputError::Io { path: path.clone(), source };
         let lines: Box<dyn BufRead + Send> = match source {
-            InputSource::File(p) => Box::new(BufReader::with_capacity(
-                256 * 1024,
-                File::open(p).map_err(io_err)?,
-            )),
+            InputSource::File(p) => Box::new(BufReader::with_capacity(256 * 1024, File::open(p).map_err(io_err)?)),
             InputSource::Stdin => Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
         };
         let mut reader = Self {
             lines,
             line_no: 0,
-            columns: Columns {
-                domain: 0,
-                group: None,
-                weight: None,
-            },
+            columns: Columns { domain: 0, group: None, weight: None },
             pending: None,
             seen: HashMap::new(),
             hasher: Default::default(),
@@ -214,22 +200,16 @@ impl InputReader {
         };
         let first = reader.next_line().map_err(io_err)?;
         let header: Vec<String> = match &first {
-            Some((_, RawLine::Fields(rec))) => rec
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                .collect(),
+            Some((_, RawLine::Fields(rec))) => {
+                rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
+            }
             _ => Vec::new(),
         };
         let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
         let named = [&spec.domain, &spec.group, &spec.weight];
-        let is_header = ["domain", "group", "weight"]
-            .iter()
-            .any(|n| find(n).is_some())
+        let is_header = ["domain", "group", "weight"].iter().any(|n| find(n).is_some())
             || named.iter().any(|n| n.as_deref().and_then(find).is_some());
-        let missing = |name: &str| InputError::MissingColumn {
-            name: name.to_string(),
-            header: header.join(","),
-        };
+        let missing = |name: &str| InputError::MissingColumn { name: name.to_string(), header: header.join(",") };
         reader.columns = if is_header {
             let domain = match &spec.domain {
                 Some(n) => find(n).ok_or_else(|| missing(n))?,
@@ -239,29 +219,16 @@ impl InputReader {
                 Some(n) => find(n).map(Some).ok_or_else(|| missing(n)),
                 None => Ok(find(default)),
             };
-            Columns {
-                domain,
-                group: optional(&spec.group, "group")?,
-                weight: optional(&spec.weight, "weight")?,
-            }
+            Columns { domain, group: optional(&spec.group, "group")?, weight: optional(&spec.weight, "weight")? }
         } else {
-            for (flag, given) in [
-                ("domain-column", &spec.domain),
-                ("group-column", &spec.group),
-                ("weight-column", &spec.weight),
-            ] {
+            for (flag, given) in
+                [("domain-column", &spec.domain), ("group-column", &spec.group), ("weight-column", &spec.weight)]
+            {
                 if let Some(name) = given {
-                    return Err(InputError::NoHeader {
-                        flag,
-                        name: name.clone(),
-                    });
+                    return Err(InputError::NoHeader { flag, name: name.clone() });
                 }
             }
-            Columns {
-                domain: 0,
-                group: None,
-                weight: None,
-            }
+            Columns { domain: 0, group: None, weight: None }
         };
         if !is_header {
             reader.pending = first;
@@ -326,20 +293,8 @@ impl InputReader {
             }
         };
         let raw = record.get(self.columns.domain).unwrap_or(b"");
-        let lossy = || {
-            String::from_utf8_lossy(raw)
-                .chars()
-                .take(256)
-                .collect::<String>()
-        };
-        let reject = |reason, detail: String| {
-            InputItem::Reject(Reject {
-                line,
-                input: lossy(),
-                reason,
-                detail,
-            })
-        };
+        let lossy = || String::from_utf8_lossy(raw).chars().take(256).collect::<String>();
+        let reject = |reason, detail: String| InputItem::Reject(Reject { line, input: lossy(), reason, detail });
         let Ok(text) = std::str::from_utf8(raw) else {
             return reject(RejectReason::InvalidUtf8, String::new());
         };
@@ -347,37 +302,24 @@ impl InputReader {
             Ok(d) => d,
             Err(reason) => return reject(reason, String::new()),
         };
-        let field = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(|b| String::from_utf8_lossy(b).trim().to_string())
-        };
+        let field =
+            |i: Option<usize>| i.and_then(|i| record.get(i)).map(|b| String::from_utf8_lossy(b).trim().to_string());
         let group = field(self.columns.group).filter(|g| !g.is_empty());
         let weight = match field(self.columns.weight).filter(|w| !w.is_empty()) {
             None => None,
             Some(w) => match w.parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
                 _ => {
-                    return reject(
-                        RejectReason::InvalidWeight,
-                        format!("weight {w:?} is not a non-negative number"),
-                    );
+                    return reject(RejectReason::InvalidWeight, format!("weight {w:?} is not a non-negative number"));
                 }
             },
         };
         let key = self.hasher.hash_one(domain.as_str());
         if let Some(first) = self.seen.get(&key) {
-            return reject(
-                RejectReason::Duplicate,
-                format!("first seen on line {first}"),
-            );
+            return reject(RejectReason::Duplicate, format!("first seen on line {first}"));
         }
         self.seen.insert(key, line);
-        InputItem::Entry(Entry {
-            line,
-            domain,
-            group,
-            weight,
-        })
+        InputItem::Entry(Entry { line, domain, group, weight })
     }
 }
 
@@ -391,10 +333,7 @@ impl Iterator for InputReader {
         match self.next_line() {
             Ok(Some((line, raw))) => Some(Ok(self.item(line, raw))),
             Ok(None) => None,
-            Err(source) => Some(Err(InputError::Io {
-                path: self.path.clone(),
-                source,
-            })),
+            Err(source) => Some(Err(InputError::Io { path: self.path.clone(), source })),
         }
     }
 }
@@ -432,17 +371,10 @@ mod tests {
     use std::io::Write;
 
     fn read_all(content: &[u8], spec: &ColumnSpec) -> Result<Vec<InputItem>, InputError> {
-        let dir = std::env::temp_dir().join(format!(
-            "mailcensus-input-{}-{}",
-            std::process::id(),
-            fastrand()
-        ));
+        let dir = std::env::temp_dir().join(format!("mailcensus-input-{}-{}", std::process::id(), fastrand()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("in.csv");
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(content)
-            .unwrap();
+        std::fs::File::create(&path).unwrap().write_all(content).unwrap();
         let r = InputReader::open(&InputSource::File(path), spec)?;
         r.collect()
     }
@@ -471,20 +403,10 @@ mod tests {
 
     #[test]
     fn plain_list_with_comments_and_blanks() {
-        let items = read_all(
-            b"# my list\nexample.com\n\nuser@Example.ORG\n192.0.2.1\nexample.com\n",
-            &ColumnSpec::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            summary(&items),
-            [
-                "2:example.com:-:-",
-                "4:example.org:-:-",
-                "5!ip_literal",
-                "6!duplicate"
-            ]
-        );
+        let items =
+            read_all(b"# my list\nexample.com\n\nuser@Example.ORG\n192.0.2.1\nexample.com\n", &ColumnSpec::default())
+                .unwrap();
+        assert_eq!(summary(&items), ["2:example.com:-:-", "4:example.org:-:-", "5!ip_literal", "6!duplicate"]);
         match &items[3] {
             InputItem::Reject(r) => assert_eq!(r.detail, "first seen on line 2"),
             _ => unreachable!(),
@@ -500,53 +422,29 @@ mod tests {
         .unwrap();
         assert_eq!(
             summary(&items),
-            [
-                "2:ocn.ne.jp:NTT:10",
-                "3:ezweb.ne.jp:KDDI, Inc:-",
-                "4!empty_label",
-                "5!invalid_weight"
-            ]
+            ["2:ocn.ne.jp:NTT:10", "3:ezweb.ne.jp:KDDI, Inc:-", "4!empty_label", "5!invalid_weight"]
         );
     }
 
     #[test]
     fn named_columns() {
-        let spec = ColumnSpec {
-            domain: Some("Address Suffix".into()),
-            group: Some("Region Name".into()),
-            weight: None,
-        };
-        let items = read_all(
-            b"Address Suffix,Hostname Suffix,Region Name\nocn.ne.jp,ocn.ad.jp,World\n",
-            &spec,
-        )
-        .unwrap();
+        let spec =
+            ColumnSpec { domain: Some("Address Suffix".into()), group: Some("Region Name".into()), weight: None };
+        let items =
+            read_all(b"Address Suffix,Hostname Suffix,Region Name\nocn.ne.jp,ocn.ad.jp,World\n", &spec).unwrap();
         assert_eq!(summary(&items), ["2:ocn.ne.jp:World:-"]);
     }
 
     #[test]
     fn missing_column_is_an_error() {
-        let spec = ColumnSpec {
-            domain: Some("host".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            read_all(b"domain\na.example\n", &spec),
-            Err(InputError::MissingColumn { .. })
-        ));
-        assert!(matches!(
-            read_all(b"a.example\n", &spec),
-            Err(InputError::NoHeader { .. })
-        ));
+        let spec = ColumnSpec { domain: Some("host".into()), ..Default::default() };
+        assert!(matches!(read_all(b"domain\na.example\n", &spec), Err(InputError::MissingColumn { .. })));
+        assert!(matches!(read_all(b"a.example\n", &spec), Err(InputError::NoHeader { .. })));
     }
 
     #[test]
     fn invalid_utf8_and_empty_fields() {
-        let items = read_all(
-            b"domain,group\n\xff\xfe.example,g\n,g\n",
-            &ColumnSpec::default(),
-        )
-        .unwrap();
+        let items = read_all(b"domain,group\n\xff\xfe.example,g\n,g\n", &ColumnSpec::default()).unwrap();
         assert_eq!(summary(&items), ["2!invalid_utf8", "3!empty"]);
     }
 
@@ -556,21 +454,9 @@ mod tests {
         content.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 10));
         content.extend_from_slice(b"\nb.example,\"two\nlines\"\nc.example,x\n");
         let items = read_all(&content, &ColumnSpec::default()).unwrap();
-        assert_eq!(
-            summary(&items),
-            [
-                "2!line_too_long",
-                "3:b.example:two\nlines:-",
-                "5:c.example:x:-"
-            ]
-        );
+        assert_eq!(summary(&items), ["2!line_too_long", "3:b.example:two\nlines:-", "5:c.example:x:-"]);
         let items = read_all(
-            &b"d.example\n"
-                .repeat(1)
-                .iter()
-                .chain(&[b'x'; 100_000])
-                .copied()
-                .collect::<Vec<u8>>(),
+            &b"d.example\n".iter().chain(&[b'x'; 100_000]).copied().collect::<Vec<u8>>(),
             &ColumnSpec::default(),
         )
         .unwrap();
@@ -580,11 +466,23 @@ mod tests {
     #[test]
     fn empty_and_header_only_files() {
         assert!(read_all(b"", &ColumnSpec::default()).unwrap().is_empty());
-        assert!(
-            read_all(b"domain,group\n", &ColumnSpec::default())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(read_all(b"domain,group\n", &ColumnSpec::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn sample_input_parses_cleanly() {
+        let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample-domains.csv"));
+        let items: Vec<InputItem> = InputReader::open(&InputSource::File(path), &ColumnSpec::default())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(items.len() >= 20);
+        for item in items {
+            match item {
+                InputItem::Entry(e) => assert!(e.group.is_some(), "{e:?}"),
+                InputItem::Reject(r) => panic!("sample line rejected: {r:?}"),
+            }
+        }
     }
 
     #[test]

@@ -27,28 +27,18 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            probe_rate: 100.0,
-            per_ip_rate: 1.0,
-            per_ip_connections: 1,
-        }
+        Self { probe_rate: 100.0, per_ip_rate: 1.0, per_ip_connections: 1 }
     }
 }
 
 /// A quota of `rate` events per second (fractions allowed), burst 1.
 fn quota(rate: f64) -> Quota {
     let one = NonZeroU32::new(1).expect("1 is non-zero");
-    let rate = if rate.is_finite() && rate > 0.0 {
-        rate
-    } else {
-        1.0
-    };
+    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
     if rate >= 1.0 && rate.fract() == 0.0 && rate <= u32::MAX as f64 {
         Quota::per_second(NonZeroU32::new(rate as u32).expect("rate >= 1")).allow_burst(one)
     } else {
-        Quota::with_period(Duration::from_secs_f64(1.0 / rate))
-            .expect("period is positive")
-            .allow_burst(one)
+        Quota::with_period(Duration::from_secs_f64(1.0 / rate)).expect("period is positive").allow_burst(one)
     }
 }
 
@@ -67,8 +57,7 @@ impl Politeness {
             // The global limiter allows a burst of one second's worth, so a run starts at full rate.
             global: RateLimiter::direct(
                 quota(limits.probe_rate).allow_burst(
-                    NonZeroU32::new(limits.probe_rate.max(1.0).min(u32::MAX as f64) as u32)
-                        .expect("max(1)"),
+                    NonZeroU32::new(limits.probe_rate.max(1.0).min(u32::MAX as f64) as u32).expect("max(1)"),
                 ),
             ),
             per_ip_rate: RateLimiter::keyed(quota(limits.per_ip_rate)),
@@ -81,14 +70,9 @@ impl Politeness {
     pub async fn admit(&self, ip: IpAddr) -> OwnedSemaphorePermit {
         let sem = {
             let mut map = self.per_ip_open.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(ip)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_ip_connections)))
-                .clone()
+            map.entry(ip).or_insert_with(|| Arc::new(Semaphore::new(self.per_ip_connections))).clone()
         };
-        let permit = sem
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
+        let permit = sem.acquire_owned().await.expect("semaphore is never closed");
         self.per_ip_rate.until_key_ready(&ip).await;
         self.global.until_ready().await;
         permit
@@ -110,11 +94,7 @@ mod tests {
 
     #[tokio::test]
     async fn per_ip_connections_and_rate_hold() {
-        let p = Arc::new(Politeness::new(&Limits {
-            probe_rate: 1000.0,
-            per_ip_rate: 20.0,
-            per_ip_connections: 1,
-        }));
+        let p = Arc::new(Politeness::new(&Limits { probe_rate: 1000.0, per_ip_rate: 20.0, per_ip_connections: 1 }));
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let max_open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -135,10 +115,6 @@ mod tests {
         }
         assert_eq!(max_open.load(std::sync::atomic::Ordering::SeqCst), 1);
         // 5 connections at 20/s with burst 1: at least 4 intervals of 50 ms.
-        assert!(
-            start.elapsed() >= Duration::from_millis(190),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() >= Duration::from_millis(190), "{:?}", start.elapsed());
     }
 }

@@ -87,13 +87,11 @@ struct Ctx {
     politeness: Politeness,
     config: ScanConfig,
     internal_errors: AtomicU64,
+    probes_in_flight: AtomicU64,
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -106,17 +104,11 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Scans one domain: never fails, never panics out.
 async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
     let scanned_at_ms = now_ms();
-    match AssertUnwindSafe(scan_domain_inner(ctx, entry.clone(), scanned_at_ms))
-        .catch_unwind()
-        .await
-    {
+    match AssertUnwindSafe(scan_domain_inner(ctx, entry.clone(), scanned_at_ms)).catch_unwind().await {
         Ok(scan) => scan,
         Err(p) => {
             ctx.internal_errors.fetch_add(1, Ordering::Relaxed);
-            let failed = DnsFailure {
-                kind: DnsFailureKind::Other,
-                detail: "not scanned: internal error".into(),
-            };
+            let failed = DnsFailure { kind: DnsFailureKind::Other, detail: "not scanned: internal error".into() };
             DomainScan {
                 entry,
                 scanned_at_ms,
@@ -137,36 +129,18 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
 async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let name = entry.domain.as_str().to_string();
     let dmarc_name = format!("_dmarc.{name}");
-    let (mx, txt, dmarc_txt) = tokio::join!(
-        ctx.dns.mx(&name),
-        ctx.dns.txt(&name),
-        ctx.dns.txt(&dmarc_name)
-    );
+    let (mx, txt, dmarc_txt) = tokio::join!(ctx.dns.mx(&name), ctx.dns.txt(&name), ctx.dns.txt(&dmarc_name));
     let (mx_source, mx_hosts) = match &mx {
         DnsOutcome::Found(list) => {
-            let hosts: Vec<MxEntry> = list
-                .iter()
-                .filter(|m| !m.host.is_empty())
-                .cloned()
-                .collect();
-            if hosts.is_empty() {
-                (MxSource::NullMx, hosts)
-            } else {
-                (MxSource::Explicit, hosts)
-            }
+            let hosts: Vec<MxEntry> = list.iter().filter(|m| !m.host.is_empty()).cloned().collect();
+            if hosts.is_empty() { (MxSource::NullMx, hosts) } else { (MxSource::Explicit, hosts) }
         }
         DnsOutcome::NxDomain => (MxSource::None, Vec::new()),
         DnsOutcome::Failed(_) => (MxSource::Unknown, Vec::new()),
         DnsOutcome::NoData => {
             let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&name), ctx.dns.ipv6(&name));
             if a.found().is_some() || aaaa.found().is_some() {
-                (
-                    MxSource::Implicit,
-                    vec![MxEntry {
-                        preference: 0,
-                        host: name.clone(),
-                    }],
-                )
+                (MxSource::Implicit, vec![MxEntry { preference: 0, host: name.clone() }])
             } else if a.failure().is_some() || aaaa.failure().is_some() {
                 (MxSource::Unknown, Vec::new())
             } else {
@@ -174,15 +148,8 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
             }
         }
     };
-    let per_host = mx_hosts
-        .iter()
-        .enumerate()
-        .map(|(i, mx)| host_targets(ctx, mx, i >= ctx.config.max_mx_per_domain));
-    let targets = futures::future::join_all(per_host)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let per_host = mx_hosts.iter().enumerate().map(|(i, mx)| host_targets(ctx, mx, i >= ctx.config.max_mx_per_domain));
+    let targets = futures::future::join_all(per_host).await.into_iter().flatten().collect();
     DomainScan {
         spf_txt_outcome: txt.label(),
         spf: spf::from_txt(&txt),
@@ -226,34 +193,13 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         )];
     }
     let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&mx.host), ctx.dns.ipv6(&mx.host));
-    let detail = [a.failure(), aaaa.failure()]
-        .into_iter()
-        .flatten()
-        .map(|f| f.to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let detail =
+        [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).collect::<Vec<_>>().join("; ");
     let detail = (!detail.is_empty()).then_some(detail);
-    let ips: Vec<IpAddr> = a
-        .found()
-        .into_iter()
-        .chain(aaaa.found())
-        .flatten()
-        .copied()
-        .collect();
+    let ips: Vec<IpAddr> = a.found().into_iter().chain(aaaa.found()).flatten().copied().collect();
     if ips.is_empty() {
-        let reason = if detail.is_some() {
-            SkipReason::AddressLookupFailed
-        } else {
-            SkipReason::NoAddress
-        };
-        return vec![target(
-            a.label(),
-            aaaa.label(),
-            detail,
-            None,
-            Arc::new(ProbeReport::skipped(reason)),
-            false,
-        )];
+        let reason = if detail.is_some() { SkipReason::AddressLookupFailed } else { SkipReason::NoAddress };
+        return vec![target(a.label(), aaaa.label(), detail, None, Arc::new(ProbeReport::skipped(reason)), false)];
     }
     let probes = ips.iter().enumerate().map(|(i, &ip)| {
         let ctx = ctx.clone();
@@ -271,10 +217,8 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
             match skip {
                 Some(reason) => (ip, Arc::new(ProbeReport::skipped(reason)), false),
                 None => {
-                    let (report, cached) = ctx
-                        .cache
-                        .get_or_probe(&host, ip, || probe_guarded(ctx.clone(), host.clone(), ip))
-                        .await;
+                    let (report, cached) =
+                        ctx.cache.get_or_probe(&host, ip, || probe_guarded(ctx.clone(), host.clone(), ip)).await;
                     (ip, report, cached)
                 }
             }
@@ -283,16 +227,7 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
     futures::future::join_all(probes)
         .await
         .into_iter()
-        .map(|(ip, report, cached)| {
-            target(
-                a.label(),
-                aaaa.label(),
-                detail.clone(),
-                Some(ip),
-                report,
-                cached,
-            )
-        })
+        .map(|(ip, report, cached)| target(a.label(), aaaa.label(), detail.clone(), Some(ip), report, cached))
         .collect()
 }
 
@@ -300,23 +235,13 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
 async fn probe_guarded(ctx: Arc<Ctx>, host: String, ip: IpAddr) -> ProbeReport {
     let run = async {
         let _permit = ctx.politeness.admit(ip).await;
-        smtp::probe(
-            SocketAddr::new(ip, ctx.config.smtp.port),
-            &host,
-            &ctx.config.smtp,
-            &ctx.tls,
-        )
-        .await
+        smtp::probe(SocketAddr::new(ip, ctx.config.smtp.port), &host, &ctx.config.smtp, &ctx.tls).await
     };
     match AssertUnwindSafe(run).catch_unwind().await {
         Ok(r) => r,
         Err(p) => {
             ctx.internal_errors.fetch_add(1, Ordering::Relaxed);
-            ProbeReport::failed(ProbeFailure::new(
-                Phase::Connect,
-                FailureReason::Internal,
-                panic_text(&*p),
-            ))
+            ProbeReport::failed(ProbeFailure::new(Phase::Connect, FailureReason::Internal, panic_text(&*p)))
         }
     }
 }
@@ -331,18 +256,11 @@ fn probe_outcome_key(p: &ProbeReport) -> String {
 
 /// Refuses to mix a new scan into an earlier one, unless `overwrite`.
 fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), ScanError> {
-    let io = |path: &Path, source| {
-        ScanError::Output(OutputError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
+    let io = |path: &Path, source| ScanError::Output(OutputError::Io { path: path.to_path_buf(), source });
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     for dataset in [DOMAINS_DIR, MX_HOSTS_DIR] {
         let dir = out.join(dataset);
-        let has_files = std::fs::read_dir(&dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false);
+        let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
         if has_files {
             if !overwrite {
                 return Err(ScanError::Usage(format!(
@@ -362,9 +280,8 @@ fn progress_bar(config: &ScanConfig, total: Option<u64>) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{spinner} {pos}/{len} lines {per_sec} eta {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template("{spinner} {pos}/{len} lines {per_sec} eta {eta} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
@@ -383,12 +300,8 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
     let dns = Dns::new(&config.dns).map_err(|e| ScanError::Resolver(e.to_string()))?;
     prepare_out_dir(&config.out, config.overwrite)?;
     let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
-    let domains = DatasetWriter::create(
-        &config.out.join(DOMAINS_DIR),
-        domains_builder(),
-        DOMAINS.clone(),
-        config.rows_per_part,
-    )?;
+    let domains =
+        DatasetWriter::create(&config.out.join(DOMAINS_DIR), domains_builder(), DOMAINS.clone(), config.rows_per_part)?;
     let mx_rows = DatasetWriter::create(
         &config.out.join(MX_HOSTS_DIR),
         mx_hosts_builder(),
@@ -403,8 +316,23 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
         cache: ProbeCache::new(),
         politeness: Politeness::new(&config.limits),
         internal_errors: AtomicU64::new(0),
+        probes_in_flight: AtomicU64::new(0),
         config: config.clone(),
     });
+    let ticker = {
+        let (ctx, bar) = (ctx.clone(), bar.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_message(format!(
+                    "probes: {} in flight, {} done, {} cache hits",
+                    ctx.probes_in_flight.load(Ordering::Relaxed),
+                    ctx.cache.probes(),
+                    ctx.cache.hits()
+                ));
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        })
+    };
 
     // Input thread: entries to the scheduler, rejects straight to their file.
     let (entry_tx, mut entry_rx) = mpsc::channel::<Entry>(1024);
@@ -439,15 +367,10 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
             for t in &scan.targets {
                 mx_rows.push(|b| push_mx(b, &scan, t))?;
                 if !t.cached {
-                    *counts
-                        .probe_outcomes
-                        .entry(probe_outcome_key(&t.probe))
-                        .or_default() += 1;
+                    *counts.probe_outcomes.entry(probe_outcome_key(&t.probe)).or_default() += 1;
                 }
             }
-            *starttls
-                .entry(scan.starttls().as_label().to_string())
-                .or_default() += 1;
+            *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
             writer_bar.inc(1);
         }
         counts.domains = domains.finish()?;
@@ -464,11 +387,7 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
             // The writer failed: its error is reported below.
             break;
         }
-        let permit = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
+        let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
         let (ctx, tx) = (ctx.clone(), scan_tx.clone());
         tasks.spawn(async move {
             let scan = scan_domain(&ctx, entry).await;
@@ -481,12 +400,9 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
     while tasks.join_next().await.is_some() {}
     drop(scan_tx);
 
-    let writer_result = writer_thread
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p));
-    let input_result = input_thread
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    ticker.abort();
+    let writer_result = writer_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let input_result = input_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
     bar.finish_and_clear();
     let mut counts = writer_result?;
     counts.rejects = input_result?;
@@ -496,11 +412,7 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
     counts.internal_errors = ctx.internal_errors.load(Ordering::Relaxed);
     let elapsed = clock.elapsed().as_secs_f64();
     let per_second = |n: u64| {
-        if elapsed > 0.0 {
-            n as f64 / elapsed
-        } else {
-            0.0
-        }
+        if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 }
     };
     let info = RunInfo {
         tool: "mailcensus",
@@ -516,8 +428,5 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
         counts: counts.clone(),
     };
     info.write(&config.out.join(RUN_FILE))?;
-    Ok(ScanSummary {
-        counts,
-        elapsed_seconds: elapsed,
-    })
+    Ok(ScanSummary { counts, elapsed_seconds: elapsed })
 }

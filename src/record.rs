@@ -168,11 +168,7 @@ fn encrypts(t: &MxTarget) -> Option<bool> {
     match &p.attempt {
         Attempt::Done(_) => Some(false),
         Attempt::Failed(f) if f.reason == FailureReason::LegacyTlsOnly => None,
-        Attempt::Failed(f)
-            if matches!(f.phase, Phase::StartTls | Phase::Handshake | Phase::PostTls) =>
-        {
-            Some(false)
-        }
+        Attempt::Failed(f) if matches!(f.phase, Phase::StartTls | Phase::Handshake | Phase::PostTls) => Some(false),
         _ => None,
     }
 }
@@ -187,15 +183,8 @@ impl DomainScan {
         }
         let known: Vec<bool> = self.targets.iter().filter_map(encrypts).collect();
         if known.is_empty() {
-            let all_skipped = self
-                .targets
-                .iter()
-                .all(|t| matches!(t.probe.attempt, Attempt::Skipped(_)));
-            return if all_skipped {
-                StarttlsSummary::NotProbed
-            } else {
-                StarttlsSummary::Unreachable
-            };
+            let all_skipped = self.targets.iter().all(|t| matches!(t.probe.attempt, Attempt::Skipped(_)));
+            return if all_skipped { StarttlsSummary::NotProbed } else { StarttlsSummary::Unreachable };
         }
         match Share::of(known.len(), known.iter().filter(|k| **k).count()) {
             Share::All => StarttlsSummary::All,
@@ -206,28 +195,14 @@ impl DomainScan {
 
     /// `tls_cert_valid`: share of TLS sessions whose certificate verdict is `valid`.
     pub fn tls_cert_valid(&self) -> Share {
-        let verdicts: Vec<CertVerdict> = self
-            .targets
-            .iter()
-            .filter_map(|t| t.probe.tls.as_ref())
-            .map(|t| t.assessment.verdict)
-            .collect();
-        Share::of(
-            verdicts.len(),
-            verdicts
-                .iter()
-                .filter(|v| **v == CertVerdict::Valid)
-                .count(),
-        )
+        let verdicts: Vec<CertVerdict> =
+            self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.assessment.verdict).collect();
+        Share::of(verdicts.len(), verdicts.iter().filter(|v| **v == CertVerdict::Valid).count())
     }
 
     /// The lowest TLS version negotiated with any MX address.
     pub fn tls_version_min(&self) -> Option<TlsVersion> {
-        self.targets
-            .iter()
-            .filter_map(|t| t.probe.tls.as_ref())
-            .map(|t| t.version)
-            .min()
+        self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.version).min()
     }
 
     /// Would mail from Gmail to this domain arrive unencrypted (the red padlock)?
@@ -290,13 +265,7 @@ mod tests {
     }
 
     fn banner() -> SmtpObservation {
-        SmtpObservation {
-            banner: Some(Reply {
-                code: 220,
-                lines: vec!["hi".into()],
-            }),
-            ..Default::default()
-        }
+        SmtpObservation { banner: Some(Reply { code: 220, lines: vec!["hi".into()] }), ..Default::default() }
     }
 
     fn target(host: &str, pref: u16, report: ProbeReport) -> MxTarget {
@@ -321,40 +290,19 @@ mod tests {
         }
     }
     fn plain() -> ProbeReport {
-        ProbeReport {
-            attempt: Attempt::Done(StartTls::NotOffered),
-            smtp: banner(),
-            tls: None,
-            duration_ms: 1,
-        }
+        ProbeReport { attempt: Attempt::Done(StartTls::NotOffered), smtp: banner(), tls: None, duration_ms: 1 }
     }
     fn failed(phase: Phase, reason: FailureReason, smtp: SmtpObservation) -> ProbeReport {
-        ProbeReport {
-            attempt: Attempt::Failed(ProbeFailure::new(phase, reason, "")),
-            smtp,
-            tls: None,
-            duration_ms: 1,
-        }
+        ProbeReport { attempt: Attempt::Failed(ProbeFailure::new(phase, reason, "")), smtp, tls: None, duration_ms: 1 }
     }
 
     fn scan(source: MxSource, hosts: &[(&str, u16)], targets: Vec<MxTarget>) -> DomainScan {
         DomainScan {
-            entry: Entry {
-                line: 1,
-                domain: normalize("a.example").unwrap(),
-                group: None,
-                weight: None,
-            },
+            entry: Entry { line: 1, domain: normalize("a.example").unwrap(), group: None, weight: None },
             scanned_at_ms: 0,
             mx: DnsOutcome::NoData,
             mx_source: source,
-            mx_hosts: hosts
-                .iter()
-                .map(|(h, p)| MxEntry {
-                    preference: *p,
-                    host: h.to_string(),
-                })
-                .collect(),
+            mx_hosts: hosts.iter().map(|(h, p)| MxEntry { preference: *p, host: h.to_string() }).collect(),
             spf_txt_outcome: "nodata",
             spf: spf::from_txt(&DnsOutcome::NoData),
             dmarc_txt_outcome: "nodata",
@@ -373,10 +321,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![
-                        target("mx1", 10, ok(CertVerdict::Valid)),
-                        target("mx2", 20, ok(CertVerdict::Valid)),
-                    ],
+                    vec![target("mx1", 10, ok(CertVerdict::Valid)), target("mx2", 20, ok(CertVerdict::Valid))],
                 ),
                 S::All,
                 Share::All,
@@ -386,10 +331,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![
-                        target("mx1", 10, ok(CertVerdict::Expired)),
-                        target("mx2", 20, plain()),
-                    ],
+                    vec![target("mx1", 10, ok(CertVerdict::Expired)), target("mx2", 20, plain())],
                 ),
                 S::Some,
                 Share::None,
@@ -399,10 +341,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![
-                        target("mx1", 10, plain()),
-                        target("mx2", 20, ok(CertVerdict::Valid)),
-                    ],
+                    vec![target("mx1", 10, plain()), target("mx2", 20, ok(CertVerdict::Valid))],
                 ),
                 S::Some,
                 Share::All,
@@ -414,15 +353,7 @@ mod tests {
                     MxSource::Explicit,
                     h,
                     vec![
-                        target(
-                            "mx1",
-                            10,
-                            failed(
-                                Phase::Connect,
-                                FailureReason::Refused,
-                                SmtpObservation::default(),
-                            ),
-                        ),
+                        target("mx1", 10, failed(Phase::Connect, FailureReason::Refused, SmtpObservation::default())),
                         target("mx2", 20, plain()),
                     ],
                 ),
@@ -434,11 +365,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![target(
-                        "mx1",
-                        10,
-                        failed(Phase::StartTls, FailureReason::Rejected, banner()),
-                    )],
+                    vec![target("mx1", 10, failed(Phase::StartTls, FailureReason::Rejected, banner()))],
                 ),
                 S::None,
                 Share::NotApplicable,
@@ -448,15 +375,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![target(
-                        "mx1",
-                        10,
-                        failed(
-                            Phase::Banner,
-                            FailureReason::Rejected,
-                            SmtpObservation::default(),
-                        ),
-                    )],
+                    vec![target("mx1", 10, failed(Phase::Banner, FailureReason::Rejected, SmtpObservation::default()))],
                 ),
                 S::Unreachable,
                 Share::NotApplicable,
@@ -466,11 +385,7 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![target(
-                        "mx1",
-                        10,
-                        ProbeReport::skipped(SkipReason::NonPublicAddress),
-                    )],
+                    vec![target("mx1", 10, ProbeReport::skipped(SkipReason::NonPublicAddress))],
                 ),
                 S::NotProbed,
                 Share::NotApplicable,
@@ -480,41 +395,18 @@ mod tests {
                 scan(
                     MxSource::Explicit,
                     h,
-                    vec![target(
-                        "mx1",
-                        10,
-                        failed(Phase::Handshake, FailureReason::LegacyTlsOnly, banner()),
-                    )],
+                    vec![target("mx1", 10, failed(Phase::Handshake, FailureReason::LegacyTlsOnly, banner()))],
                 ),
                 S::Unreachable,
                 Share::NotApplicable,
                 None,
             ),
-            (
-                scan(MxSource::NullMx, &[], vec![]),
-                S::NoMx,
-                Share::NotApplicable,
-                None,
-            ),
-            (
-                scan(MxSource::None, &[], vec![]),
-                S::NoMx,
-                Share::NotApplicable,
-                None,
-            ),
-            (
-                scan(MxSource::Unknown, &[], vec![]),
-                S::DnsFailed,
-                Share::NotApplicable,
-                None,
-            ),
+            (scan(MxSource::NullMx, &[], vec![]), S::NoMx, Share::NotApplicable, None),
+            (scan(MxSource::None, &[], vec![]), S::NoMx, Share::NotApplicable, None),
+            (scan(MxSource::Unknown, &[], vec![]), S::DnsFailed, Share::NotApplicable, None),
         ];
         for (i, (s, starttls, cert, red)) in cases.into_iter().enumerate() {
-            assert_eq!(
-                (s.starttls(), s.tls_cert_valid(), s.gmail_red_lock()),
-                (starttls, cert, red),
-                "case {i}"
-            );
+            assert_eq!((s.starttls(), s.tls_cert_valid(), s.gmail_red_lock()), (starttls, cert, red), "case {i}");
         }
     }
 
@@ -525,10 +417,7 @@ mod tests {
         let s = scan(
             MxSource::Explicit,
             &[("mx1", 10), ("mx2", 20)],
-            vec![
-                target("mx1", 10, ok(CertVerdict::Valid)),
-                target("mx2", 20, low),
-            ],
+            vec![target("mx1", 10, ok(CertVerdict::Valid)), target("mx2", 20, low)],
         );
         assert_eq!(s.tls_version_min(), Some(TlsVersion::Tls12));
     }

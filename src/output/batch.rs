@@ -8,9 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder,
-    StructBuilder, TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder,
-    UInt64Builder,
+    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder,
+    TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -50,12 +49,9 @@ impl Column {
                 Self::Timestamp(TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()))
             }
             DataType::List(item) => match item.data_type() {
-                DataType::Utf8 => {
-                    Self::Utf8List(ListBuilder::new(StringBuilder::new()).with_field(item.clone()))
-                }
+                DataType::Utf8 => Self::Utf8List(ListBuilder::new(StringBuilder::new()).with_field(item.clone())),
                 DataType::Struct(fields) => Self::MxList(
-                    ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
-                        .with_field(item.clone()),
+                    ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0)).with_field(item.clone()),
                 ),
                 other => unreachable!("no builder for list of {other}"),
             },
@@ -103,27 +99,13 @@ macro_rules! push_fn {
 impl BatchBuilder {
     /// Empty builders for every column of `schema`.
     pub fn new(schema: SchemaRef) -> Self {
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| Column::for_type(f.data_type()))
-            .collect();
-        Self {
-            schema,
-            columns,
-            next: 0,
-            rows: 0,
-        }
+        let columns = schema.fields().iter().map(|f| Column::for_type(f.data_type())).collect();
+        Self { schema, columns, next: 0, rows: 0 }
     }
 
     fn slot(&mut self, column: &str) -> &mut Column {
         let i = self.next;
-        let expected = self
-            .schema
-            .fields()
-            .get(i)
-            .map(|f| f.name().as_str())
-            .unwrap_or("<past the last column>");
+        let expected = self.schema.fields().get(i).map(|f| f.name().as_str()).unwrap_or("<past the last column>");
         assert_eq!(column, expected, "column pushed out of schema order");
         self.next += 1;
         &mut self.columns[i]
@@ -170,12 +152,8 @@ impl BatchBuilder {
             Column::MxList(b) => {
                 let s = b.values();
                 for mx in values {
-                    s.field_builder::<UInt16Builder>(0)
-                        .expect("preference")
-                        .append_value(mx.preference);
-                    s.field_builder::<StringBuilder>(1)
-                        .expect("host")
-                        .append_value(&mx.host);
+                    s.field_builder::<UInt16Builder>(0).expect("preference").append_value(mx.preference);
+                    s.field_builder::<StringBuilder>(1).expect("host").append_value(&mx.host);
                     s.append(true);
                 }
                 b.append(true);
@@ -186,13 +164,7 @@ impl BatchBuilder {
 
     /// Ends the current row; every column must have been pushed.
     pub fn end_row(&mut self) {
-        assert_eq!(
-            self.next,
-            self.columns.len(),
-            "row ended after {} of {} columns",
-            self.next,
-            self.columns.len()
-        );
+        assert_eq!(self.next, self.columns.len(), "row ended after {} of {} columns", self.next, self.columns.len());
         self.next = 0;
         self.rows += 1;
     }
@@ -212,8 +184,7 @@ impl BatchBuilder {
         assert_eq!(self.next, 0, "finish in the middle of a row");
         let arrays = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
-        RecordBatch::try_new(self.schema.clone(), arrays)
-            .expect("builders are derived from the schema")
+        RecordBatch::try_new(self.schema.clone(), arrays).expect("builders are derived from the schema")
     }
 }
 
@@ -240,10 +211,7 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::MX_DETAIL, s.mx.failure().map(|f| f.detail.as_str()));
     b.str(col::MX_SOURCE, Some(s.mx_source.as_label()));
     b.mx_list(col::MX, s.mx.found().map(Vec::as_slice).unwrap_or(&[]));
-    b.u16(
-        col::MX_COUNT,
-        Some(s.mx_hosts.len().min(u16::MAX as usize) as u16),
-    );
+    b.u16(col::MX_COUNT, Some(s.mx_hosts.len().min(u16::MAX as usize) as u16));
     b.str(col::SPF_TXT_OUTCOME, Some(s.spf_txt_outcome));
     b.str(col::SPF_STATUS, Some(s.spf.status.as_label()));
     b.str(col::SPF_ALL, s.spf.all.map(|q| q.as_label()));
@@ -253,20 +221,14 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::DMARC_TXT_OUTCOME, Some(s.dmarc_txt_outcome));
     b.str(col::DMARC_STATUS, Some(s.dmarc.status.as_label()));
     b.str(col::DMARC_POLICY, d.map(|r| r.policy.as_label()));
-    b.str(
-        col::DMARC_SUBDOMAIN_POLICY,
-        d.and_then(|r| r.subdomain_policy).map(|p| p.as_label()),
-    );
+    b.str(col::DMARC_SUBDOMAIN_POLICY, d.and_then(|r| r.subdomain_policy).map(|p| p.as_label()));
     b.u8(col::DMARC_PCT, d.map(|r| r.pct));
     b.strs(col::DMARC_RUA, d.map(|r| r.rua.as_slice()).unwrap_or(&[]));
     b.strs(col::DMARC_RECORDS, &s.dmarc.records);
     b.str(col::DMARC_DETAIL, s.dmarc.detail.as_deref());
     b.str(col::STARTTLS, Some(s.starttls().as_label()));
     b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
-    b.str(
-        col::TLS_VERSION_MIN,
-        s.tls_version_min().map(|v| v.as_label()),
-    );
+    b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
     b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
     b.end_row();
 }
@@ -276,12 +238,9 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     let p = &t.probe;
     let (phase, reason, code, detail) = match &p.attempt {
         Attempt::Done(_) => (None, None, None, None),
-        Attempt::Failed(f) => (
-            Some(f.phase.as_label()),
-            Some(f.reason.as_label()),
-            f.reply_code,
-            Some(f.detail.as_str()),
-        ),
+        Attempt::Failed(f) => {
+            (Some(f.phase.as_label()), Some(f.reason.as_label()), f.reply_code, Some(f.detail.as_str()))
+        }
         Attempt::Skipped(r) => (None, Some(r.as_label()), None, None),
     };
     let smtp = &p.smtp;
@@ -292,59 +251,32 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.str(col::GROUP, s.entry.group.as_deref());
     b.str(col::MX_HOST, Some(&t.host));
     b.u16(col::MX_PREFERENCE, Some(t.preference));
-    b.bool(
-        col::MX_IMPLICIT,
-        Some(s.mx_source == crate::record::MxSource::Implicit),
-    );
+    b.bool(col::MX_IMPLICIT, Some(s.mx_source == crate::record::MxSource::Implicit));
     b.str(col::MX_A_OUTCOME, Some(t.a_outcome));
     b.str(col::MX_AAAA_OUTCOME, Some(t.aaaa_outcome));
     b.str(col::MX_ADDRESS_DETAIL, t.address_detail.as_deref());
     b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());
-    b.u8(
-        col::IP_VERSION,
-        t.ip.map(|ip| if matches!(ip, IpAddr::V4(_)) { 4 } else { 6 }),
-    );
+    b.u8(col::IP_VERSION, t.ip.map(|ip| if matches!(ip, IpAddr::V4(_)) { 4 } else { 6 }));
     b.str(col::PROBE_STATUS, Some(p.attempt.label()));
     b.str(col::PROBE_PHASE, phase);
     b.str(col::PROBE_REASON, reason);
     b.u16(col::PROBE_REPLY_CODE, code);
     b.str(col::PROBE_DETAIL, detail);
     b.bool(col::PROBE_CACHED, Some(t.cached));
-    b.u32(
-        col::PROBE_DURATION_MS,
-        (!matches!(p.attempt, Attempt::Skipped(_))).then_some(p.duration_ms),
-    );
+    b.u32(col::PROBE_DURATION_MS, (!matches!(p.attempt, Attempt::Skipped(_))).then_some(p.duration_ms));
     b.u16(col::SMTP_BANNER_CODE, smtp.banner.as_ref().map(|r| r.code));
-    b.str(
-        col::SMTP_BANNER,
-        smtp.banner.as_ref().map(|r| r.text()).as_deref(),
-    );
+    b.str(col::SMTP_BANNER, smtp.banner.as_ref().map(|r| r.text()).as_deref());
     b.u16(col::SMTP_EHLO_CODE, smtp.ehlo.as_ref().map(|r| r.code));
-    b.bool(
-        col::SMTP_HELO_FALLBACK,
-        smtp.ehlo.as_ref().map(|_| smtp.helo_fallback),
-    );
+    b.bool(col::SMTP_HELO_FALLBACK, smtp.ehlo.as_ref().map(|_| smtp.helo_fallback));
     b.strs(col::SMTP_EXTENSIONS, &smtp.extensions);
     b.bool(col::SMTP_STARTTLS_OFFERED, smtp.starttls_offered);
-    b.u16(
-        col::SMTP_STARTTLS_CODE,
-        smtp.starttls.as_ref().map(|r| r.code),
-    );
-    b.str(
-        col::SMTP_STARTTLS_REPLY,
-        smtp.starttls.as_ref().map(|r| r.text()).as_deref(),
-    );
-    b.u16(
-        col::SMTP_POST_TLS_EHLO_CODE,
-        smtp.post_tls_ehlo.as_ref().map(|r| r.code),
-    );
+    b.u16(col::SMTP_STARTTLS_CODE, smtp.starttls.as_ref().map(|r| r.code));
+    b.str(col::SMTP_STARTTLS_REPLY, smtp.starttls.as_ref().map(|r| r.text()).as_deref());
+    b.u16(col::SMTP_POST_TLS_EHLO_CODE, smtp.post_tls_ehlo.as_ref().map(|r| r.code));
     b.str(col::TLS_VERSION, tls.map(|t| t.version.as_label()));
     b.str(col::TLS_CIPHER, tls.map(|t| t.cipher.as_str()));
     b.str(col::TLS_KX_GROUP, tls.and_then(|t| t.kx_group.as_deref()));
-    b.u8(
-        col::TLS_CHAIN_LENGTH,
-        tls.map(|t| t.chain_length.min(u8::MAX as usize) as u8),
-    );
+    b.u8(col::TLS_CHAIN_LENGTH, tls.map(|t| t.chain_length.min(u8::MAX as usize) as u8));
     b.bool(col::TLS_SIGNATURE_VALID, tls.map(|t| t.signature_valid));
     b.str(col::TLS_CERT_VERDICT, cert.map(|c| c.verdict.as_label()));
     b.str(col::TLS_CERT_DETAIL, cert.and_then(|c| c.detail.as_deref()));
@@ -353,24 +285,12 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.bool(col::TLS_CERT_SELF_SIGNED, cert.map(|c| c.self_signed));
     b.str(col::TLS_CERT_SUBJECT, leaf.map(|l| l.subject.as_str()));
     b.str(col::TLS_CERT_ISSUER, leaf.map(|l| l.issuer.as_str()));
-    b.strs(
-        col::TLS_CERT_SAN,
-        leaf.map(|l| l.san.as_slice()).unwrap_or(&[]),
-    );
-    b.timestamp_ms(
-        col::TLS_CERT_NOT_BEFORE,
-        leaf.map(|l| l.not_before.saturating_mul(1000)),
-    );
-    b.timestamp_ms(
-        col::TLS_CERT_NOT_AFTER,
-        leaf.map(|l| l.not_after.saturating_mul(1000)),
-    );
+    b.strs(col::TLS_CERT_SAN, leaf.map(|l| l.san.as_slice()).unwrap_or(&[]));
+    b.timestamp_ms(col::TLS_CERT_NOT_BEFORE, leaf.map(|l| l.not_before.saturating_mul(1000)));
+    b.timestamp_ms(col::TLS_CERT_NOT_AFTER, leaf.map(|l| l.not_after.saturating_mul(1000)));
     b.str(col::TLS_CERT_KEY_TYPE, leaf.map(|l| l.key_type));
     b.u32(col::TLS_CERT_KEY_BITS, leaf.map(|l| l.key_bits));
-    b.str(
-        col::TLS_CERT_SIGNATURE_ALGORITHM,
-        leaf.map(|l| l.signature_algorithm.as_str()),
-    );
+    b.str(col::TLS_CERT_SIGNATURE_ALGORITHM, leaf.map(|l| l.signature_algorithm.as_str()));
     b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));
     b.end_row();
 }

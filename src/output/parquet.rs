@@ -22,9 +22,7 @@ pub const BATCH_ROWS: usize = 8192;
 /// The writer settings of every part file.
 pub fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("3 is a valid zstd level"),
-        ))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid zstd level")))
         .set_dictionary_enabled(true)
         .set_max_row_group_row_count(Some(65_536))
         .set_created_by(format!("mailcensus {}", env!("CARGO_PKG_VERSION")))
@@ -79,10 +77,7 @@ impl DatasetWriter {
         schema: SchemaRef,
         rows_per_part: usize,
     ) -> Result<Self, OutputError> {
-        fs::create_dir_all(dir).map_err(|source| OutputError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        fs::create_dir_all(dir).map_err(|source| OutputError::Io { path: dir.to_path_buf(), source })?;
         Ok(Self {
             dir: dir.to_path_buf(),
             schema,
@@ -102,11 +97,7 @@ impl DatasetWriter {
         if self.builder.len() >= BATCH_ROWS || in_part + self.builder.len() >= self.rows_per_part {
             self.flush_batch()?;
         }
-        if self
-            .part
-            .as_ref()
-            .is_some_and(|p| p.rows >= self.rows_per_part)
-        {
+        if self.part.as_ref().is_some_and(|p| p.rows >= self.rows_per_part) {
             self.close_part()?;
         }
         Ok(())
@@ -119,33 +110,15 @@ impl DatasetWriter {
         let batch = self.builder.finish();
         if self.part.is_none() {
             let path = self.dir.join(format!("part-{:05}.parquet", self.next_part));
-            let tmp = self
-                .dir
-                .join(format!("part-{:05}.parquet.tmp", self.next_part));
+            let tmp = self.dir.join(format!("part-{:05}.parquet.tmp", self.next_part));
             self.next_part += 1;
-            let file = File::create(&tmp).map_err(|source| OutputError::Io {
-                path: tmp.clone(),
-                source,
-            })?;
+            let file = File::create(&tmp).map_err(|source| OutputError::Io { path: tmp.clone(), source })?;
             let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
-                .map_err(|source| OutputError::Parquet {
-                    path: tmp.clone(),
-                    source,
-                })?;
-            self.part = Some(Part {
-                writer,
-                tmp,
-                path,
-                rows: 0,
-            });
+                .map_err(|source| OutputError::Parquet { path: tmp.clone(), source })?;
+            self.part = Some(Part { writer, tmp, path, rows: 0 });
         }
         let part = self.part.as_mut().expect("part was just opened");
-        part.writer
-            .write(&batch)
-            .map_err(|source| OutputError::Parquet {
-                path: part.tmp.clone(),
-                source,
-            })?;
+        part.writer.write(&batch).map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
         part.rows += batch.num_rows();
         self.rows_written += batch.num_rows() as u64;
         Ok(())
@@ -153,14 +126,8 @@ impl DatasetWriter {
 
     fn close_part(&mut self) -> Result<(), OutputError> {
         if let Some(part) = self.part.take() {
-            part.writer.close().map_err(|source| OutputError::Parquet {
-                path: part.tmp.clone(),
-                source,
-            })?;
-            fs::rename(&part.tmp, &part.path).map_err(|source| OutputError::Io {
-                path: part.path.clone(),
-                source,
-            })?;
+            part.writer.close().map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
+            fs::rename(&part.tmp, &part.path).map_err(|source| OutputError::Io { path: part.path.clone(), source })?;
             self.parts_closed += 1;
         }
         Ok(())
@@ -209,25 +176,14 @@ mod tests {
             w.push(|b| push_row(b, i)).unwrap();
         }
         assert_eq!(w.finish().unwrap(), 2500);
-        let mut names: Vec<String> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<String> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
-        assert_eq!(
-            names,
-            [
-                "part-00000.parquet",
-                "part-00001.parquet",
-                "part-00002.parquet"
-            ]
-        );
+        assert_eq!(names, ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]);
         let mut total = 0;
         for n in &names {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(dir.join(n)).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(File::open(dir.join(n)).unwrap()).unwrap().build().unwrap();
             for batch in reader {
                 let batch = batch.unwrap();
                 assert_eq!(batch.schema().fields(), DOMAINS.fields());

@@ -62,16 +62,11 @@ impl RunInfo {
     /// Writes `run.json` (pretty-printed).
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
         let json = serde_json::to_string_pretty(self).expect("RunInfo serialises");
-        std::fs::write(path, json + "\n").map_err(|source| OutputError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        std::fs::write(path, json + "\n").map_err(|source| OutputError::Io { path: path.to_path_buf(), source })
     }
 }
 
 /// Formats a time as RFC 3339 UTC.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::from(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -107,26 +107,18 @@ pub fn utf8_list() -> DataType {
 
 /// The fields of one MX record in the `mx` list column.
 pub fn mx_entry_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("preference", DataType::UInt16, false),
-        Field::new("host", DataType::Utf8, false),
-    ])
+    Fields::from(vec![Field::new("preference", DataType::UInt16, false), Field::new("host", DataType::Utf8, false)])
 }
 
 fn f(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
-    Field::new(name, data_type, nullable).with_metadata(HashMap::from([(
-        "description".to_string(),
-        description.to_string(),
-    )]))
+    Field::new(name, data_type, nullable)
+        .with_metadata(HashMap::from([("description".to_string(), description.to_string())]))
 }
 
 fn schema(dataset: &str, fields: Vec<Field>) -> SchemaRef {
     Arc::new(Schema::new(fields).with_metadata(HashMap::from([
         ("mailcensus.dataset".to_string(), dataset.to_string()),
-        (
-            "mailcensus.schema_version".to_string(),
-            SCHEMA_VERSION.to_string(),
-        ),
+        ("mailcensus.schema_version".to_string(), SCHEMA_VERSION.to_string()),
     ])))
 }
 
@@ -138,54 +130,19 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
     schema(
         "domains",
         vec![
-            f(
-                DOMAIN,
-                Utf8,
-                false,
-                "The domain, normalised: lowercase ASCII (IDNA), no trailing dot.",
-            ),
-            f(
-                INPUT_LINE,
-                UInt64,
-                false,
-                "Line of the input file it came from.",
-            ),
-            f(
-                GROUP,
-                Utf8,
-                true,
-                "Group from the input's group column (ISP, carrier, provider).",
-            ),
-            f(
-                WEIGHT,
-                Float64,
-                true,
-                "Weight from the input's weight column (users, volume).",
-            ),
-            f(
-                SCANNED_AT,
-                timestamp(),
-                false,
-                "When the scan of this domain started (UTC).",
-            ),
+            f(DOMAIN, Utf8, false, "The domain, normalised: lowercase ASCII (IDNA), no trailing dot."),
+            f(INPUT_LINE, UInt64, false, "Line of the input file it came from."),
+            f(GROUP, Utf8, true, "Group from the input's group column (ISP, carrier, provider)."),
+            f(WEIGHT, Float64, true, "Weight from the input's weight column (users, volume)."),
+            f(SCANNED_AT, timestamp(), false, "When the scan of this domain started (UTC)."),
             f(
                 SCAN_ERROR,
                 Utf8,
                 true,
                 "A scanner bug hit while scanning this domain (then other columns may be incomplete).",
             ),
-            f(
-                MX_OUTCOME,
-                label(),
-                false,
-                "MX lookup: found, nxdomain, nodata, servfail, refused, timeout, error.",
-            ),
-            f(
-                MX_DETAIL,
-                Utf8,
-                true,
-                "The resolver's message when the MX lookup failed.",
-            ),
+            f(MX_OUTCOME, label(), false, "MX lookup: found, nxdomain, nodata, servfail, refused, timeout, error."),
+            f(MX_DETAIL, Utf8, true, "The resolver's message when the MX lookup failed."),
             f(
                 MX_SOURCE,
                 label(),
@@ -194,88 +151,39 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(
                 MX,
-                DataType::List(Arc::new(Field::new(
-                    "item",
-                    DataType::Struct(mx_entry_fields()),
-                    true,
-                ))),
+                DataType::List(Arc::new(Field::new("item", DataType::Struct(mx_entry_fields()), true))),
                 false,
                 "MX records sorted by preference: list of {preference, host}.",
             ),
-            f(
-                MX_COUNT,
-                UInt16,
-                false,
-                "Number of MX hosts (1 for an implicit MX, 0 for none or null MX).",
-            ),
+            f(MX_COUNT, UInt16, false, "Number of MX hosts (1 for an implicit MX, 0 for none or null MX)."),
             f(
                 SPF_TXT_OUTCOME,
                 label(),
                 false,
                 "TXT lookup at the domain: found, nxdomain, nodata, servfail, refused, timeout, error.",
             ),
-            f(
-                SPF_STATUS,
-                label(),
-                false,
-                "none, valid, multiple_records, syntax_error, temperror (lookup failed).",
-            ),
+            f(SPF_STATUS, label(), false, "none, valid, multiple_records, syntax_error, temperror (lookup failed)."),
             f(
                 SPF_ALL,
                 label(),
                 true,
                 "Qualifier of the all mechanism: pass (+all), fail (-all), softfail (~all), neutral (?all).",
             ),
-            f(
-                SPF_RECORDS,
-                utf8_list(),
-                false,
-                "Every v=spf1 record as published.",
-            ),
-            f(
-                SPF_DETAIL,
-                Utf8,
-                true,
-                "Syntax error or lookup failure text.",
-            ),
+            f(SPF_RECORDS, utf8_list(), false, "Every v=spf1 record as published."),
+            f(SPF_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
             f(
                 DMARC_TXT_OUTCOME,
                 label(),
                 false,
                 "TXT lookup at _dmarc.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error.",
             ),
-            f(
-                DMARC_STATUS,
-                label(),
-                false,
-                "none, valid, multiple_records, syntax_error, temperror (lookup failed).",
-            ),
+            f(DMARC_STATUS, label(), false, "none, valid, multiple_records, syntax_error, temperror (lookup failed)."),
             f(DMARC_POLICY, label(), true, "p: none, quarantine, reject."),
-            f(
-                DMARC_SUBDOMAIN_POLICY,
-                label(),
-                true,
-                "sp: none, quarantine, reject.",
-            ),
+            f(DMARC_SUBDOMAIN_POLICY, label(), true, "sp: none, quarantine, reject."),
             f(DMARC_PCT, UInt8, true, "pct (default 100)."),
-            f(
-                DMARC_RUA,
-                utf8_list(),
-                false,
-                "rua: aggregate report destinations.",
-            ),
-            f(
-                DMARC_RECORDS,
-                utf8_list(),
-                false,
-                "Every v=DMARC1 record as published.",
-            ),
-            f(
-                DMARC_DETAIL,
-                Utf8,
-                true,
-                "Syntax error or lookup failure text.",
-            ),
+            f(DMARC_RUA, utf8_list(), false, "rua: aggregate report destinations."),
+            f(DMARC_RECORDS, utf8_list(), false, "Every v=DMARC1 record as published."),
+            f(DMARC_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
             f(
                 STARTTLS,
                 label(),
@@ -288,12 +196,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "all, some, none (of the TLS sessions, how many had a valid certificate), n_a (no TLS session).",
             ),
-            f(
-                TLS_VERSION_MIN,
-                label(),
-                true,
-                "Lowest TLS version negotiated with any MX address: tls1_2, tls1_3.",
-            ),
+            f(TLS_VERSION_MIN, label(), true, "Lowest TLS version negotiated with any MX address: tls1_2, tls1_3."),
             f(
                 GMAIL_RED_LOCK,
                 Boolean,
@@ -309,75 +212,30 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
     schema(
         "mx_hosts",
         vec![
-            f(
-                DOMAIN,
-                Utf8,
-                false,
-                "The domain (joins with domains.domain).",
-            ),
+            f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
             f(GROUP, Utf8, true, "Group from the input."),
-            f(
-                MX_HOST,
-                Utf8,
-                false,
-                "MX host name (the domain itself for an implicit MX).",
-            ),
-            f(
-                MX_PREFERENCE,
-                UInt16,
-                false,
-                "MX preference (0 for an implicit MX).",
-            ),
-            f(
-                MX_IMPLICIT,
-                Boolean,
-                false,
-                "The MX is implicit (the domain's own A/AAAA, RFC 5321 §5.1).",
-            ),
+            f(MX_HOST, Utf8, false, "MX host name (the domain itself for an implicit MX)."),
+            f(MX_PREFERENCE, UInt16, false, "MX preference (0 for an implicit MX)."),
+            f(MX_IMPLICIT, Boolean, false, "The MX is implicit (the domain's own A/AAAA, RFC 5321 §5.1)."),
             f(
                 MX_A_OUTCOME,
                 label(),
                 false,
                 "A lookup of the MX host: found, nxdomain, nodata, servfail, refused, timeout, error.",
             ),
-            f(
-                MX_AAAA_OUTCOME,
-                label(),
-                false,
-                "AAAA lookup of the MX host.",
-            ),
-            f(
-                MX_ADDRESS_DETAIL,
-                Utf8,
-                true,
-                "The resolver's message when an address lookup failed.",
-            ),
-            f(
-                IP,
-                Utf8,
-                true,
-                "The address probed; null when the host has no usable address.",
-            ),
+            f(MX_AAAA_OUTCOME, label(), false, "AAAA lookup of the MX host."),
+            f(MX_ADDRESS_DETAIL, Utf8, true, "The resolver's message when an address lookup failed."),
+            f(IP, Utf8, true, "The address probed; null when the host has no usable address."),
             f(IP_VERSION, UInt8, true, "4 or 6."),
             f(PROBE_STATUS, label(), false, "done, failed, skipped."),
-            f(
-                PROBE_PHASE,
-                label(),
-                true,
-                "Phase of a failure: connect, banner, ehlo, starttls, handshake, post_tls.",
-            ),
+            f(PROBE_PHASE, label(), true, "Phase of a failure: connect, banner, ehlo, starttls, handshake, post_tls."),
             f(
                 PROBE_REASON,
                 label(),
                 true,
                 "Failure reason (refused, timeout, closed, reset, unreachable, bad_reply, rejected, plaintext_after_starttls, legacy_tls_only, tls_alert, tls_protocol, io, internal) or skip reason (non_public_address, ipv6_disabled, no_address, address_lookup_failed, over_limit).",
             ),
-            f(
-                PROBE_REPLY_CODE,
-                UInt16,
-                true,
-                "SMTP code of a rejecting reply (e.g. 421, 454, 554).",
-            ),
+            f(PROBE_REPLY_CODE, UInt16, true, "SMTP code of a rejecting reply (e.g. 421, 454, 554)."),
             f(PROBE_DETAIL, Utf8, true, "Free text of a failure."),
             f(
                 PROBE_CACHED,
@@ -385,165 +243,45 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "The probe result is shared with an earlier domain of this run (same MX host and IP).",
             ),
-            f(
-                PROBE_DURATION_MS,
-                UInt32,
-                true,
-                "Duration of the probe in ms (null when skipped).",
-            ),
-            f(
-                SMTP_BANNER_CODE,
-                UInt16,
-                true,
-                "Code of the greeting (220, 421, 554 ...).",
-            ),
-            f(
-                SMTP_BANNER,
-                Utf8,
-                true,
-                "Text of the greeting, lines joined by newlines.",
-            ),
-            f(
-                SMTP_EHLO_CODE,
-                UInt16,
-                true,
-                "Code of the reply to EHLO (or HELO after a refused EHLO).",
-            ),
-            f(
-                SMTP_HELO_FALLBACK,
-                Boolean,
-                true,
-                "EHLO was refused and HELO used.",
-            ),
-            f(
-                SMTP_EXTENSIONS,
-                utf8_list(),
-                false,
-                "EHLO extensions before TLS, keyword uppercased, with parameters.",
-            ),
+            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe in ms (null when skipped)."),
+            f(SMTP_BANNER_CODE, UInt16, true, "Code of the greeting (220, 421, 554 ...)."),
+            f(SMTP_BANNER, Utf8, true, "Text of the greeting, lines joined by newlines."),
+            f(SMTP_EHLO_CODE, UInt16, true, "Code of the reply to EHLO (or HELO after a refused EHLO)."),
+            f(SMTP_HELO_FALLBACK, Boolean, true, "EHLO was refused and HELO used."),
+            f(SMTP_EXTENSIONS, utf8_list(), false, "EHLO extensions before TLS, keyword uppercased, with parameters."),
             f(
                 SMTP_STARTTLS_OFFERED,
                 Boolean,
                 true,
                 "STARTTLS is among the extensions (null if EHLO was never answered).",
             ),
-            f(
-                SMTP_STARTTLS_CODE,
-                UInt16,
-                true,
-                "Code of the reply to STARTTLS (220, 454 ...).",
-            ),
-            f(
-                SMTP_STARTTLS_REPLY,
-                Utf8,
-                true,
-                "Text of the reply to STARTTLS.",
-            ),
-            f(
-                SMTP_POST_TLS_EHLO_CODE,
-                UInt16,
-                true,
-                "Code of the reply to EHLO over TLS.",
-            ),
-            f(
-                TLS_VERSION,
-                label(),
-                true,
-                "Negotiated TLS version: tls1_2, tls1_3.",
-            ),
-            f(
-                TLS_CIPHER,
-                label(),
-                true,
-                "Negotiated cipher suite (IANA name).",
-            ),
-            f(
-                TLS_KX_GROUP,
-                label(),
-                true,
-                "Key-exchange group (e.g. X25519).",
-            ),
-            f(
-                TLS_CHAIN_LENGTH,
-                UInt8,
-                true,
-                "Certificates sent by the server.",
-            ),
-            f(
-                TLS_SIGNATURE_VALID,
-                Boolean,
-                true,
-                "The handshake signature verified with the leaf certificate's key.",
-            ),
+            f(SMTP_STARTTLS_CODE, UInt16, true, "Code of the reply to STARTTLS (220, 454 ...)."),
+            f(SMTP_STARTTLS_REPLY, Utf8, true, "Text of the reply to STARTTLS."),
+            f(SMTP_POST_TLS_EHLO_CODE, UInt16, true, "Code of the reply to EHLO over TLS."),
+            f(TLS_VERSION, label(), true, "Negotiated TLS version: tls1_2, tls1_3."),
+            f(TLS_CIPHER, label(), true, "Negotiated cipher suite (IANA name)."),
+            f(TLS_KX_GROUP, label(), true, "Key-exchange group (e.g. X25519)."),
+            f(TLS_CHAIN_LENGTH, UInt8, true, "Certificates sent by the server."),
+            f(TLS_SIGNATURE_VALID, Boolean, true, "The handshake signature verified with the leaf certificate's key."),
             f(
                 TLS_CERT_VERDICT,
                 label(),
                 true,
                 "valid, expired, not_yet_valid, self_signed, unknown_issuer, name_mismatch (against the MX host name), other.",
             ),
-            f(
-                TLS_CERT_DETAIL,
-                Utf8,
-                true,
-                "The verifier's words when the verdict is not valid.",
-            ),
-            f(
-                TLS_CERT_NAME_MATCHES,
-                Boolean,
-                true,
-                "The leaf is valid for the MX host name (independent of trust).",
-            ),
-            f(
-                TLS_CERT_EXPIRED,
-                Boolean,
-                true,
-                "The leaf is past notAfter (independent of trust).",
-            ),
-            f(
-                TLS_CERT_SELF_SIGNED,
-                Boolean,
-                true,
-                "The leaf is self-issued (independent of trust).",
-            ),
+            f(TLS_CERT_DETAIL, Utf8, true, "The verifier's words when the verdict is not valid."),
+            f(TLS_CERT_NAME_MATCHES, Boolean, true, "The leaf is valid for the MX host name (independent of trust)."),
+            f(TLS_CERT_EXPIRED, Boolean, true, "The leaf is past notAfter (independent of trust)."),
+            f(TLS_CERT_SELF_SIGNED, Boolean, true, "The leaf is self-issued (independent of trust)."),
             f(TLS_CERT_SUBJECT, Utf8, true, "Leaf subject DN."),
             f(TLS_CERT_ISSUER, Utf8, true, "Leaf issuer DN."),
-            f(
-                TLS_CERT_SAN,
-                utf8_list(),
-                false,
-                "Leaf subjectAltName DNS names.",
-            ),
-            f(
-                TLS_CERT_NOT_BEFORE,
-                timestamp(),
-                true,
-                "Leaf notBefore (UTC).",
-            ),
-            f(
-                TLS_CERT_NOT_AFTER,
-                timestamp(),
-                true,
-                "Leaf notAfter (UTC).",
-            ),
-            f(
-                TLS_CERT_KEY_TYPE,
-                label(),
-                true,
-                "Leaf key type: rsa, ec, ed25519, ed448, dsa, other.",
-            ),
+            f(TLS_CERT_SAN, utf8_list(), false, "Leaf subjectAltName DNS names."),
+            f(TLS_CERT_NOT_BEFORE, timestamp(), true, "Leaf notBefore (UTC)."),
+            f(TLS_CERT_NOT_AFTER, timestamp(), true, "Leaf notAfter (UTC)."),
+            f(TLS_CERT_KEY_TYPE, label(), true, "Leaf key type: rsa, ec, ed25519, ed448, dsa, other."),
             f(TLS_CERT_KEY_BITS, UInt32, true, "Leaf key size in bits."),
-            f(
-                TLS_CERT_SIGNATURE_ALGORITHM,
-                label(),
-                true,
-                "Leaf signature algorithm (e.g. sha256WithRSAEncryption).",
-            ),
-            f(
-                TLS_CERT_SHA256,
-                Utf8,
-                true,
-                "SHA-256 fingerprint of the leaf DER, lowercase hex.",
-            ),
+            f(TLS_CERT_SIGNATURE_ALGORITHM, label(), true, "Leaf signature algorithm (e.g. sha256WithRSAEncryption)."),
+            f(TLS_CERT_SHA256, Utf8, true, "SHA-256 fingerprint of the leaf DER, lowercase hex."),
         ],
     )
 });
@@ -552,17 +290,29 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
 pub fn golden(schema: &Schema) -> String {
     let mut out = String::new();
     for field in schema.fields() {
-        let null = if field.is_nullable() {
-            "null"
-        } else {
-            "not null"
+        let null = if field.is_nullable() { "null" } else { "not null" };
+        out.push_str(&format!("{}: {} {}\n", field.name(), field.data_type(), null));
+    }
+    out
+}
+
+/// Renders a schema as a Markdown table (column, type, description), as in the README.
+pub fn markdown(schema: &Schema) -> String {
+    let mut out = String::from("| column | type | description |\n|---|---|---|\n");
+    for field in schema.fields() {
+        let ty = match field.data_type() {
+            DataType::Dictionary(_, _) => "label".to_string(),
+            DataType::Timestamp(_, _) => "timestamp (ms, UTC)".to_string(),
+            DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => {
+                "list<{preference, host}>".to_string()
+            }
+            DataType::List(_) => "list<string>".to_string(),
+            DataType::Utf8 => "string".to_string(),
+            other => other.to_string().to_lowercase(),
         };
-        out.push_str(&format!(
-            "{}: {} {}\n",
-            field.name(),
-            field.data_type(),
-            null
-        ));
+        let ty = if field.is_nullable() { format!("{ty}, nullable") } else { ty };
+        let desc = field.metadata().get("description").map(String::as_str).unwrap_or("");
+        out.push_str(&format!("| `{}` | {} | {} |\n", field.name(), ty, desc.replace('|', "\\|")));
     }
     out
 }
@@ -597,23 +347,13 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             for field in schema.fields() {
                 assert!(
-                    field
-                        .name()
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    field.name().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{}",
                     field.name()
                 );
+                assert!(seen.insert(field.name().clone()), "duplicate {}", field.name());
                 assert!(
-                    seen.insert(field.name().clone()),
-                    "duplicate {}",
-                    field.name()
-                );
-                assert!(
-                    field
-                        .metadata()
-                        .get("description")
-                        .is_some_and(|d| !d.is_empty()),
+                    field.metadata().get("description").is_some_and(|d| !d.is_empty()),
                     "{} has no description",
                     field.name()
                 );
@@ -622,9 +362,15 @@ mod tests {
     }
 
     #[test]
+    fn markdown_lists_every_column_once() {
+        let md = markdown(&DOMAINS);
+        assert_eq!(md.lines().count(), DOMAINS.fields().len() + 2);
+        assert!(md.contains("| `gmail_red_lock` | boolean, nullable | Predicted Gmail red padlock"));
+    }
+
+    #[test]
     fn readme_documents_every_column() {
-        let readme =
-            std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
         for schema in [&*DOMAINS, &*MX_HOSTS] {
             for field in schema.fields() {
                 assert!(

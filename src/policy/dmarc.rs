@@ -51,11 +51,7 @@ pub struct DmarcRecord {
 /// Is this TXT record a DMARC record (`v=DMARC1` first, then `;` or the end)?
 pub fn is_dmarc(txt: &str) -> bool {
     let t = txt.trim_start();
-    let Some(rest) = t
-        .get(..1)
-        .filter(|v| v.eq_ignore_ascii_case("v"))
-        .map(|_| t[1..].trim_start())
-    else {
+    let Some(rest) = t.get(..1).filter(|v| v.eq_ignore_ascii_case("v")).map(|_| t[1..].trim_start()) else {
         return false;
     };
     let Some(rest) = rest.strip_prefix('=') else {
@@ -88,15 +84,12 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
         let value = value.trim();
         match tag.trim().to_ascii_lowercase().as_str() {
             "p" => {
-                policy = Some(
-                    Policy::parse(value)
-                        .ok_or_else(|| format!("p={value:?} is not none, quarantine or reject"))?,
-                )
+                policy =
+                    Some(Policy::parse(value).ok_or_else(|| format!("p={value:?} is not none, quarantine or reject"))?)
             }
             "sp" => {
                 subdomain_policy = Some(
-                    Policy::parse(value)
-                        .ok_or_else(|| format!("sp={value:?} is not none, quarantine or reject"))?,
+                    Policy::parse(value).ok_or_else(|| format!("sp={value:?} is not none, quarantine or reject"))?,
                 )
             }
             "pct" => {
@@ -106,13 +99,7 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
                     .filter(|p| *p <= 100)
                     .ok_or_else(|| format!("pct={value:?} is not 0-100"))?
             }
-            "rua" => {
-                rua = value
-                    .split(',')
-                    .map(|u| u.trim().to_string())
-                    .filter(|u| !u.is_empty())
-                    .collect()
-            }
+            "rua" => rua = value.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect(),
             _ => {}
         }
     }
@@ -122,12 +109,7 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
         None if !rua.is_empty() => Policy::None,
         None => return Err("no p tag".into()),
     };
-    Ok(DmarcRecord {
-        policy,
-        subdomain_policy,
-        pct,
-        rua,
-    })
+    Ok(DmarcRecord { policy, subdomain_policy, pct, rua })
 }
 
 /// What the DMARC lookup of one domain came to.
@@ -157,12 +139,7 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> DmarcResult {
             }
         }
     }
-    DmarcResult {
-        status,
-        records,
-        record,
-        detail,
-    }
+    DmarcResult { status, records, record, detail }
 }
 
 #[cfg(test)]
@@ -175,14 +152,11 @@ mod tests {
         // The first three are RFC 7489 appendix B examples.
         let r = parse("v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com").unwrap();
         assert_eq!((r.policy, r.pct, r.rua.len()), (Policy::None, 100, 1));
-        let r = parse("v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com; pct=100")
-            .unwrap();
+        let r = parse("v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com; pct=100").unwrap();
         assert_eq!(r.policy, Policy::Quarantine);
-        let r = parse("v=DMARC1; p=quarantine; rua=mailto:a@example.com,mailto:b@example.net; pct=20; sp=reject").unwrap();
-        assert_eq!(
-            (r.pct, r.subdomain_policy, r.rua.len()),
-            (20, Some(Policy::Reject), 2)
-        );
+        let r =
+            parse("v=DMARC1; p=quarantine; rua=mailto:a@example.com,mailto:b@example.net; pct=20; sp=reject").unwrap();
+        assert_eq!((r.pct, r.subdomain_policy, r.rua.len()), (20, Some(Policy::Reject), 2));
         let r = parse("v = DMARC1 ; P = Reject ;").unwrap();
         assert_eq!(r.policy, Policy::Reject);
         let r = parse("v=DMARC1; rua=mailto:x@example.com").unwrap();
@@ -202,23 +176,11 @@ mod tests {
     #[test]
     fn from_txt_multiple_and_malformed() {
         let found = |v: &[&str]| DnsOutcome::Found(v.iter().map(|s| s.to_string()).collect());
-        assert_eq!(
-            from_txt(&found(&["v=DMARC1; p=reject", "v=DMARC1; p=none"])).status,
-            PolicyStatus::MultipleRecords
-        );
-        assert_eq!(
-            from_txt(&found(&["v=DMARC1; p=maybe"])).status,
-            PolicyStatus::SyntaxError
-        );
-        assert_eq!(
-            from_txt(&found(&["v=spf1 -all"])).status,
-            PolicyStatus::None
-        );
+        assert_eq!(from_txt(&found(&["v=DMARC1; p=reject", "v=DMARC1; p=none"])).status, PolicyStatus::MultipleRecords);
+        assert_eq!(from_txt(&found(&["v=DMARC1; p=maybe"])).status, PolicyStatus::SyntaxError);
+        assert_eq!(from_txt(&found(&["v=spf1 -all"])).status, PolicyStatus::None);
         let ok = from_txt(&found(&["v=DMARC1; p=reject"]));
-        assert_eq!(
-            (ok.status, ok.record.map(|r| r.policy)),
-            (PolicyStatus::Valid, Some(Policy::Reject))
-        );
+        assert_eq!((ok.status, ok.record.map(|r| r.policy)), (PolicyStatus::Valid, Some(Policy::Reject)));
     }
 
     proptest! {

@@ -72,9 +72,7 @@ impl SpfRecord {
     /// The qualifier of the `all` mechanism, if the record has one.
     pub fn all_qualifier(&self) -> Option<Qualifier> {
         self.terms.iter().find_map(|t| match t {
-            Term::Mechanism {
-                qualifier, name, ..
-            } if name == "all" => Some(*qualifier),
+            Term::Mechanism { qualifier, name, .. } if name == "all" => Some(*qualifier),
             _ => None,
         })
     }
@@ -85,11 +83,7 @@ impl SpfRecord {
         for t in &self.terms {
             out.push(' ');
             match t {
-                Term::Mechanism {
-                    qualifier,
-                    name,
-                    value,
-                } => {
+                Term::Mechanism { qualifier, name, value } => {
                     if *qualifier != Qualifier::Pass {
                         out.push(qualifier.sign());
                     }
@@ -135,14 +129,9 @@ fn parse_term(raw: &str) -> Result<Term, String> {
     // A modifier is name=value where name is alpha *( alpha / digit / - / _ / . ).
     if let Some((name, value)) = raw.split_once('=') {
         let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if valid_name && !name.contains(':') && !name.contains('/') {
-            return Ok(Term::Modifier {
-                name: name.to_ascii_lowercase(),
-                value: value.to_string(),
-            });
+            return Ok(Term::Modifier { name: name.to_ascii_lowercase(), value: value.to_string() });
         }
     }
     let (qualifier, rest) = match raw.chars().next() {
@@ -155,10 +144,7 @@ fn parse_term(raw: &str) -> Result<Term, String> {
     let split = rest.find([':', '/']).unwrap_or(rest.len());
     let name = rest[..split].to_ascii_lowercase();
     let after = &rest[split..];
-    let value = after
-        .strip_prefix(':')
-        .map(str::to_string)
-        .or_else(|| (!after.is_empty()).then(|| after.to_string()));
+    let value = after.strip_prefix(':').map(str::to_string).or_else(|| (!after.is_empty()).then(|| after.to_string()));
     match name.as_str() {
         "all" if value.is_none() => {}
         "all" => return bad("all takes no argument"),
@@ -170,28 +156,20 @@ fn parse_term(raw: &str) -> Result<Term, String> {
         "ip4" => {
             let v = value.as_deref().unwrap_or("");
             let (ip, cidr) = v.split_once('/').map_or((v, None), |(a, c)| (a, Some(c)));
-            if ip.parse::<Ipv4Addr>().is_err()
-                || cidr.is_some_and(|c| !c.parse::<u8>().is_ok_and(|n| n <= 32))
-            {
+            if ip.parse::<Ipv4Addr>().is_err() || cidr.is_some_and(|c| !c.parse::<u8>().is_ok_and(|n| n <= 32)) {
                 return bad("not an IPv4 network");
             }
         }
         "ip6" => {
             let v = value.as_deref().unwrap_or("");
             let (ip, cidr) = v.split_once('/').map_or((v, None), |(a, c)| (a, Some(c)));
-            if ip.parse::<Ipv6Addr>().is_err()
-                || cidr.is_some_and(|c| !c.parse::<u8>().is_ok_and(|n| n <= 128))
-            {
+            if ip.parse::<Ipv6Addr>().is_err() || cidr.is_some_and(|c| !c.parse::<u8>().is_ok_and(|n| n <= 128)) {
                 return bad("not an IPv6 network");
             }
         }
         _ => return bad("unknown mechanism"),
     }
-    Ok(Term::Mechanism {
-        qualifier,
-        name,
-        value,
-    })
+    Ok(Term::Mechanism { qualifier, name, value })
 }
 
 /// What the SPF lookup of one domain came to.
@@ -221,12 +199,7 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> SpfResult {
             }
         }
     }
-    SpfResult {
-        status,
-        records,
-        all,
-        detail,
-    }
+    SpfResult { status, records, all, detail }
 }
 
 #[cfg(test)]
@@ -239,14 +212,8 @@ mod tests {
     fn parse_table() {
         let ok: &[(&str, Option<Qualifier>)] = &[
             ("v=spf1 -all", Some(Qualifier::Fail)),
-            (
-                "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 include:_spf.google.com ~all",
-                Some(Qualifier::SoftFail),
-            ),
-            (
-                "V=SPF1 mx a:mail.example.com/28 ?all",
-                Some(Qualifier::Neutral),
-            ),
+            ("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 include:_spf.google.com ~all", Some(Qualifier::SoftFail)),
+            ("V=SPF1 mx a:mail.example.com/28 ?all", Some(Qualifier::Neutral)),
             ("v=spf1 +all", Some(Qualifier::Pass)),
             ("v=spf1 redirect=_spf.example.com", None),
             ("v=spf1 exists:%{i}._spf.%{d} -all", Some(Qualifier::Fail)),
@@ -277,29 +244,14 @@ mod tests {
         let found = |v: &[&str]| DnsOutcome::Found(v.iter().map(|s| s.to_string()).collect());
         let cases: Vec<(DnsOutcome<Vec<String>>, PolicyStatus, usize)> = vec![
             (found(&["v=spf1 -all"]), PolicyStatus::Valid, 1),
-            (
-                found(&["google-site-verification=x", "v=spf1 mx ~all"]),
-                PolicyStatus::Valid,
-                1,
-            ),
-            (
-                found(&["v=spf1 -all", "v=spf1 ~all"]),
-                PolicyStatus::MultipleRecords,
-                2,
-            ),
-            (
-                found(&["v=spf1 ip4:nonsense -all"]),
-                PolicyStatus::SyntaxError,
-                1,
-            ),
+            (found(&["google-site-verification=x", "v=spf1 mx ~all"]), PolicyStatus::Valid, 1),
+            (found(&["v=spf1 -all", "v=spf1 ~all"]), PolicyStatus::MultipleRecords, 2),
+            (found(&["v=spf1 ip4:nonsense -all"]), PolicyStatus::SyntaxError, 1),
             (found(&["hello"]), PolicyStatus::None, 0),
             (DnsOutcome::NoData, PolicyStatus::None, 0),
             (DnsOutcome::NxDomain, PolicyStatus::None, 0),
             (
-                DnsOutcome::Failed(DnsFailure {
-                    kind: DnsFailureKind::Timeout,
-                    detail: "t".into(),
-                }),
+                DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Timeout, detail: "t".into() }),
                 PolicyStatus::TempError,
                 0,
             ),

@@ -31,12 +31,7 @@ impl ProbeCache {
 
     /// The report for (`host`, `ip`), running `probe` only if no one has. The flag says whether the
     /// report was shared (true) or produced by this call (false).
-    pub async fn get_or_probe<F, Fut>(
-        &self,
-        host: &str,
-        ip: IpAddr,
-        probe: F,
-    ) -> (Arc<ProbeReport>, bool)
+    pub async fn get_or_probe<F, Fut>(&self, host: &str, ip: IpAddr, probe: F) -> (Arc<ProbeReport>, bool)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = ProbeReport>,
@@ -103,11 +98,8 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(shared, 49);
         assert_eq!((cache.probes(), cache.hits()), (1, 49));
-        let (_, cached) = cache
-            .get_or_probe("mx2.example", ip, || async {
-                ProbeReport::skipped(SkipReason::NoAddress)
-            })
-            .await;
+        let (_, cached) =
+            cache.get_or_probe("mx2.example", ip, || async { ProbeReport::skipped(SkipReason::NoAddress) }).await;
         assert!(!cached, "another host name on the same IP is another probe");
     }
 }

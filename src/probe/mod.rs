@@ -112,24 +112,13 @@ pub struct ProbeFailure {
 impl ProbeFailure {
     /// A failure with no reply code.
     pub fn new(phase: Phase, reason: FailureReason, detail: impl Into<String>) -> Self {
-        Self {
-            phase,
-            reason,
-            reply_code: None,
-            detail: detail.into(),
-        }
+        Self { phase, reason, reply_code: None, detail: detail.into() }
     }
 }
 
 impl fmt::Display for ProbeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at {}: {}",
-            self.reason.as_label(),
-            self.phase.as_label(),
-            self.detail
-        )
+        write!(f, "{} at {}: {}", self.reason.as_label(), self.phase.as_label(), self.detail)
     }
 }
 
@@ -187,10 +176,7 @@ impl<T> Attempt<T> {
 /// Maps an I/O error (which may carry a `rustls::Error`) onto a probe failure in `phase`.
 pub fn classify_io(err: &io::Error, phase: Phase) -> ProbeFailure {
     use io::ErrorKind as K;
-    if let Some(tls) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    {
+    if let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
         return classify_tls(tls, phase);
     }
     let reason = match err.kind() {
@@ -198,9 +184,7 @@ pub fn classify_io(err: &io::Error, phase: Phase) -> ProbeFailure {
         K::TimedOut => FailureReason::Timeout,
         K::ConnectionReset | K::ConnectionAborted => FailureReason::Reset,
         K::UnexpectedEof | K::BrokenPipe | K::NotConnected => FailureReason::Closed,
-        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => {
-            FailureReason::Unreachable
-        }
+        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => FailureReason::Unreachable,
         _ => FailureReason::Io,
     };
     ProbeFailure::new(phase, reason, err.to_string())
@@ -211,9 +195,7 @@ pub fn classify_tls(err: &rustls::Error, phase: Phase) -> ProbeFailure {
     use rustls::{AlertDescription, Error as E, PeerIncompatible};
     let reason = match err {
         E::AlertReceived(AlertDescription::ProtocolVersion) => FailureReason::LegacyTlsOnly,
-        E::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13) => {
-            FailureReason::LegacyTlsOnly
-        }
+        E::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13) => FailureReason::LegacyTlsOnly,
         E::AlertReceived(_) => FailureReason::TlsAlert,
         _ => FailureReason::TlsProtocol,
     };
@@ -246,18 +228,9 @@ mod tests {
     fn classify_tls_inside_io() {
         use rustls::{AlertDescription, Error as E, PeerIncompatible};
         let cases = [
-            (
-                E::AlertReceived(AlertDescription::ProtocolVersion),
-                FailureReason::LegacyTlsOnly,
-            ),
-            (
-                E::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13),
-                FailureReason::LegacyTlsOnly,
-            ),
-            (
-                E::AlertReceived(AlertDescription::HandshakeFailure),
-                FailureReason::TlsAlert,
-            ),
+            (E::AlertReceived(AlertDescription::ProtocolVersion), FailureReason::LegacyTlsOnly),
+            (E::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13), FailureReason::LegacyTlsOnly),
+            (E::AlertReceived(AlertDescription::HandshakeFailure), FailureReason::TlsAlert),
             (E::DecryptError, FailureReason::TlsProtocol),
         ];
         for (e, want) in cases {

@@ -8,9 +8,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{
-    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
-};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -62,14 +60,10 @@ pub fn parse_line(line: &[u8]) -> Result<(u16, bool, String), ReplyLineError> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let bad = || ReplyLineError(String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned());
-    if line.len() < 3
-        || !line[..3].iter().all(u8::is_ascii_digit)
-        || !(b'2'..=b'5').contains(&line[0])
-    {
+    if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) || !(b'2'..=b'5').contains(&line[0]) {
         return Err(bad());
     }
-    let code =
-        (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
+    let code = (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
     let (last, text) = match line.get(3) {
         None => (true, &[][..]),
         Some(b' ') => (true, &line[4..]),
@@ -96,22 +90,13 @@ pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply
     let mut buf = Vec::with_capacity(128);
     loop {
         buf.clear();
-        let n = (&mut *reader)
-            .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut buf)
-            .await
-            .map_err(ReadError::Io)?;
+        let n = (&mut *reader).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await.map_err(ReadError::Io)?;
         if n == 0 {
-            return Err(ReadError::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed",
-            )));
+            return Err(ReadError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")));
         }
         if buf.last() != Some(&b'\n') {
             if n >= MAX_LINE_BYTES {
-                return Err(ReadError::Malformed(format!(
-                    "reply line longer than {MAX_LINE_BYTES} bytes"
-                )));
+                return Err(ReadError::Malformed(format!("reply line longer than {MAX_LINE_BYTES} bytes")));
             }
             return Err(ReadError::Io(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
@@ -131,9 +116,7 @@ pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply
             return Ok(Reply { code: c, lines });
         }
         if lines.len() >= MAX_REPLY_LINES || total >= MAX_REPLY_BYTES {
-            return Err(ReadError::Malformed(format!(
-                "reply over {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes"
-            )));
+            return Err(ReadError::Malformed(format!("reply over {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes")));
         }
     }
 }
@@ -160,9 +143,7 @@ pub fn parse_ehlo(reply: &Reply) -> Vec<String> {
 
 /// Does the extension list offer STARTTLS?
 pub fn offers_starttls(extensions: &[String]) -> bool {
-    extensions
-        .iter()
-        .any(|e| e == "STARTTLS" || e.starts_with("STARTTLS "))
+    extensions.iter().any(|e| e == "STARTTLS" || e.starts_with("STARTTLS "))
 }
 
 /// Settings of the SMTP dialogue.
@@ -224,22 +205,12 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// A probe that was not attempted.
     pub fn skipped(reason: super::SkipReason) -> Self {
-        Self {
-            attempt: Attempt::Skipped(reason),
-            smtp: SmtpObservation::default(),
-            tls: None,
-            duration_ms: 0,
-        }
+        Self { attempt: Attempt::Skipped(reason), smtp: SmtpObservation::default(), tls: None, duration_ms: 0 }
     }
 
     /// A probe that failed before producing anything (e.g. a panic).
     pub fn failed(failure: ProbeFailure) -> Self {
-        Self {
-            attempt: Attempt::Failed(failure),
-            smtp: SmtpObservation::default(),
-            tls: None,
-            duration_ms: 0,
-        }
+        Self { attempt: Attempt::Failed(failure), smtp: SmtpObservation::default(), tls: None, duration_ms: 0 }
     }
 }
 
@@ -250,24 +221,10 @@ struct Session {
 }
 
 /// Probes `addr`, whose MX name is `host`: the whole dialogue under the probe deadline.
-pub async fn probe(
-    addr: SocketAddr,
-    host: &str,
-    config: &SmtpConfig,
-    tls: &TlsContext,
-) -> ProbeReport {
+pub async fn probe(addr: SocketAddr, host: &str, config: &SmtpConfig, tls: &TlsContext) -> ProbeReport {
     let start = Instant::now();
-    let mut session = Session {
-        phase: Phase::Connect,
-        smtp: SmtpObservation::default(),
-        tls: None,
-    };
-    let result = match timeout(
-        config.probe_timeout,
-        dialogue(&mut session, addr, host, config, tls),
-    )
-    .await
-    {
+    let mut session = Session { phase: Phase::Connect, smtp: SmtpObservation::default(), tls: None };
+    let result = match timeout(config.probe_timeout, dialogue(&mut session, addr, host, config, tls)).await {
         Ok(r) => r,
         Err(_) => Err(ProbeFailure::new(
             session.phase,
@@ -317,34 +274,18 @@ async fn dialogue(
     }
 
     s.phase = Phase::Ehlo;
-    let mut ehlo = command(
-        &mut conn,
-        &format!("EHLO {}", cfg.ehlo_name),
-        Phase::Ehlo,
-        cfg,
-    )
-    .await?;
+    let mut ehlo = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
     if matches!(ehlo.code, 500..=504 | 550) {
         // EHLO refused: RFC 5321 §4.1.4 allows falling back to HELO, which has no extensions.
         s.smtp.helo_fallback = true;
-        ehlo = command(
-            &mut conn,
-            &format!("HELO {}", cfg.ehlo_name),
-            Phase::Ehlo,
-            cfg,
-        )
-        .await?;
+        ehlo = command(&mut conn, &format!("HELO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
     }
     s.smtp.ehlo = Some(ehlo.clone());
     if ehlo.code != 250 {
         quit(&mut conn, cfg).await;
         return Err(rejected(Phase::Ehlo, &ehlo));
     }
-    s.smtp.extensions = if s.smtp.helo_fallback {
-        Vec::new()
-    } else {
-        parse_ehlo(&ehlo)
-    };
+    s.smtp.extensions = if s.smtp.helo_fallback { Vec::new() } else { parse_ehlo(&ehlo) };
     let offered = offers_starttls(&s.smtp.extensions);
     s.smtp.starttls_offered = Some(offered);
     if !offered {
@@ -360,8 +301,7 @@ async fn dialogue(
         return Err(rejected(Phase::StartTls, &reply));
     }
     if !conn.buffer().is_empty() {
-        let extra =
-            String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
+        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
         return Err(ProbeFailure::new(
             Phase::StartTls,
             FailureReason::PlaintextAfterStartTls,
@@ -370,29 +310,22 @@ async fn dialogue(
     }
 
     s.phase = Phase::Handshake;
-    let (stream, observation) =
-        match timeout(cfg.read_timeout, tls.handshake(conn.into_inner(), host)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(classify_io(&e, Phase::Handshake)),
-            Err(_) => {
-                return Err(ProbeFailure::new(
-                    Phase::Handshake,
-                    FailureReason::Timeout,
-                    format!("no handshake within {:?}", cfg.read_timeout),
-                ));
-            }
-        };
+    let (stream, observation) = match timeout(cfg.read_timeout, tls.handshake(conn.into_inner(), host)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Err(classify_io(&e, Phase::Handshake)),
+        Err(_) => {
+            return Err(ProbeFailure::new(
+                Phase::Handshake,
+                FailureReason::Timeout,
+                format!("no handshake within {:?}", cfg.read_timeout),
+            ));
+        }
+    };
     s.tls = Some(observation);
 
     s.phase = Phase::PostTls;
     let mut conn = BufReader::with_capacity(4096, stream);
-    let reply = command(
-        &mut conn,
-        &format!("EHLO {}", cfg.ehlo_name),
-        Phase::PostTls,
-        cfg,
-    )
-    .await?;
+    let reply = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg).await?;
     s.smtp.post_tls_ehlo = Some(reply.clone());
     if reply.code != 250 {
         quit(&mut conn, cfg).await;
@@ -416,9 +349,7 @@ async fn read<S: AsyncRead + Unpin>(
     match timeout(cfg.read_timeout, read_reply(conn)).await {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
-        Ok(Err(ReadError::Malformed(m))) => {
-            Err(ProbeFailure::new(phase, FailureReason::BadReply, m))
-        }
+        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
         Err(_) => Err(ProbeFailure::new(
             phase,
             FailureReason::Timeout,
@@ -438,11 +369,7 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(classify_io(&e, phase)),
         Err(_) => {
-            return Err(ProbeFailure::new(
-                phase,
-                FailureReason::Timeout,
-                "write timed out",
-            ));
+            return Err(ProbeFailure::new(phase, FailureReason::Timeout, "write timed out"));
         }
     }
     read(conn, phase, cfg).await
@@ -466,7 +393,8 @@ mod tests {
 
     #[test]
     fn parse_line_table() {
-        let ok: &[(&[u8], (u16, bool, &str))] = &[
+        type Case<'a> = (&'a [u8], (u16, bool, &'a str));
+        let ok: &[Case] = &[
             (b"220 mx.example ESMTP\r\n", (220, true, "mx.example ESMTP")),
             (b"250-mx.example\r\n", (250, false, "mx.example")),
             (b"250 STARTTLS\n", (250, true, "STARTTLS")),
@@ -477,16 +405,7 @@ mod tests {
             let got = parse_line(line).unwrap();
             assert_eq!((got.0, got.1, got.2.as_str()), *want);
         }
-        for bad in [
-            &b"hello\r\n"[..],
-            b"22 x",
-            b"2200 x",
-            b"120 x",
-            b"600 x",
-            b"",
-            b"\x00\xff\x01",
-            b"250_x",
-        ] {
+        for bad in [&b"hello\r\n"[..], b"22 x", b"2200 x", b"120 x", b"600 x", b"", b"\x00\xff\x01", b"250_x"] {
             assert!(parse_line(bad).is_err(), "{bad:?}");
         }
     }
@@ -498,49 +417,25 @@ mod tests {
 
     #[tokio::test]
     async fn read_reply_multiline_and_limits() {
-        let r = read_from(
-            b"250-mx.example hello\r\n250-PIPELINING\r\n250-starttls\r\n250 SIZE 1000\r\n",
-        )
-        .await
-        .unwrap();
+        let r =
+            read_from(b"250-mx.example hello\r\n250-PIPELINING\r\n250-starttls\r\n250 SIZE 1000\r\n").await.unwrap();
         assert_eq!(r.code, 250);
         assert_eq!(parse_ehlo(&r), ["PIPELINING", "STARTTLS", "SIZE 1000"]);
         assert!(offers_starttls(&parse_ehlo(&r)));
 
         let long = format!("220 {}\r\n", "x".repeat(MAX_LINE_BYTES));
-        assert!(matches!(
-            read_from(long.as_bytes()).await,
-            Err(ReadError::Malformed(_))
-        ));
+        assert!(matches!(read_from(long.as_bytes()).await, Err(ReadError::Malformed(_))));
         let endless = "250-x\r\n".repeat(MAX_REPLY_LINES + 5);
-        assert!(matches!(
-            read_from(endless.as_bytes()).await,
-            Err(ReadError::Malformed(_))
-        ));
-        assert!(matches!(
-            read_from(b"250-a\r\n251 b\r\n").await,
-            Err(ReadError::Malformed(_))
-        ));
-        assert!(matches!(
-            read_from(b"250-a\r\n").await,
-            Err(ReadError::Io(_))
-        ));
-        assert!(matches!(
-            read_from(b"220 half").await,
-            Err(ReadError::Io(_))
-        ));
-        assert!(matches!(
-            read_from(b"\x16\x03\x01garbage\n").await,
-            Err(ReadError::Malformed(_))
-        ));
+        assert!(matches!(read_from(endless.as_bytes()).await, Err(ReadError::Malformed(_))));
+        assert!(matches!(read_from(b"250-a\r\n251 b\r\n").await, Err(ReadError::Malformed(_))));
+        assert!(matches!(read_from(b"250-a\r\n").await, Err(ReadError::Io(_))));
+        assert!(matches!(read_from(b"220 half").await, Err(ReadError::Io(_))));
+        assert!(matches!(read_from(b"\x16\x03\x01garbage\n").await, Err(ReadError::Malformed(_))));
     }
 
     #[test]
     fn starttls_detection_is_exact() {
-        assert!(!offers_starttls(&[
-            "STARTTLSX".to_string(),
-            "8BITMIME".to_string()
-        ]));
+        assert!(!offers_starttls(&["STARTTLSX".to_string(), "8BITMIME".to_string()]));
         assert!(offers_starttls(&["STARTTLS".to_string()]));
     }
 

@@ -74,9 +74,7 @@ impl Value {
 pub type Row = BTreeMap<String, Value>;
 
 /// Reads every `*.parquet` file of a dataset folder (sorted by name) as batches.
-pub fn read_batches(
-    dir: &Path,
-) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error + Send + Sync>> {
+pub fn read_batches(dir: &Path) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error + Send + Sync>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
@@ -122,9 +120,7 @@ fn value(a: &dyn Array, i: usize) -> Value {
         DataType::UInt32 => Value::Int(a.as_primitive::<UInt32Type>().value(i) as i64),
         DataType::UInt64 => Value::Int(a.as_primitive::<UInt64Type>().value(i) as i64),
         DataType::Float64 => Value::Float(a.as_primitive::<Float64Type>().value(i)),
-        DataType::Timestamp(_, _) => {
-            Value::Int(a.as_primitive::<TimestampMillisecondType>().value(i))
-        }
+        DataType::Timestamp(_, _) => Value::Int(a.as_primitive::<TimestampMillisecondType>().value(i)),
         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
         DataType::List(_) => {
             let l = a.as_list::<i32>().value(i);
@@ -133,11 +129,7 @@ fn value(a: &dyn Array, i: usize) -> Value {
         DataType::Struct(fields) => {
             let s = a.as_struct();
             Value::Struct(
-                fields
-                    .iter()
-                    .zip(s.columns())
-                    .map(|(f, c)| (f.name().clone(), value(c.as_ref(), i)))
-                    .collect(),
+                fields.iter().zip(s.columns()).map(|(f, c)| (f.name().clone(), value(c.as_ref(), i))).collect(),
             )
         }
         other => Value::Str(format!("<{other}>")),

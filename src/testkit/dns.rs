@@ -52,10 +52,7 @@ impl Zone {
 
     fn add(&mut self, name: &str, rtype: RecordType, data: RData) -> &mut Self {
         self.names.insert(key(name));
-        self.records
-            .entry((key(name), rtype))
-            .or_default()
-            .push(data);
+        self.records.entry((key(name), rtype)).or_default().push(data);
         self
     }
 
@@ -67,16 +64,8 @@ impl Zone {
 
     /// An MX record; `host` `.` makes the null MX.
     pub fn mx(&mut self, name: &str, preference: u16, host: &str) -> &mut Self {
-        let exchange = if host == "." {
-            Name::root()
-        } else {
-            fqdn(host)
-        };
-        self.add(
-            name,
-            RecordType::MX,
-            RData::MX(MX::new(preference, exchange)),
-        )
+        let exchange = if host == "." { Name::root() } else { fqdn(host) };
+        self.add(name, RecordType::MX, RData::MX(MX::new(preference, exchange)))
     }
 
     /// An A record.
@@ -99,16 +88,9 @@ impl Zone {
 
     /// A TXT record; text over 255 bytes is split into several character-strings.
     pub fn txt(&mut self, name: &str, text: &str) -> &mut Self {
-        let chunks: Vec<String> = text
-            .as_bytes()
-            .chunks(255)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect();
-        let chunks = if chunks.is_empty() {
-            vec![String::new()]
-        } else {
-            chunks
-        };
+        let chunks: Vec<String> =
+            text.as_bytes().chunks(255).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let chunks = if chunks.is_empty() { vec![String::new()] } else { chunks };
         self.add(name, RecordType::TXT, RData::TXT(TXT::new(chunks)))
     }
 
@@ -129,11 +111,7 @@ impl Zone {
         if let Some(records) = self.records.get(&(k.clone(), rtype)) {
             return Ok(records.clone());
         }
-        if self.names.contains(&k) {
-            Ok(Vec::new())
-        } else {
-            Err(Some(ResponseCode::NXDomain))
-        }
+        if self.names.contains(&k) { Ok(Vec::new()) } else { Err(Some(ResponseCode::NXDomain)) }
     }
 
     /// The wire response to a wire query; `None` to stay silent.
@@ -190,11 +168,7 @@ impl FakeDns {
                         tokio::spawn(serve_udp(udp, zone.clone(), queries.clone())),
                         tokio::spawn(serve_tcp(tcp, zone.clone(), queries.clone())),
                     ];
-                    return Ok(Self {
-                        addr,
-                        queries,
-                        tasks,
-                    });
+                    return Ok(Self { addr, queries, tasks });
                 }
                 Err(e) => last_err = Some(e),
             }
@@ -223,11 +197,7 @@ impl Drop for FakeDns {
 
 /// A UDP socket with a 4 MiB receive buffer (the default drops queries under load).
 fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let domain = if addr.is_ipv4() {
-        socket2::Domain::IPV4
-    } else {
-        socket2::Domain::IPV6
-    };
+    let domain = if addr.is_ipv4() { socket2::Domain::IPV4 } else { socket2::Domain::IPV6 };
     let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     let _ = s.set_recv_buffer_size(4 << 20);
     s.set_nonblocking(true)?;

@@ -27,11 +27,6 @@ impl AddressBlock {
     pub fn next_ip(&mut self) -> IpAddr {
         let n = self.next;
         self.next = self.next.checked_add(1).expect("address block exhausted");
-        IpAddr::V4(Ipv4Addr::new(
-            127,
-            self.block,
-            (n >> 8) as u8,
-            (n & 0xff) as u8,
-        ))
+        IpAddr::V4(Ipv4Addr::new(127, self.block, (n >> 8) as u8, (n & 0xff) as u8))
     }
 }

@@ -33,19 +33,13 @@ impl ServerCert {
     /// A rustls server config presenting this certificate, for TLS 1.3 and 1.2, or 1.2 only.
     pub fn server_config(&self, tls12_only: bool) -> Arc<ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let versions: &[&'static rustls::SupportedProtocolVersion] = if tls12_only {
-            &[&rustls::version::TLS12]
-        } else {
-            &[&rustls::version::TLS13, &rustls::version::TLS12]
-        };
+        let versions: &[&'static rustls::SupportedProtocolVersion] =
+            if tls12_only { &[&rustls::version::TLS12] } else { &[&rustls::version::TLS13, &rustls::version::TLS12] };
         let config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .expect("ring supports TLS 1.2 and 1.3")
             .with_no_client_auth()
-            .with_single_cert(
-                self.chain.clone(),
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone())),
-            )
+            .with_single_cert(self.chain.clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone())))
             .expect("rcgen certificates are valid for rustls");
         Arc::new(config)
     }
@@ -64,24 +58,15 @@ impl TestCa {
         let key = KeyPair::generate().expect("P-256 key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names");
         params.distinguished_name.push(DnType::CommonName, name);
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "mailcensus testkit");
+        params.distinguished_name.push(DnType::OrganizationName, "mailcensus testkit");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(30);
         params.not_after = now + Duration::days(3650);
         let cert = params.self_signed(&key).expect("self-signed CA");
-        Self {
-            der: cert.der().clone(),
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
+        Self { der: cert.der().clone(), pem: cert.pem(), issuer: Issuer::new(params, key) }
     }
 
     /// The CA certificate, DER.
@@ -104,20 +89,14 @@ impl TestCa {
         let key = KeyPair::generate().expect("P-256 key");
         let params = leaf_params(names, validity);
         let cert = params.signed_by(&key, &self.issuer).expect("signed leaf");
-        ServerCert {
-            chain: vec![cert.der().clone(), self.der.clone()],
-            key: key.serialize_der(),
-        }
+        ServerCert { chain: vec![cert.der().clone(), self.der.clone()], key: key.serialize_der() }
     }
 }
 
 fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
     let mut params =
-        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .expect("valid names");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("valid names");
+    params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
     let now = OffsetDateTime::now_utc();
     (params.not_before, params.not_after) = match validity {
         Validity::Current => (now - Duration::days(1), now + Duration::days(365)),
@@ -130,11 +109,6 @@ fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
 /// A self-signed certificate for `names`.
 pub fn self_signed(names: &[&str]) -> ServerCert {
     let key = KeyPair::generate().expect("P-256 key");
-    let cert = leaf_params(names, Validity::Current)
-        .self_signed(&key)
-        .expect("self-signed");
-    ServerCert {
-        chain: vec![cert.der().clone()],
-        key: key.serialize_der(),
-    }
+    let cert = leaf_params(names, Validity::Current).self_signed(&key).expect("self-signed");
+    ServerCert { chain: vec![cert.der().clone()], key: key.serialize_der() }
 }

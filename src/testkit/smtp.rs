@@ -54,11 +54,7 @@ pub struct Behaviour {
 impl Behaviour {
     /// A one-line greeting, no delay.
     pub fn new(posture: Posture) -> Self {
-        Self {
-            greeting: vec!["mx.test ESMTP mailcensus-testkit".into()],
-            greeting_delay: Duration::ZERO,
-            posture,
-        }
+        Self { greeting: vec!["mx.test ESMTP mailcensus-testkit".into()], greeting_delay: Duration::ZERO, posture }
     }
 
     /// With this greeting (one line per element).
@@ -92,11 +88,7 @@ impl FakeSmtp {
         let max_concurrent = Arc::new(AtomicUsize::new(0));
         let active = Arc::new(AtomicUsize::new(0));
         let commands = Arc::new(Mutex::new(Vec::new()));
-        let (c, mx, m) = (
-            connections.clone(),
-            max_concurrent.clone(),
-            commands.clone(),
-        );
+        let (c, mx, m) = (connections.clone(), max_concurrent.clone(), commands.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -112,13 +104,7 @@ impl FakeSmtp {
                 });
             }
         });
-        Ok(Self {
-            addr,
-            connections,
-            max_concurrent,
-            commands,
-            task,
-        })
+        Ok(Self { addr, connections, max_concurrent, commands, task })
     }
 
     /// The listening address.
@@ -167,9 +153,7 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Log) -> io::Result<()> {
         if let Ok(Ok(n)) = timeout(b.greeting_delay, stream.read(&mut probe)).await {
             if n > 0 {
                 log(&m, "PREGREET");
-                stream
-                    .write_all(b"554 5.5.1 Protocol error: talked before greeting\r\n")
-                    .await?;
+                stream.write_all(b"554 5.5.1 Protocol error: talked before greeting\r\n").await?;
                 return Ok(());
             }
             return Ok(());
@@ -177,15 +161,11 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Log) -> io::Result<()> {
     }
     match b.posture {
         Posture::Greeting421 => {
-            stream
-                .write_all(b"421 4.7.0 mx.test Try again later\r\n")
-                .await?;
+            stream.write_all(b"421 4.7.0 mx.test Try again later\r\n").await?;
             return Ok(());
         }
         Posture::GarbageGreeting => {
-            stream
-                .write_all(b"\x00\xff\xfeHELLO\x16\x03\x01 not smtp\r\n")
-                .await?;
+            stream.write_all(b"\x00\xff\xfeHELLO\x16\x03\x01 not smtp\r\n").await?;
             let mut sink = [0u8; 256];
             let _ = timeout(Duration::from_secs(5), stream.read(&mut sink)).await;
             return Ok(());
@@ -210,9 +190,7 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Log) -> io::Result<()> {
             let mut hello = [0u8; 512];
             let _ = conn.read(&mut hello).await?;
             // TLS alert record: fatal (2), protocol_version (70).
-            conn.get_mut()
-                .write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46])
-                .await?;
+            conn.get_mut().write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]).await?;
             Ok(())
         }
     }
@@ -232,10 +210,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> io::Result<Next> {
     let offers = matches!(
         posture,
-        Posture::StartTls(_)
-            | Posture::RejectStartTls(_)
-            | Posture::LegacyTlsOnly
-            | Posture::PlaintextAfterStartTls
+        Posture::StartTls(_) | Posture::RejectStartTls(_) | Posture::LegacyTlsOnly | Posture::PlaintextAfterStartTls
     );
     let mut line = Vec::new();
     loop {
@@ -246,40 +221,25 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let text = String::from_utf8_lossy(&line).trim_end().to_string();
         let verb = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
-        log(
-            m,
-            if tls {
-                format!("TLS {text}")
-            } else {
-                text.clone()
-            },
-        );
+        log(m, if tls { format!("TLS {text}") } else { text.clone() });
         let w = conn.get_mut();
         match verb.as_str() {
             "EHLO" if matches!(posture, Posture::HeloOnly) => {
-                w.write_all(b"502 5.5.2 Error: command not recognized\r\n")
-                    .await?
+                w.write_all(b"502 5.5.2 Error: command not recognized\r\n").await?
             }
             "EHLO" => {
-                let starttls = if offers && !tls {
-                    "250-STARTTLS\r\n"
-                } else {
-                    ""
-                };
-                w.write_all(format!("250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n{starttls}250 8BITMIME\r\n").as_bytes()).await?
+                let starttls = if offers && !tls { "250-STARTTLS\r\n" } else { "" };
+                w.write_all(
+                    format!("250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n{starttls}250 8BITMIME\r\n")
+                        .as_bytes(),
+                )
+                .await?
             }
             "HELO" => w.write_all(b"250 mx.test\r\n").await?,
-            "STARTTLS" if tls || !offers => {
-                w.write_all(b"503 5.5.1 Error: command not possible\r\n")
-                    .await?
-            }
+            "STARTTLS" if tls || !offers => w.write_all(b"503 5.5.1 Error: command not possible\r\n").await?,
             "STARTTLS" => match posture {
                 Posture::RejectStartTls(code) => {
-                    w.write_all(
-                        format!("{code} 4.7.0 TLS not available due to local problem\r\n")
-                            .as_bytes(),
-                    )
-                    .await?
+                    w.write_all(format!("{code} 4.7.0 TLS not available due to local problem\r\n").as_bytes()).await?
                 }
                 Posture::StartTls(config) => {
                     w.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
@@ -290,8 +250,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                     return Ok(Next::Legacy);
                 }
                 Posture::PlaintextAfterStartTls => {
-                    w.write_all(b"220 2.0.0 Ready to start TLS\r\n250 injected\r\n")
-                        .await?;
+                    w.write_all(b"220 2.0.0 Ready to start TLS\r\n250 injected\r\n").await?;
                     return Ok(Next::Close);
                 }
                 _ => w.write_all(b"454 4.7.0 TLS not available\r\n").await?,
@@ -300,10 +259,7 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 w.write_all(b"221 2.0.0 Bye\r\n").await?;
                 return Ok(Next::Close);
             }
-            _ => {
-                w.write_all(b"502 5.5.2 Error: command not recognized\r\n")
-                    .await?
-            }
+            _ => w.write_all(b"502 5.5.2 Error: command not recognized\r\n").await?,
         }
     }
 }

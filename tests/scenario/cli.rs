@@ -18,21 +18,9 @@ fn bin() -> Command {
 async fn scan_command_writes_datasets_rejects_and_run_json() {
     let mut w = World::new(15);
     let leaf = w.ca.leaf(&["mx.ocn.test"], Validity::Current);
-    w.mx(
-        "ocn.test",
-        "mx.ocn.test",
-        Behaviour::new(Posture::StartTls(leaf.server_config(false))),
-    )
-    .await;
-    w.mx(
-        "docomo.test",
-        "mx.docomo.test",
-        Behaviour::new(Posture::NoStartTls),
-    )
-    .await;
-    let dns = FakeDns::spawn([127, 15, 255, 53].into(), w.zone.clone())
-        .await
-        .unwrap();
+    w.mx("ocn.test", "mx.ocn.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    w.mx("docomo.test", "mx.docomo.test", Behaviour::new(Posture::NoStartTls)).await;
+    let dns = FakeDns::spawn([127, 15, 255, 53].into(), w.zone.clone()).await.unwrap();
     let dir = test_dir("cli");
     let input = dir.join("in.csv");
     std::fs::write(
@@ -55,13 +43,7 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
             "--weight-column",
             "users",
         ]);
-        c.args([
-            "--resolver",
-            &dns.addr().to_string(),
-            "--smtp-port",
-            &SMTP_PORT.to_string(),
-            "--allow-private",
-        ]);
+        c.args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string(), "--allow-private"]);
         c.args([
             "--ca-file",
             ca.to_str().unwrap(),
@@ -74,12 +56,8 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
         c.args(extra);
         c
     };
-    let run_cmd = |mut c: Command| async move {
-        tokio::task::spawn_blocking(move || c.output())
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let run_cmd =
+        |mut c: Command| async move { tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap() };
 
     let output = run_cmd(scan_cmd(&[])).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -112,47 +90,24 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
     got.sort();
     assert_eq!(
         got,
-        [
-            ("docomo.test".into(), "DOCOMO".into(), 4, "none".into()),
-            ("ocn.test".into(), "NTT".into(), 3, "all".into())
-        ]
+        [("docomo.test".into(), "DOCOMO".into(), 4, "none".into()), ("ocn.test".into(), "NTT".into(), 3, "all".into())]
     );
-    assert!(
-        out.join("domains/part-00000.parquet").exists()
-            && out.join("mx_hosts/part-00000.parquet").exists()
-    );
+    assert!(out.join("domains/part-00000.parquet").exists() && out.join("mx_hosts/part-00000.parquet").exists());
 
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["complete"], true);
     assert_eq!(run["counts"]["domains"], 2);
     assert_eq!(run["counts"]["rejects"], 4);
     assert_eq!(run["counts"]["probes"], 2);
     assert_eq!(run["counts"]["probe_outcomes"]["done"], 2);
     assert_eq!(run["schema_version"], "1");
-    assert!(
-        run["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "--allow-private")
-    );
+    assert!(run["args"].as_array().unwrap().iter().any(|a| a == "--allow-private"));
 
     // A second scan into the same directory is refused (exit 2) unless --overwrite.
     let again = run_cmd(scan_cmd(&[])).await;
-    assert_eq!(
-        again.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_eq!(again.status.code(), Some(2), "{}", String::from_utf8_lossy(&again.stderr));
     let over = run_cmd(scan_cmd(&["--overwrite"])).await;
-    assert_eq!(
-        over.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&over.stderr)
-    );
+    assert_eq!(over.status.code(), Some(0), "{}", String::from_utf8_lossy(&over.stderr));
     assert_eq!(read_rows(&out.join("domains")).unwrap().len(), 2);
     w.assert_polite();
 }
@@ -161,12 +116,7 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
 fn usage_errors_exit_2() {
     let dir = test_dir("cli-usage");
     let missing = bin()
-        .args([
-            "scan",
-            dir.join("nope.csv").to_str().unwrap(),
-            "--out",
-            dir.join("o").to_str().unwrap(),
-        ])
+        .args(["scan", dir.join("nope.csv").to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
@@ -174,32 +124,41 @@ fn usage_errors_exit_2() {
     let input = dir.join("in.csv");
     std::fs::write(&input, "domain\na.test\n").unwrap();
     let bad_col = bin()
-        .args([
-            "scan",
-            input.to_str().unwrap(),
-            "--out",
-            dir.join("o").to_str().unwrap(),
-            "--group-column",
-            "isp",
-        ])
+        .args(["scan", input.to_str().unwrap(), "--out", dir.join("o").to_str().unwrap(), "--group-column", "isp"])
         .output()
         .unwrap();
     assert_eq!(bad_col.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_col.stderr).contains("\"isp\""));
-    let bad_flag = bin()
-        .args([
-            "scan",
-            input.to_str().unwrap(),
-            "--out",
-            "o",
-            "--per-ip-rate",
-            "0",
-        ])
-        .output()
-        .unwrap();
+    let bad_flag = bin().args(["scan", input.to_str().unwrap(), "--out", "o", "--per-ip-rate", "0"]).output().unwrap();
     assert_eq!(bad_flag.status.code(), Some(2));
-    assert!(
-        !dir.join("o").exists(),
-        "nothing is written on a usage error"
-    );
+    assert!(!dir.join("o").exists(), "nothing is written on a usage error");
+}
+
+/// The datasets load in pandas, polars and DuckDB (scripts/check_load.py). Required in CI (`CI` set);
+/// elsewhere skipped with a message when the Python packages of scripts/requirements.txt are missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datasets_load_in_pandas_polars_and_duckdb() {
+    let mut w = World::new(16);
+    let leaf = w.ca.leaf(&["mx.a.test"], Validity::Current);
+    w.mx("a.test", "mx.a.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    w.mx("b.test", "mx.b.test", Behaviour::new(Posture::NoStartTls)).await;
+    let scan =
+        w.scan("pyload", "domain,group,weight\na.test,g1,10\nb.test,g2,\nc.test,g2,1\n", |c| c.rows_per_part = 2).await;
+    assert_eq!(scan.domains.len(), 3);
+    let out = scan.out.clone();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_load.py");
+    let result = Command::new("python3").arg(script).arg(&out).output();
+    let in_ci = std::env::var_os("CI").is_some();
+    match result {
+        Ok(o) if o.status.code() == Some(3) && !in_ci => {
+            eprintln!("skipped: Python packages missing (pip install -r scripts/requirements.txt)");
+        }
+        Ok(o) => {
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success(), "check_load.py failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+            assert!(stdout.contains("domains: 3 rows"), "{stdout}");
+        }
+        Err(e) if !in_ci => eprintln!("skipped: no python3 ({e})"),
+        Err(e) => panic!("python3 is required in CI: {e}"),
+    }
 }

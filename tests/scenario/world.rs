@@ -26,23 +26,19 @@ pub struct World {
 
 pub struct Scan {
     pub summary: ScanSummary,
+    /// The scan's output directory.
+    pub out: PathBuf,
     pub domains: Vec<Row>,
     pub mx: Vec<Row>,
 }
 
 impl Scan {
     pub fn domain(&self, d: &str) -> &Row {
-        self.domains
-            .iter()
-            .find(|r| r["domain"].str() == Some(d))
-            .unwrap_or_else(|| panic!("no domains row for {d}"))
+        self.domains.iter().find(|r| r["domain"].str() == Some(d)).unwrap_or_else(|| panic!("no domains row for {d}"))
     }
 
     pub fn mx_rows(&self, d: &str) -> Vec<&Row> {
-        self.mx
-            .iter()
-            .filter(|r| r["domain"].str() == Some(d))
-            .collect()
+        self.mx.iter().filter(|r| r["domain"].str() == Some(d)).collect()
     }
 
     /// The single mx_hosts row of a domain.
@@ -75,20 +71,13 @@ impl World {
     pub async fn mx(&mut self, domain: &str, host: &str, behaviour: Behaviour) -> IpAddr {
         let ip = self.block.next_ip();
         self.zone.mx(domain, 10, host).addr(host, ip);
-        let server = FakeSmtp::spawn(SocketAddr::new(ip, SMTP_PORT), behaviour)
-            .await
-            .unwrap();
+        let server = FakeSmtp::spawn(SocketAddr::new(ip, SMTP_PORT), behaviour).await.unwrap();
         self.servers.push((host.to_string(), server));
         ip
     }
 
     pub fn server(&self, host: &str) -> &FakeSmtp {
-        &self
-            .servers
-            .iter()
-            .find(|(h, _)| h == host)
-            .unwrap_or_else(|| panic!("no server {host}"))
-            .1
+        &self.servers.iter().find(|(h, _)| h == host).unwrap_or_else(|| panic!("no server {host}")).1
     }
 
     /// A scan config for this world: its DNS, its CA, short timeouts, loopback allowed.
@@ -117,12 +106,7 @@ impl World {
     }
 
     /// Serves the zone and scans `domains` (one per line) with `tweak` applied to the config.
-    pub async fn scan(
-        &mut self,
-        name: &str,
-        input: &str,
-        tweak: impl FnOnce(&mut ScanConfig),
-    ) -> Scan {
+    pub async fn scan(&mut self, name: &str, input: &str, tweak: impl FnOnce(&mut ScanConfig)) -> Scan {
         let dns_ip = IpAddr::from([127, self.block_id, 255, 53]);
         let dns = FakeDns::spawn(dns_ip, self.zone.clone()).await.unwrap();
         let mut config = self.config(name, &dns, input);
@@ -131,6 +115,7 @@ impl World {
         let summary = pipeline::run(config).await.expect("scan runs");
         Scan {
             summary,
+            out: dir.clone(),
             domains: read_rows(&dir.join("domains")).unwrap(),
             mx: read_rows(&dir.join("mx_hosts")).unwrap(),
         }
@@ -140,16 +125,8 @@ impl World {
     pub fn assert_polite(&self) {
         for (host, s) in &self.servers {
             for cmd in s.commands() {
-                let verb = cmd
-                    .trim_start_matches("TLS ")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
-                assert!(
-                    !["MAIL", "RCPT", "DATA", "PREGREET"].contains(&verb.as_str()),
-                    "{host} received {cmd}"
-                );
+                let verb = cmd.trim_start_matches("TLS ").split(' ').next().unwrap_or("").to_ascii_uppercase();
+                assert!(!["MAIL", "RCPT", "DATA", "PREGREET"].contains(&verb.as_str()), "{host} received {cmd}");
             }
         }
     }

@@ -124,8 +124,7 @@ pub fn assess(
             };
         }
     };
-    let name_matches =
-        ServerName::try_from(host).is_ok_and(|n| verify_server_name(&parsed, &n).is_ok());
+    let name_matches = ServerName::try_from(host).is_ok_and(|n| verify_server_name(&parsed, &n).is_ok());
     let chain_result = verify_server_cert_signed_by_trust_anchor(
         &parsed,
         roots,
@@ -135,31 +134,17 @@ pub fn assess(
     );
     let (verdict, detail) = match chain_result {
         Ok(()) if name_matches => (CertVerdict::Valid, None),
-        Ok(()) => (
-            CertVerdict::NameMismatch,
-            Some(format!("certificate is not valid for {host}")),
-        ),
+        Ok(()) => (CertVerdict::NameMismatch, Some(format!("certificate is not valid for {host}"))),
         Err(e) => (chain_verdict(&e, self_signed), Some(e.to_string())),
     };
-    Assessment {
-        verdict,
-        detail,
-        name_matches,
-        expired,
-        self_signed,
-        leaf,
-    }
+    Assessment { verdict, detail, name_matches, expired, self_signed, leaf }
 }
 
 fn chain_verdict(e: &Error, self_signed: bool) -> CertVerdict {
     match e {
         Error::InvalidCertificate(c) => match c {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                CertVerdict::Expired
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                CertVerdict::NotYetValid
-            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertVerdict::Expired,
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => CertVerdict::NotYetValid,
             CertificateError::UnknownIssuer if self_signed => CertVerdict::SelfSigned,
             CertificateError::UnknownIssuer => CertVerdict::UnknownIssuer,
             _ => CertVerdict::Other,
@@ -198,10 +183,9 @@ pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
         }
     };
     let sig_oid = &cert.signature_algorithm.algorithm;
-    let signature_algorithm =
-        x509_parser::objects::oid2sn(sig_oid, x509_parser::objects::oid_registry())
-            .map(str::to_string)
-            .unwrap_or_else(|_| sig_oid.to_id_string());
+    let signature_algorithm = x509_parser::objects::oid2sn(sig_oid, x509_parser::objects::oid_registry())
+        .map(str::to_string)
+        .unwrap_or_else(|_| sig_oid.to_id_string());
     let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
     Some(LeafInfo {
         subject: cert.subject().to_string(),
@@ -231,48 +215,12 @@ mod tests {
         let provider = rustls::crypto::ring::default_provider();
         let host = "mx1.example.test";
         let cases = [
-            (
-                ca.leaf(&[host], Validity::Current),
-                CertVerdict::Valid,
-                true,
-                false,
-                false,
-            ),
-            (
-                ca.leaf(&[host], Validity::Expired),
-                CertVerdict::Expired,
-                true,
-                true,
-                false,
-            ),
-            (
-                ca.leaf(&[host], Validity::NotYetValid),
-                CertVerdict::NotYetValid,
-                true,
-                false,
-                false,
-            ),
-            (
-                ca.leaf(&["other.example.test"], Validity::Current),
-                CertVerdict::NameMismatch,
-                false,
-                false,
-                false,
-            ),
-            (
-                other.leaf(&[host], Validity::Current),
-                CertVerdict::UnknownIssuer,
-                true,
-                false,
-                false,
-            ),
-            (
-                self_signed(&[host]),
-                CertVerdict::SelfSigned,
-                true,
-                false,
-                true,
-            ),
+            (ca.leaf(&[host], Validity::Current), CertVerdict::Valid, true, false, false),
+            (ca.leaf(&[host], Validity::Expired), CertVerdict::Expired, true, true, false),
+            (ca.leaf(&[host], Validity::NotYetValid), CertVerdict::NotYetValid, true, false, false),
+            (ca.leaf(&["other.example.test"], Validity::Current), CertVerdict::NameMismatch, false, false, false),
+            (other.leaf(&[host], Validity::Current), CertVerdict::UnknownIssuer, true, false, false),
+            (self_signed(&[host]), CertVerdict::SelfSigned, true, false, true),
         ];
         for (i, (cert, verdict, name, expired, selfsigned)) in cases.into_iter().enumerate() {
             let a = assess(&cert.chain, host, &roots, &provider, UnixTime::now());

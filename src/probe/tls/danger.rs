@@ -33,10 +33,8 @@ impl RecordingVerifier {
         &self,
         r: Result<HandshakeSignatureValid, rustls::Error>,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        if let Err(e) = r {
-            if let Ok(mut slot) = self.signature_error.lock() {
-                *slot = Some(e);
-            }
+        if let (Err(e), Ok(mut slot)) = (r, self.signature_error.lock()) {
+            *slot = Some(e);
         }
         Ok(HandshakeSignatureValid::assertion())
     }
@@ -60,12 +58,7 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.record(verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        ))
+        self.record(verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
     }
 
     fn verify_tls13_signature(
@@ -74,18 +67,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.record(verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        ))
+        self.record(verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -93,10 +79,7 @@ impl ServerCertVerifier for RecordingVerifier {
 pub(crate) fn observing_config(
     provider: &Arc<CryptoProvider>,
 ) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), rustls::Error> {
-    let verifier = Arc::new(RecordingVerifier {
-        provider: provider.clone(),
-        signature_error: Mutex::new(None),
-    });
+    let verifier = Arc::new(RecordingVerifier { provider: provider.clone(), signature_error: Mutex::new(None) });
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .dangerous()

@@ -75,15 +75,10 @@ pub struct CaFileError {
 impl TlsContext {
     /// The Mozilla roots (webpki-roots) plus the certificates of `ca_files` (PEM).
     pub fn new(ca_files: &[impl AsRef<Path>]) -> Result<Self, CaFileError> {
-        let mut roots = RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
+        let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         for path in ca_files {
             let path = path.as_ref();
-            let err = |detail: String| CaFileError {
-                path: path.display().to_string(),
-                detail,
-            };
+            let err = |detail: String| CaFileError { path: path.display().to_string(), detail };
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
                 .map_err(|e| err(e.to_string()))?
                 .collect::<Result<_, _>>()
@@ -95,10 +90,7 @@ impl TlsContext {
                 roots.add(c).map_err(|e| err(e.to_string()))?;
             }
         }
-        Ok(Self {
-            roots: Arc::new(roots),
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
-        })
+        Ok(Self { roots: Arc::new(roots), provider: Arc::new(rustls::crypto::ring::default_provider()) })
     }
 
     /// Judges a captured chain for `host`, now.
@@ -109,21 +101,13 @@ impl TlsContext {
     /// Runs a TLS handshake over `stream` with SNI `host` and observes the result.
     ///
     /// The error is an `io::Error` carrying the `rustls::Error`, for [`crate::probe::classify_io`].
-    pub async fn handshake<S>(
-        &self,
-        stream: S,
-        host: &str,
-    ) -> io::Result<(TlsStream<S>, TlsObservation)>
+    pub async fn handshake<S>(&self, stream: S, host: &str) -> io::Result<(TlsStream<S>, TlsObservation)>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let (config, verifier) =
-            danger::observing_config(&self.provider).map_err(io::Error::other)?;
+        let (config, verifier) = danger::observing_config(&self.provider).map_err(io::Error::other)?;
         let name = ServerName::try_from(host.to_string()).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("invalid TLS server name {host:?}: {e}"),
-            )
+            io::Error::new(io::ErrorKind::InvalidInput, format!("invalid TLS server name {host:?}: {e}"))
         })?;
         let tls = TlsConnector::from(config).connect(name, stream).await?;
         let (_, conn) = tls.get_ref();
@@ -133,16 +117,9 @@ impl TlsContext {
         };
         let cipher = conn
             .negotiated_cipher_suite()
-            .map(|c| {
-                c.suite()
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{:?}", c.suite()))
-            })
+            .map(|c| c.suite().as_str().map(str::to_string).unwrap_or_else(|| format!("{:?}", c.suite())))
             .unwrap_or_default();
-        let kx_group = conn
-            .negotiated_key_exchange_group()
-            .map(|g| format!("{:?}", g.name()));
+        let kx_group = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name()));
         let chain = conn.peer_certificates().unwrap_or(&[]);
         let assessment = self.assess(chain, host);
         let observation = TlsObservation {
