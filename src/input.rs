@@ -485,6 +485,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Arbitrary bytes never panic the reader, and line numbers only go up.
+        #[test]
+        fn arbitrary_input_is_accounted(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let items = read_all(&bytes, &ColumnSpec::default()).unwrap();
+            let lines: Vec<u64> = items.iter().map(|i| match i { InputItem::Entry(e) => e.line, InputItem::Reject(r) => r.line }).collect();
+            proptest::prop_assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+            let newlines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+            proptest::prop_assert!(lines.iter().all(|l| *l >= 1 && *l <= newlines));
+        }
+    }
+
     #[test]
     fn count_lines_skips_blank_and_comments() {
         let dir = std::env::temp_dir().join(format!("mailcensus-count-{}", std::process::id()));

@@ -152,8 +152,10 @@ impl BatchBuilder {
             Column::MxList(b) => {
                 let s = b.values();
                 for mx in values {
+                    // The null MX's exchange is the root, written as ".".
+                    let host = if mx.host.is_empty() { "." } else { mx.host.as_str() };
                     s.field_builder::<UInt16Builder>(0).expect("preference").append_value(mx.preference);
-                    s.field_builder::<StringBuilder>(1).expect("host").append_value(&mx.host);
+                    s.field_builder::<StringBuilder>(1).expect("host").append_value(host);
                     s.append(true);
                 }
                 b.append(true);

@@ -28,6 +28,54 @@ pub enum Fault {
     Drop,
 }
 
+/// What the server answers for one (name, type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// These records (empty: NODATA).
+    Records(Vec<RData>),
+    /// This response code with no records (NXDOMAIN, SERVFAIL, REFUSED).
+    Code(ResponseCode),
+    /// No response at all.
+    Drop,
+}
+
+/// Anything that can answer queries: a stored [`Zone`], or a generator such as the simulated world.
+pub trait Answerer: Send + Sync + 'static {
+    /// The answer for `name` (lowercase, no trailing dot) and `rtype`.
+    fn answer(&self, name: &str, rtype: RecordType) -> Answer;
+}
+
+/// The wire response of `answerer` to a wire query; `None` to stay silent.
+pub fn respond(answerer: &dyn Answerer, query: &[u8]) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    if q.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let mut resp = Message::response(q.metadata.id, q.metadata.op_code);
+    resp.metadata.recursion_desired = q.metadata.recursion_desired;
+    resp.metadata.recursion_available = true;
+    resp.metadata.authoritative = true;
+    if let Some(edns) = &q.edns {
+        resp.set_edns(edns.clone());
+    }
+    let Some(question) = q.queries.first().cloned() else {
+        resp.metadata.response_code = ResponseCode::FormErr;
+        return resp.to_vec().ok();
+    };
+    let name = key(&question.name().to_ascii());
+    resp.add_query(question.clone());
+    match answerer.answer(&name, question.query_type()) {
+        Answer::Records(records) => {
+            for data in records {
+                resp.add_answer(Record::from_rdata(question.name().clone(), 60, data));
+            }
+        }
+        Answer::Code(code) => resp.metadata.response_code = code,
+        Answer::Drop => return None,
+    }
+    resp.to_vec().ok()
+}
+
 /// The records and faults the server answers from.
 #[derive(Clone, Debug, Default)]
 pub struct Zone {
@@ -99,50 +147,21 @@ impl Zone {
         self.faults.insert(key(name), fault);
         self
     }
+}
 
-    fn answer(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, Option<ResponseCode>> {
+impl Answerer for Zone {
+    fn answer(&self, name: &str, rtype: RecordType) -> Answer {
         let k = key(name);
         match self.faults.get(&k) {
-            Some(Fault::ServFail) => return Err(Some(ResponseCode::ServFail)),
-            Some(Fault::Refused) => return Err(Some(ResponseCode::Refused)),
-            Some(Fault::Drop) => return Err(None),
+            Some(Fault::ServFail) => return Answer::Code(ResponseCode::ServFail),
+            Some(Fault::Refused) => return Answer::Code(ResponseCode::Refused),
+            Some(Fault::Drop) => return Answer::Drop,
             None => {}
         }
         if let Some(records) = self.records.get(&(k.clone(), rtype)) {
-            return Ok(records.clone());
+            return Answer::Records(records.clone());
         }
-        if self.names.contains(&k) { Ok(Vec::new()) } else { Err(Some(ResponseCode::NXDomain)) }
-    }
-
-    /// The wire response to a wire query; `None` to stay silent.
-    pub fn respond(&self, query: &[u8]) -> Option<Vec<u8>> {
-        let q = Message::from_vec(query).ok()?;
-        if q.metadata.message_type != MessageType::Query {
-            return None;
-        }
-        let mut resp = Message::response(q.metadata.id, q.metadata.op_code);
-        resp.metadata.recursion_desired = q.metadata.recursion_desired;
-        resp.metadata.recursion_available = true;
-        resp.metadata.authoritative = true;
-        if let Some(edns) = &q.edns {
-            resp.set_edns(edns.clone());
-        }
-        let Some(question) = q.queries.first().cloned() else {
-            resp.metadata.response_code = ResponseCode::FormErr;
-            return resp.to_vec().ok();
-        };
-        let name = question.name().to_ascii();
-        resp.add_query(question.clone());
-        match self.answer(&name, question.query_type()) {
-            Ok(records) => {
-                for data in records {
-                    resp.add_answer(Record::from_rdata(question.name().clone(), 60, data));
-                }
-            }
-            Err(Some(code)) => resp.metadata.response_code = code,
-            Err(None) => return None,
-        }
-        resp.to_vec().ok()
+        if self.names.contains(&k) { Answer::Records(Vec::new()) } else { Answer::Code(ResponseCode::NXDomain) }
     }
 }
 
@@ -154,13 +173,18 @@ pub struct FakeDns {
 }
 
 impl FakeDns {
-    /// Serves `zone` on `ip` (UDP and TCP on one free port).
-    pub async fn spawn(ip: IpAddr, zone: Zone) -> io::Result<Self> {
-        let zone = Arc::new(zone);
+    /// Serves `answerer` (a [`Zone`], or a generator) on `ip`, UDP and TCP on one free port.
+    pub async fn spawn(ip: IpAddr, answerer: impl Answerer) -> io::Result<Self> {
+        Self::spawn_at(SocketAddr::new(ip, 0), answerer).await
+    }
+
+    /// Serves `answerer` at `addr` (port 0: a free port, the same for UDP and TCP).
+    pub async fn spawn_at(addr: SocketAddr, answerer: impl Answerer) -> io::Result<Self> {
+        let zone: Arc<dyn Answerer> = Arc::new(answerer);
         let queries = Arc::new(AtomicU64::new(0));
         let mut last_err = None;
         for _ in 0..20 {
-            let udp = udp_socket(SocketAddr::new(ip, 0))?;
+            let udp = udp_socket(addr)?;
             let addr = udp.local_addr()?;
             match TcpListener::bind(addr).await {
                 Ok(tcp) => {
@@ -205,20 +229,20 @@ fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
-async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, queries: Arc<AtomicU64>) {
+async fn serve_udp(socket: UdpSocket, zone: Arc<dyn Answerer>, queries: Arc<AtomicU64>) {
     let mut buf = vec![0u8; 4096];
     loop {
         let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         queries.fetch_add(1, Ordering::Relaxed);
-        if let Some(resp) = zone.respond(&buf[..n]) {
+        if let Some(resp) = respond(&*zone, &buf[..n]) {
             let _ = socket.send_to(&resp, peer).await;
         }
     }
 }
 
-async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, queries: Arc<AtomicU64>) {
+async fn serve_tcp(listener: TcpListener, zone: Arc<dyn Answerer>, queries: Arc<AtomicU64>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
@@ -235,7 +259,7 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, queries: Arc<AtomicU6
                     return;
                 }
                 queries.fetch_add(1, Ordering::Relaxed);
-                if let Some(resp) = zone.respond(&msg) {
+                if let Some(resp) = respond(&*zone, &msg) {
                     let mut out = (resp.len() as u16).to_be_bytes().to_vec();
                     out.extend_from_slice(&resp);
                     if stream.write_all(&out).await.is_err() {

@@ -60,6 +60,10 @@ async fn dns_outcomes_are_kept_apart() {
     assert_eq!(d("nullmx.test")["mx_count"].int(), Some(0));
     assert!(d("nullmx.test")["gmail_red_lock"].is_null());
     assert!(scan.mx_rows("nullmx.test").is_empty());
+    let mx = d("nullmx.test")["mx"].list().to_vec();
+    assert_eq!(mx.len(), 1);
+    let mailcensus::testkit::dataset::Value::Struct(entry) = &mx[0] else { panic!("{mx:?}") };
+    assert_eq!((entry["preference"].int(), entry["host"].str()), (Some(0), Some(".")));
 
     assert_eq!(
         cols("implicit.test", &["mx_outcome", "mx_source", "starttls", "tls_cert_valid"]),
