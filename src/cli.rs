@@ -27,6 +27,97 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Print the columns of the output datasets (name, type, description) as Markdown.
     Schema,
+    /// Start a simulated mail internet on loopback, scan it, and compare the results with its ground truth.
+    Demo(DemoArgs),
+    /// Serve a simulated mail internet on loopback until Ctrl-C, for a scan from another process.
+    Lab(LabArgs),
+    /// Measure scan throughput against a simulated world in the same process.
+    Bench(BenchArgs),
+}
+
+/// The simulated world's size, seed and addresses.
+#[derive(Debug, Args)]
+pub struct WorldArgs {
+    /// Number of domains.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub domains: u64,
+    /// Number of mail providers (each with 1-4 MX hosts, each MX on its own 127.x.y.z address).
+    #[arg(long, value_name = "M", default_value_t = 40)]
+    pub providers: u32,
+    /// Seed of the world: the same seed and size give the same world.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Port of every MX listener.
+    #[arg(long, value_name = "PORT", default_value_t = 2525)]
+    pub smtp_port: u16,
+    /// Address of the first MX host (the others follow it).
+    #[arg(long, value_name = "IP", default_value = "127.64.0.1")]
+    pub first_ip: std::net::Ipv4Addr,
+    /// Address of the world's DNS server (the port is chosen free).
+    #[arg(long, value_name = "IP", default_value = "127.53.53.53")]
+    pub dns_ip: std::net::Ipv4Addr,
+}
+
+impl WorldArgs {
+    fn config(&self) -> Result<crate::world::WorldConfig, String> {
+        if !self.first_ip.is_loopback() || !self.dns_ip.is_loopback() {
+            return Err("the simulated world lives on loopback: --first-ip and --dns-ip must be in 127.0.0.0/8".into());
+        }
+        if self.providers == 0 || self.domains == 0 {
+            return Err("--domains and --providers must be at least 1".into());
+        }
+        Ok(crate::world::WorldConfig {
+            seed: self.seed,
+            domains: self.domains,
+            providers: self.providers,
+            first_ip: self.first_ip,
+            dns_ip: self.dns_ip,
+            smtp_port: self.smtp_port,
+            ..Default::default()
+        })
+    }
+}
+
+/// Flags of `mailcensus demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The world.
+    #[command(flatten)]
+    pub world: WorldArgs,
+    /// Output directory (replaced if it holds an earlier demo): the scan's outputs, and the world in world/.
+    #[arg(long, value_name = "DIR", default_value = "mailcensus-demo")]
+    pub out: PathBuf,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Flags of `mailcensus lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The world.
+    #[command(flatten)]
+    pub world: WorldArgs,
+    /// Where the world writes its CA certificate, domain list and ground truth.
+    #[arg(long, value_name = "DIR", default_value = "mailcensus-lab")]
+    pub dir: PathBuf,
+}
+
+/// Flags of `mailcensus bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The world.
+    #[command(flatten)]
+    pub world: WorldArgs,
+    /// Give every MX host this posture (e.g. `valid`) instead of the mix.
+    #[arg(long, value_name = "POSTURE")]
+    pub posture: Option<String>,
+    /// Working directory for the world and the scan [default: a folder under the system temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the measurements as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `mailcensus scan`.
@@ -188,6 +279,9 @@ impl ScanArgs {
 /// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`).
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
+        Command::Demo(demo) => run_demo(demo),
+        Command::Lab(lab) => run_lab(lab),
+        Command::Bench(bench) => run_bench(bench),
         Command::Schema => {
             use crate::output::schema::{DOMAINS, MX_HOSTS, markdown};
             println!("## domains\n\n{}\n## mx_hosts\n\n{}", markdown(&DOMAINS), markdown(&MX_HOSTS));
@@ -237,6 +331,131 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                     ExitCode::from(e.exit_code())
                 }
             }
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("mailcensus: cannot start the runtime: {e}");
+        ExitCode::from(1)
+    })
+}
+
+fn run_demo(args: DemoArgs) -> ExitCode {
+    let world = match args.world.config() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("mailcensus: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    eprintln!(
+        "mailcensus demo: a simulated mail internet of {} domains and {} providers on loopback (seed {})",
+        world.domains, world.providers, world.seed
+    );
+    match rt.block_on(crate::demo::demo(world, &args.out, true, !args.no_progress)) {
+        Ok(c) => {
+            println!("Scan compared with the world's ground truth, column by column:\n{}", c.render());
+            println!(
+                "outputs: {} (domains/, mx_hosts/, rejects.csv, run.json; the world in world/)",
+                args.out.display()
+            );
+            if c.disagreements() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "mailcensus demo: {} disagreements with the ground truth: a bug in the scanner or the world",
+                    c.disagreements()
+                );
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("mailcensus demo: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_lab(args: LabArgs) -> ExitCode {
+    let world = match args.world.config() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("mailcensus: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let running = match crate::world::serve::start(crate::world::World::generate(world), &args.dir).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("mailcensus lab: cannot start the world: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        println!("resolver: {}", running.resolver());
+        println!("ca-file: {}", running.ca_file().display());
+        println!("input: {}", running.input_file().display());
+        println!("truth: {}", args.dir.join("truth-domains.csv").display());
+        println!("scan: {}", crate::demo::scan_command(&running, &args.dir.join("scan")));
+        println!("serving until Ctrl-C");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mailcensus lab: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_bench(args: BenchArgs) -> ExitCode {
+    let mut world = match args.world.config() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("mailcensus: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(label) = &args.posture {
+        match crate::world::Posture::from_label(label) {
+            Some(p) => world.posture = Some(p),
+            None => {
+                let all: Vec<&str> = crate::world::Posture::ALL.iter().map(|p| p.as_label()).collect();
+                eprintln!("mailcensus: --posture {label:?} is not one of {}", all.join(", "));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join(format!("mailcensus-bench-{}", std::process::id())));
+    match crate::bench::run(world, &dir) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&report).expect("report serialises"));
+            } else {
+                print!("{}", report.render());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mailcensus bench: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -14,8 +14,10 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod dns;
 pub mod domain;
 pub mod input;
@@ -26,3 +28,4 @@ pub mod policy;
 pub mod probe;
 pub mod record;
 pub mod testkit;
+pub mod world;

@@ -49,17 +49,30 @@ pub struct Behaviour {
     pub greeting_delay: Duration,
     /// The posture.
     pub posture: Posture,
+    /// Record the commands received (off for long-running worlds, whose logs would grow).
+    pub record: bool,
 }
 
 impl Behaviour {
     /// A one-line greeting, no delay.
     pub fn new(posture: Posture) -> Self {
-        Self { greeting: vec!["mx.test ESMTP mailcensus-testkit".into()], greeting_delay: Duration::ZERO, posture }
+        Self {
+            greeting: vec!["mx.test ESMTP mailcensus-testkit".into()],
+            greeting_delay: Duration::ZERO,
+            posture,
+            record: true,
+        }
     }
 
     /// With this greeting (one line per element).
     pub fn greeting(mut self, lines: &[&str]) -> Self {
         self.greeting = lines.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    /// Without recording commands.
+    pub fn quiet(mut self) -> Self {
+        self.record = false;
         self
     }
 
@@ -97,7 +110,8 @@ impl FakeSmtp {
                 c.fetch_add(1, Ordering::SeqCst);
                 let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                 mx.fetch_max(now, Ordering::SeqCst);
-                let (b, m, active) = (behaviour.clone(), m.clone(), active.clone());
+                let m = behaviour.record.then(|| m.clone());
+                let (b, active) = (behaviour.clone(), active.clone());
                 tokio::spawn(async move {
                     let _ = timeout(Duration::from_secs(120), serve(stream, b, m)).await;
                     active.fetch_sub(1, Ordering::SeqCst);
@@ -136,13 +150,13 @@ impl Drop for FakeSmtp {
 
 type Log = Arc<Mutex<Vec<String>>>;
 
-fn log(m: &Log, line: impl Into<String>) {
-    if let Ok(mut v) = m.lock() {
+fn log(m: &Option<Log>, line: impl Into<String>) {
+    if let Some(Ok(mut v)) = m.as_ref().map(|m| m.lock()) {
         v.push(line.into());
     }
 }
 
-async fn serve(mut stream: TcpStream, b: Behaviour, m: Log) -> io::Result<()> {
+async fn serve(mut stream: TcpStream, b: Behaviour, m: Option<Log>) -> io::Result<()> {
     if matches!(b.posture, Posture::Silent) {
         let mut sink = [0u8; 1024];
         while stream.read(&mut sink).await? > 0 {}
@@ -205,7 +219,7 @@ enum Next {
 async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     posture: &Posture,
-    m: &Log,
+    m: &Option<Log>,
     tls: bool,
 ) -> io::Result<Next> {
     let offers = matches!(

@@ -3,6 +3,7 @@
 
 mod cli;
 mod dns_cases;
+mod lab;
 mod politeness;
 mod postures;
 mod world;

@@ -1,0 +1,649 @@
+//! A simulated mail internet for `demo`, `lab` and `bench`: providers, their MX hosts and postures,
+//! and domains with their SPF and DMARC, all generated from a seed and a size.
+//!
+//! Only providers and MX hosts are held in memory. Domains are named `d<i>.world.test`, and everything
+//! about domain `i` (its provider, MX kind, SPF, DMARC) is recomputed from `(seed, i)` whenever it is
+//! needed, so DNS answers are generated rather than stored and memory does not grow with `--domains`.
+//! The mix of postures is documented in the README ("The simulated world"); [`truth`] says what a
+//! correct scanner must report for each domain and MX, and [`serve`] runs the world on loopback.
+
+pub mod serve;
+pub mod truth;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::rdata::{A, MX, TXT};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+
+use crate::testkit::dns::{Answer, Answerer};
+
+/// The DNS suffix of every name in the world.
+pub const SUFFIX: &str = "world.test";
+
+/// A stateless 64-bit mixer (SplitMix64): stable across versions and platforms, unlike a library RNG
+/// whose streams may change, so a seed always generates the same world.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A deterministic stream of draws for one object of the world.
+struct Draw(u64);
+
+impl Draw {
+    fn new(seed: u64, stream: u64, index: u64) -> Self {
+        Self(mix(seed ^ mix(stream.wrapping_mul(0x1000_0000_01B3) ^ mix(index))))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = mix(self.0);
+        self.0
+    }
+
+    /// Picks from `(value, weight)` pairs.
+    fn pick<T: Copy>(&mut self, table: &[(T, u32)]) -> T {
+        let total: u64 = table.iter().map(|(_, w)| *w as u64).sum();
+        let mut x = self.next() % total.max(1);
+        for (v, w) in table {
+            if x < *w as u64 {
+                return *v;
+            }
+            x -= *w as u64;
+        }
+        table[table.len() - 1].0
+    }
+
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+/// What kind of mail provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// A large webmail provider: many domains, well-run MX.
+    Webmail,
+    /// An ISP hosting its customers' mail.
+    Isp,
+    /// A mobile carrier.
+    Carrier,
+    /// A hosting company.
+    Hosting,
+    /// A company running its own mail server.
+    Corporate,
+}
+
+impl ProviderKind {
+    /// In provider order for the first five providers, so every kind exists in a world of 5 or more.
+    const ORDER: [Self; 5] = [Self::Webmail, Self::Isp, Self::Carrier, Self::Hosting, Self::Corporate];
+
+    /// The group label prefix.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webmail => "Webmail",
+            Self::Isp => "ISP",
+            Self::Carrier => "Carrier",
+            Self::Hosting => "Hosting",
+            Self::Corporate => "Corporate",
+        }
+    }
+
+    /// Relative share of domains each provider of this kind gets.
+    fn domain_weight(self) -> u32 {
+        match self {
+            Self::Webmail => 40,
+            Self::Isp | Self::Carrier => 8,
+            Self::Hosting => 4,
+            Self::Corporate => 1,
+        }
+    }
+
+    fn mx_count(self, d: &mut Draw) -> u64 {
+        match self {
+            Self::Webmail => d.range(3, 4),
+            Self::Isp => d.range(2, 3),
+            Self::Carrier => d.range(1, 3),
+            Self::Hosting => 2,
+            Self::Corporate => d.range(1, 2),
+        }
+    }
+
+    /// The posture mix of this kind's MX hosts, in percent (see the README).
+    pub fn posture_mix(self) -> &'static [(Posture, u32)] {
+        use Posture::*;
+        match self {
+            Self::Webmail => &[(Valid, 90), (Tls12Only, 10)],
+            Self::Isp => &[
+                (Valid, 45),
+                (Tls12Only, 10),
+                (SelfSigned, 10),
+                (Expired, 5),
+                (NameMismatch, 5),
+                (NoStartTls, 10),
+                (Reject454, 5),
+                (DelayedGreeting, 5),
+                (Greeting421, 3),
+                (ClosedPort, 1),
+                (Silent, 1),
+            ],
+            Self::Carrier => &[
+                (Valid, 30),
+                (NoStartTls, 30),
+                (SelfSigned, 10),
+                (Reject454, 10),
+                (Tls12Only, 5),
+                (NameMismatch, 5),
+                (Expired, 5),
+                (Greeting421, 5),
+            ],
+            Self::Hosting => &[
+                (Valid, 50),
+                (Tls12Only, 10),
+                (NameMismatch, 10),
+                (SelfSigned, 10),
+                (Expired, 5),
+                (NoStartTls, 5),
+                (DelayedGreeting, 5),
+                (ClosedPort, 2),
+                (Silent, 3),
+            ],
+            Self::Corporate => &[
+                (Valid, 35),
+                (SelfSigned, 15),
+                (Expired, 10),
+                (NameMismatch, 10),
+                (NoStartTls, 10),
+                (Tls12Only, 5),
+                (Reject454, 3),
+                (DelayedGreeting, 5),
+                (Greeting421, 3),
+                (ClosedPort, 2),
+                (Silent, 2),
+            ],
+        }
+    }
+}
+
+/// How one MX host behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Posture {
+    /// STARTTLS with a certificate from the world's CA for its name.
+    Valid,
+    /// STARTTLS with a self-signed certificate.
+    SelfSigned,
+    /// STARTTLS with an expired certificate from the world's CA.
+    Expired,
+    /// STARTTLS with a certificate from the world's CA for another name.
+    NameMismatch,
+    /// STARTTLS, TLS 1.2 only, valid certificate.
+    Tls12Only,
+    /// No STARTTLS offered.
+    NoStartTls,
+    /// STARTTLS offered, answered with 454.
+    Reject454,
+    /// Greets with 421.
+    Greeting421,
+    /// Greets after a delay (postscreen style), then STARTTLS with a valid certificate.
+    DelayedGreeting,
+    /// Nothing listens.
+    ClosedPort,
+    /// Accepts and never speaks.
+    Silent,
+}
+
+impl Posture {
+    /// Every posture, in the order the first MX hosts of a world get them.
+    pub const ALL: [Self; 11] = [
+        Self::Valid,
+        Self::SelfSigned,
+        Self::Expired,
+        Self::NameMismatch,
+        Self::Tls12Only,
+        Self::NoStartTls,
+        Self::Reject454,
+        Self::Greeting421,
+        Self::DelayedGreeting,
+        Self::ClosedPort,
+        Self::Silent,
+    ];
+
+    /// The posture with this label.
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_label() == label)
+    }
+
+    /// The snake_case label.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::SelfSigned => "self_signed",
+            Self::Expired => "expired",
+            Self::NameMismatch => "name_mismatch",
+            Self::Tls12Only => "tls12_only",
+            Self::NoStartTls => "no_starttls",
+            Self::Reject454 => "reject_454",
+            Self::Greeting421 => "greeting_421",
+            Self::DelayedGreeting => "delayed_greeting",
+            Self::ClosedPort => "closed_port",
+            Self::Silent => "silent",
+        }
+    }
+}
+
+/// One MX host of a provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxHost {
+    /// `mx<k>.p<p>.world.test`.
+    pub name: String,
+    /// Its own loopback address.
+    pub ip: Ipv4Addr,
+    /// How it behaves.
+    pub posture: Posture,
+    /// MX preference (10, 20, ...).
+    pub preference: u16,
+}
+
+/// A mail provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    /// Its kind.
+    pub kind: ProviderKind,
+    /// The group label its domains carry, e.g. `ISP 3`.
+    pub group: String,
+    /// Its MX hosts, in preference order.
+    pub mx: Vec<MxHost>,
+}
+
+/// How a domain receives mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mail {
+    /// MX records pointing at its provider's MX hosts.
+    Provider,
+    /// The null MX.
+    NullMx,
+    /// No MX; an A record at the domain pointing at one of its provider's MX addresses.
+    Implicit(usize),
+    /// The domain does not exist.
+    NxDomain,
+    /// Every query at the domain gets SERVFAIL.
+    ServFail,
+}
+
+/// What the domain publishes as SPF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spf {
+    /// `-all`.
+    Strict,
+    /// `~all`.
+    Soft,
+    /// `+all`.
+    PassAll,
+    /// Two `v=spf1` records.
+    Two,
+    /// None.
+    None,
+}
+
+/// What the domain publishes as DMARC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dmarc {
+    /// No record.
+    None,
+    /// `p=none`.
+    Monitor,
+    /// `p=quarantine`.
+    Quarantine,
+    /// `p=reject`.
+    Reject,
+    /// A record that does not parse.
+    Malformed,
+}
+
+/// One domain of the world, recomputed from the seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainSpec {
+    /// Its index.
+    pub index: u64,
+    /// `d<i>.world.test`.
+    pub name: String,
+    /// Its provider's index.
+    pub provider: usize,
+    /// How it receives mail.
+    pub mail: Mail,
+    /// Its SPF.
+    pub spf: Spf,
+    /// Its DMARC.
+    pub dmarc: Dmarc,
+}
+
+/// The size and seed of a world, and where it lives.
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    /// The seed (`--seed`, default 1).
+    pub seed: u64,
+    /// Number of domains (`--domains`, default 2,000).
+    pub domains: u64,
+    /// Number of providers (`--providers`, default 40).
+    pub providers: u32,
+    /// Address of the first MX host; the others follow (default 127.64.0.1).
+    pub first_ip: Ipv4Addr,
+    /// Address of the world's DNS server (default 127.53.53.53).
+    pub dns_ip: Ipv4Addr,
+    /// Port of every MX listener (`--smtp-port`, default 2525).
+    pub smtp_port: u16,
+    /// Greeting delay of the `delayed_greeting` posture (default 1 s; the scan's read timeout must exceed it).
+    pub greeting_delay: Duration,
+    /// Give every MX host this posture instead of the mix (`--posture`, for benchmarks).
+    pub posture: Option<Posture>,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            domains: 2_000,
+            providers: 40,
+            first_ip: Ipv4Addr::new(127, 64, 0, 1),
+            dns_ip: Ipv4Addr::new(127, 53, 53, 53),
+            smtp_port: 2525,
+            greeting_delay: Duration::from_secs(1),
+            posture: None,
+        }
+    }
+}
+
+/// A generated world: its providers; domains are computed on demand.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// How it was generated.
+    pub config: WorldConfig,
+    /// The providers.
+    pub providers: Vec<Provider>,
+    /// Cumulative domain weights of the providers, for picking a domain's provider.
+    cumulative: Vec<u64>,
+}
+
+const STREAM_PROVIDER: u64 = 1;
+const STREAM_DOMAIN: u64 = 2;
+
+/// The `n`-th address after `first`, skipping addresses ending in .0 and .255.
+fn nth_ip(first: Ipv4Addr, n: u64) -> Ipv4Addr {
+    let base = u32::from(first) as u64;
+    // 254 usable addresses per /24.
+    let start_block = base >> 8;
+    let start_offset = (base & 0xff).clamp(1, 254) - 1;
+    let k = start_offset + n;
+    let addr = ((start_block + k / 254) << 8) | (k % 254 + 1);
+    Ipv4Addr::from(addr as u32)
+}
+
+impl World {
+    /// Generates the providers of a world.
+    pub fn generate(config: WorldConfig) -> Self {
+        let mut providers = Vec::with_capacity(config.providers as usize);
+        let mut next_ip = 0u64;
+        let mut forced = 0usize;
+        for p in 0..config.providers.max(1) as u64 {
+            let mut d = Draw::new(config.seed, STREAM_PROVIDER, p);
+            let kind = match ProviderKind::ORDER.get(p as usize) {
+                Some(k) => *k,
+                None => d.pick(&[
+                    (ProviderKind::Webmail, 5),
+                    (ProviderKind::Isp, 25),
+                    (ProviderKind::Carrier, 10),
+                    (ProviderKind::Hosting, 20),
+                    (ProviderKind::Corporate, 40),
+                ]),
+            };
+            let n = providers.iter().filter(|x: &&Provider| x.kind == kind).count() + 1;
+            let mx = (0..kind.mx_count(&mut d))
+                .map(|k| {
+                    // Every posture appears in any world with 11 or more MX hosts outside the first provider.
+                    let posture = if let Some(uniform) = config.posture {
+                        uniform
+                    } else if p > 0 && forced < Posture::ALL.len() {
+                        forced += 1;
+                        Posture::ALL[forced - 1]
+                    } else {
+                        d.pick(kind.posture_mix())
+                    };
+                    let host = MxHost {
+                        name: format!("mx{}.p{}.{SUFFIX}", k + 1, p),
+                        ip: nth_ip(config.first_ip, next_ip),
+                        posture,
+                        preference: 10 * (k as u16 + 1),
+                    };
+                    next_ip += 1;
+                    host
+                })
+                .collect();
+            providers.push(Provider { kind, group: format!("{} {n}", kind.label()), mx });
+        }
+        let mut total = 0u64;
+        let cumulative = providers
+            .iter()
+            .map(|p| {
+                total += p.kind.domain_weight() as u64;
+                total
+            })
+            .collect();
+        Self { config, providers, cumulative }
+    }
+
+    /// The spec of domain `i`.
+    pub fn domain(&self, i: u64) -> DomainSpec {
+        let mut d = Draw::new(self.config.seed, STREAM_DOMAIN, i);
+        let total = *self.cumulative.last().unwrap_or(&1);
+        let x = d.next() % total;
+        let provider = self.cumulative.partition_point(|c| *c <= x);
+        let mx_count = self.providers[provider].mx.len();
+        // The first five domains cover every mail kind, SPF and DMARC kind; the rest are drawn.
+        let specials = [Mail::Provider, Mail::NullMx, Mail::Implicit(0), Mail::NxDomain, Mail::ServFail];
+        let mail = match specials.get(i as usize) {
+            Some(m) => *m,
+            None => d.pick(&[
+                (Mail::Provider, 93),
+                (Mail::NullMx, 2),
+                (Mail::Implicit(0), 2),
+                (Mail::NxDomain, 2),
+                (Mail::ServFail, 1),
+            ]),
+        };
+        let mail = match mail {
+            Mail::Implicit(_) => Mail::Implicit((d.next() % mx_count as u64) as usize),
+            m => m,
+        };
+        let spfs = [Spf::Strict, Spf::Soft, Spf::PassAll, Spf::Two, Spf::None];
+        let spf = match spfs.get(i as usize) {
+            Some(s) => *s,
+            None => d.pick(&[(Spf::Strict, 35), (Spf::Soft, 30), (Spf::PassAll, 3), (Spf::Two, 4), (Spf::None, 28)]),
+        };
+        let dmarcs = [Dmarc::Reject, Dmarc::None, Dmarc::Monitor, Dmarc::Quarantine, Dmarc::Malformed];
+        let dmarc = match dmarcs.get(i as usize) {
+            Some(x) => *x,
+            None => d.pick(&[
+                (Dmarc::None, 40),
+                (Dmarc::Monitor, 25),
+                (Dmarc::Quarantine, 15),
+                (Dmarc::Reject, 15),
+                (Dmarc::Malformed, 5),
+            ]),
+        };
+        DomainSpec { index: i, name: format!("d{i}.{SUFFIX}"), provider, mail, spf, dmarc }
+    }
+
+    /// Every domain, in index order.
+    pub fn domains(&self) -> impl Iterator<Item = DomainSpec> + '_ {
+        (0..self.config.domains).map(|i| self.domain(i))
+    }
+
+    /// All MX hosts of all providers.
+    pub fn mx_hosts(&self) -> impl Iterator<Item = &MxHost> {
+        self.providers.iter().flat_map(|p| p.mx.iter())
+    }
+
+    /// The index of a domain name of this world.
+    pub fn domain_index(&self, name: &str) -> Option<u64> {
+        let i: u64 = name.strip_suffix(SUFFIX)?.strip_suffix('.')?.strip_prefix('d')?.parse().ok()?;
+        (i < self.config.domains).then_some(i)
+    }
+
+    /// The MX host of a name `mx<k>.p<p>.world.test`.
+    pub fn mx_host(&self, name: &str) -> Option<&MxHost> {
+        let rest = name.strip_suffix(SUFFIX)?.strip_suffix('.')?;
+        let (mx, p) = rest.split_once('.')?;
+        let k: usize = mx.strip_prefix("mx")?.parse().ok()?;
+        let p: usize = p.strip_prefix('p')?.parse().ok()?;
+        self.providers.get(p)?.mx.get(k.checked_sub(1)?)
+    }
+
+    /// The SPF TXT records of a domain.
+    pub fn spf_records(spec: &DomainSpec) -> Vec<String> {
+        match spec.spf {
+            Spf::Strict => vec![format!("v=spf1 include:_spf.p{}.{SUFFIX} -all", spec.provider)],
+            Spf::Soft => vec!["v=spf1 mx ~all".into()],
+            Spf::PassAll => vec!["v=spf1 +all".into()],
+            Spf::Two => vec!["v=spf1 mx -all".into(), "v=spf1 a ~all".into()],
+            Spf::None => Vec::new(),
+        }
+    }
+
+    /// The DMARC TXT record of a domain, if any.
+    pub fn dmarc_record(spec: &DomainSpec) -> Option<String> {
+        match spec.dmarc {
+            Dmarc::None => None,
+            Dmarc::Monitor => Some(format!("v=DMARC1; p=none; rua=mailto:dmarc@{}", spec.name)),
+            Dmarc::Quarantine => Some("v=DMARC1; p=quarantine; pct=50".into()),
+            Dmarc::Reject => Some("v=DMARC1; p=reject; sp=reject; adkim=s".into()),
+            Dmarc::Malformed => Some("v=DMARC1; p=block".into()),
+        }
+    }
+
+    fn domain_answer(&self, spec: &DomainSpec, rtype: RecordType) -> Answer {
+        match spec.mail {
+            Mail::NxDomain => return Answer::Code(ResponseCode::NXDomain),
+            Mail::ServFail => return Answer::Code(ResponseCode::ServFail),
+            _ => {}
+        }
+        let provider = &self.providers[spec.provider];
+        let records = match (rtype, spec.mail) {
+            (RecordType::MX, Mail::Provider) => provider
+                .mx
+                .iter()
+                .map(|m| {
+                    RData::MX(MX::new(m.preference, Name::from_ascii(format!("{}.", m.name)).expect("valid name")))
+                })
+                .collect(),
+            (RecordType::MX, Mail::NullMx) => vec![RData::MX(MX::new(0, Name::root()))],
+            (RecordType::A, Mail::Implicit(k)) => vec![RData::A(A::from(provider.mx[k].ip))],
+            (RecordType::TXT, _) => {
+                let mut txt: Vec<RData> =
+                    Self::spf_records(spec).into_iter().map(|s| RData::TXT(TXT::new(vec![s]))).collect();
+                if spec.index % 3 == 0 {
+                    txt.push(RData::TXT(TXT::new(vec![format!("site-verification={}", spec.index)])));
+                }
+                txt
+            }
+            _ => Vec::new(),
+        };
+        Answer::Records(records)
+    }
+}
+
+impl Answerer for World {
+    fn answer(&self, name: &str, rtype: RecordType) -> Answer {
+        if let Some(i) = name.strip_prefix("_dmarc.").and_then(|d| self.domain_index(d)) {
+            let spec = self.domain(i);
+            return match (spec.mail, Self::dmarc_record(&spec)) {
+                (Mail::NxDomain, _) | (_, None) => Answer::Code(ResponseCode::NXDomain),
+                (_, Some(r)) if rtype == RecordType::TXT => Answer::Records(vec![RData::TXT(TXT::new(vec![r]))]),
+                _ => Answer::Records(Vec::new()),
+            };
+        }
+        if let Some(i) = self.domain_index(name) {
+            return self.domain_answer(&self.domain(i), rtype);
+        }
+        if let Some(mx) = self.mx_host(name) {
+            return Answer::Records(if rtype == RecordType::A { vec![RData::A(A::from(mx.ip))] } else { Vec::new() });
+        }
+        Answer::Code(ResponseCode::NXDomain)
+    }
+}
+
+/// The address of the world's DNS server as an `IpAddr`.
+pub fn dns_ip(config: &WorldConfig) -> IpAddr {
+    IpAddr::V4(config.dns_ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(seed: u64) -> World {
+        World::generate(WorldConfig { seed, domains: 500, providers: 12, ..Default::default() })
+    }
+
+    #[test]
+    fn same_seed_same_world() {
+        let (a, b) = (small(7), small(7));
+        assert_eq!(a.providers, b.providers);
+        assert!(a.domains().zip(b.domains()).all(|(x, y)| x == y));
+        let c = small(8);
+        assert!(a.domains().zip(c.domains()).any(|(x, y)| x != y), "another seed, another world");
+    }
+
+    #[test]
+    fn every_kind_and_posture_appears() {
+        let w = small(1);
+        for kind in ProviderKind::ORDER {
+            assert!(w.providers.iter().any(|p| p.kind == kind), "{kind:?}");
+        }
+        for posture in Posture::ALL {
+            assert!(w.mx_hosts().any(|m| m.posture == posture), "{posture:?}");
+        }
+        let domains: Vec<_> = w.domains().collect();
+        for mail in [Mail::Provider, Mail::NullMx, Mail::NxDomain, Mail::ServFail] {
+            assert!(domains.iter().any(|d| d.mail == mail), "{mail:?}");
+        }
+        assert!(domains.iter().any(|d| matches!(d.mail, Mail::Implicit(_))));
+        for spf in [Spf::Strict, Spf::Soft, Spf::PassAll, Spf::Two, Spf::None] {
+            assert!(domains.iter().any(|d| d.spf == spf), "{spf:?}");
+        }
+        for dmarc in [Dmarc::None, Dmarc::Monitor, Dmarc::Quarantine, Dmarc::Reject, Dmarc::Malformed] {
+            assert!(domains.iter().any(|d| d.dmarc == dmarc), "{dmarc:?}");
+        }
+        assert!(w.providers.iter().all(|p| (1..=4).contains(&p.mx.len())));
+    }
+
+    #[test]
+    fn addresses_are_distinct_loopback_and_skip_0_and_255() {
+        let w = World::generate(WorldConfig { providers: 400, ..Default::default() });
+        let ips: std::collections::HashSet<_> = w.mx_hosts().map(|m| m.ip).collect();
+        assert_eq!(ips.len(), w.mx_hosts().count());
+        assert!(ips.iter().all(|ip| ip.is_loopback() && ip.octets()[3] != 0 && ip.octets()[3] != 255));
+        assert_eq!(nth_ip(Ipv4Addr::new(127, 64, 0, 1), 253), Ipv4Addr::new(127, 64, 0, 254));
+        assert_eq!(nth_ip(Ipv4Addr::new(127, 64, 0, 1), 254), Ipv4Addr::new(127, 64, 1, 1));
+    }
+
+    #[test]
+    fn dns_answers_follow_the_spec() {
+        let w = small(3);
+        let spec = w.domain(0);
+        assert_eq!(spec.mail, Mail::Provider);
+        let Answer::Records(mx) = w.answer(&spec.name, RecordType::MX) else { panic!() };
+        assert_eq!(mx.len(), w.providers[spec.provider].mx.len());
+        assert_eq!(w.answer("d3.world.test", RecordType::MX), Answer::Code(ResponseCode::NXDomain));
+        assert_eq!(w.answer("d4.world.test", RecordType::TXT), Answer::Code(ResponseCode::ServFail));
+        assert_eq!(w.answer("d500.world.test", RecordType::MX), Answer::Code(ResponseCode::NXDomain), "past the size");
+        let host = &w.providers[1].mx[0];
+        assert_eq!(w.answer(&host.name, RecordType::A), Answer::Records(vec![RData::A(A::from(host.ip))]));
+        assert_eq!(w.answer(&host.name, RecordType::AAAA), Answer::Records(vec![]));
+        assert_eq!(w.answer("_dmarc.d1.world.test", RecordType::TXT), Answer::Code(ResponseCode::NXDomain));
+        assert!(matches!(w.answer("_dmarc.d0.world.test", RecordType::TXT), Answer::Records(r) if r.len() == 1));
+        assert_eq!(w.answer("nothing.example", RecordType::A), Answer::Code(ResponseCode::NXDomain));
+    }
+}

@@ -1,0 +1,98 @@
+//! Running a [`World`] on loopback: its DNS server (answers generated from the seed) and one SMTP
+//! listener per MX host on the host's own address, with real TLS from the world's CA; and writing the
+//! files a scanner needs (CA certificate, input list, ground truth).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Posture, World, truth};
+use crate::testkit::dns::FakeDns;
+use crate::testkit::pki::{TestCa, Validity, self_signed};
+use crate::testkit::smtp::{Behaviour, FakeSmtp, Posture as SmtpPosture};
+
+/// A world being served.
+pub struct RunningWorld {
+    /// The world.
+    pub world: Arc<World>,
+    /// Its DNS server.
+    pub dns: FakeDns,
+    /// Its MX listeners (none for `closed_port` hosts).
+    pub smtp: Vec<FakeSmtp>,
+    /// Where its files are.
+    pub dir: PathBuf,
+}
+
+impl RunningWorld {
+    /// The CA certificate to trust (`--ca-file`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The domain list to scan.
+    pub fn input_file(&self) -> PathBuf {
+        self.dir.join("input.csv")
+    }
+
+    /// The resolver address to use (`--resolver`).
+    pub fn resolver(&self) -> SocketAddr {
+        self.dns.addr()
+    }
+}
+
+fn behaviour(world: &World, ca: &TestCa, name: &str, posture: Posture) -> Option<Behaviour> {
+    let tls = |cert: crate::testkit::pki::ServerCert, tls12| SmtpPosture::StartTls(cert.server_config(tls12));
+    let smtp = match posture {
+        Posture::Valid | Posture::DelayedGreeting => tls(ca.leaf(&[name], Validity::Current), false),
+        Posture::Tls12Only => tls(ca.leaf(&[name], Validity::Current), true),
+        Posture::SelfSigned => tls(self_signed(&[name]), false),
+        Posture::Expired => tls(ca.leaf(&[name], Validity::Expired), false),
+        Posture::NameMismatch => tls(ca.leaf(&[&format!("other.{name}")], Validity::Current), false),
+        Posture::NoStartTls => SmtpPosture::NoStartTls,
+        Posture::Reject454 => SmtpPosture::RejectStartTls(454),
+        Posture::Greeting421 => SmtpPosture::Greeting421,
+        Posture::Silent => SmtpPosture::Silent,
+        Posture::ClosedPort => return None,
+    };
+    let mut b = Behaviour::new(smtp).greeting(&[&format!("{name} ESMTP mailcensus-world")]).quiet();
+    if posture == Posture::DelayedGreeting {
+        b = b.delay(world.config.greeting_delay);
+    }
+    Some(b)
+}
+
+/// Starts the world's servers and writes its files into `dir` (created if missing).
+pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
+    std::fs::create_dir_all(dir)?;
+    let world = Arc::new(world);
+    let ca = TestCa::new("mailcensus world CA");
+    ca.write_pem(&dir.join("ca.pem"))?;
+    let files = {
+        let (world, dir) = (world.clone(), dir.to_path_buf());
+        tokio::task::spawn_blocking(move || truth::write_files(&world, &dir))
+    };
+    let mut smtp = Vec::new();
+    for host in world.mx_hosts() {
+        if let Some(b) = behaviour(&world, &ca, &host.name, host.posture) {
+            let addr = SocketAddr::new(IpAddr::V4(host.ip), world.config.smtp_port);
+            smtp.push(
+                FakeSmtp::spawn(addr, b)
+                    .await
+                    .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?,
+            );
+        }
+    }
+    let dns = FakeDns::spawn(super::dns_ip(&world.config), WorldAnswers(world.clone())).await?;
+    files.await.map_err(io::Error::other)??;
+    Ok(RunningWorld { world, dns, smtp, dir: dir.to_path_buf() })
+}
+
+/// The world as a DNS answerer, shared with the rest of the run.
+struct WorldAnswers(Arc<World>);
+
+impl crate::testkit::dns::Answerer for WorldAnswers {
+    fn answer(&self, name: &str, rtype: hickory_resolver::proto::rr::RecordType) -> crate::testkit::dns::Answer {
+        self.0.answer(name, rtype)
+    }
+}
