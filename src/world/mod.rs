@@ -543,7 +543,7 @@ impl World {
             (RecordType::TXT, _) => {
                 let mut txt: Vec<RData> =
                     Self::spf_records(spec).into_iter().map(|s| RData::TXT(TXT::new(vec![s]))).collect();
-                if spec.index % 3 == 0 {
+                if spec.index.is_multiple_of(3) {
                     txt.push(RData::TXT(TXT::new(vec![format!("site-verification={}", spec.index)])));
                 }
                 txt
