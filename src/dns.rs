@@ -5,10 +5,12 @@
 //! lookup is `timeout`, not "no SPF". One [`Dns`] is shared by the whole run, so its response cache
 //! serves every domain (an MX host shared by 10,000 domains is resolved once per TTL).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -18,6 +20,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
+use tokio::sync::OnceCell;
 
 /// What one DNS lookup came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,11 +142,22 @@ impl Default for DnsConfig {
     }
 }
 
+/// The A and AAAA lookups of one host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostAddresses {
+    /// The A lookup.
+    pub a: DnsOutcome<Vec<IpAddr>>,
+    /// The AAAA lookup.
+    pub aaaa: DnsOutcome<Vec<IpAddr>>,
+}
+
 /// The run's shared DNS client.
 pub struct Dns {
     resolver: TokioResolver,
     limiter: DefaultDirectRateLimiter,
     queries: AtomicU64,
+    /// MX host addresses, resolved once per run (like the probe cache): grows with distinct MX hosts.
+    hosts: Mutex<HashMap<String, Arc<OnceCell<Arc<HostAddresses>>>>>,
 }
 
 impl Dns {
@@ -178,6 +192,7 @@ impl Dns {
             resolver: builder.build()?,
             limiter: RateLimiter::direct(Quota::per_second(qps)),
             queries: AtomicU64::new(0),
+            hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -220,6 +235,20 @@ impl Dns {
             _ => None,
         })
         .await
+    }
+
+    /// A and AAAA of an MX host, looked up once per run however many domains share the host.
+    pub async fn host_addresses(&self, host: &str) -> Arc<HostAddresses> {
+        let cell = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            hosts.entry(host.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let (a, aaaa) = tokio::join!(self.ipv4(host), self.ipv6(host));
+            Arc::new(HostAddresses { a, aaaa })
+        })
+        .await
+        .clone()
     }
 
     /// IPv4 addresses of `host`.

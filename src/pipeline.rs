@@ -192,7 +192,8 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
             false,
         )];
     }
-    let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&mx.host), ctx.dns.ipv6(&mx.host));
+    let addresses = ctx.dns.host_addresses(&mx.host).await;
+    let (a, aaaa) = (&addresses.a, &addresses.aaaa);
     let detail =
         [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).collect::<Vec<_>>().join("; ");
     let detail = (!detail.is_empty()).then_some(detail);

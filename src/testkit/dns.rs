@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, TXT};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -64,14 +64,34 @@ pub fn respond(answerer: &dyn Answerer, query: &[u8]) -> Option<Vec<u8>> {
     };
     let name = key(&question.name().to_ascii());
     resp.add_query(question.clone());
-    match answerer.answer(&name, question.query_type()) {
+    let negative = match answerer.answer(&name, question.query_type()) {
         Answer::Records(records) => {
+            let empty = records.is_empty();
             for data in records {
                 resp.add_answer(Record::from_rdata(question.name().clone(), 60, data));
             }
+            empty
         }
-        Answer::Code(code) => resp.metadata.response_code = code,
+        Answer::Code(code) => {
+            resp.metadata.response_code = code;
+            code == ResponseCode::NXDomain
+        }
         Answer::Drop => return None,
+    };
+    if negative {
+        // As real authoritative servers do: the zone's SOA in the authority section, so that
+        // resolvers cache the negative answer (RFC 2308) for the SOA minimum.
+        let apex = question.name().trim_to(2);
+        let soa = SOA::new(
+            Name::from_ascii("ns.invalid.").expect("valid"),
+            Name::from_ascii("hostmaster.invalid.").expect("valid"),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        resp.add_authority(Record::from_rdata(apex, 60, RData::SOA(soa)));
     }
     resp.to_vec().ok()
 }

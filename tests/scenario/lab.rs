@@ -63,3 +63,28 @@ fn lab_world_is_scanned_from_a_second_process() {
     let wrong = compare(&World::generate(WorldConfig { seed: 10, ..config }), &dir.join("scan")).unwrap();
     assert!(wrong.disagreements() > 100, "{}", wrong.render());
 }
+
+#[test]
+fn bench_json_reports_consistent_figures() {
+    let dir = test_dir("bench");
+    let out = Command::new(env!("CARGO_BIN_EXE_mailcensus"))
+        .args(["bench", "--domains", "300", "--providers", "12", "--posture", "valid", "--json", "--smtp-port", "2527"])
+        .args(["--first-ip", "127.190.0.1", "--dns-ip", "127.191.0.53", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {r}"));
+    assert_eq!(n("domains"), 300.0);
+    // Every MX host is probed once, plus one probe per implicit-MX domain; with every MX valid,
+    // every probe completes a handshake.
+    assert!(n("probes") >= n("mx_hosts") && n("probes") < n("mx_hosts") + 30.0, "{r}");
+    assert_eq!(n("tls_handshakes"), n("probes"));
+    assert!(n("cache_hit_ratio") > 0.5 && n("cache_hit_ratio") < 1.0);
+    assert!(n("dns_queries") >= 300.0 * 3.0, "MX, TXT and _dmarc TXT per domain");
+    assert!(n("peak_rss_mib") > 1.0 && n("elapsed_seconds") > 0.0);
+    let lat = r["probe_latency_ms"].as_array().unwrap();
+    assert!(lat[0].as_u64() <= lat[1].as_u64() && lat[1].as_u64() <= lat[2].as_u64());
+    let bad = Command::new(env!("CARGO_BIN_EXE_mailcensus")).args(["bench", "--posture", "nonsense"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
