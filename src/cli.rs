@@ -129,8 +129,14 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace the datasets of an earlier scan in --out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
+    /// Continue an interrupted scan in --out: keep its complete parts, set aside half-written ones, scan the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// After Ctrl-C or SIGTERM, seconds the domains in flight may take to finish before they are abandoned.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub shutdown_grace: Duration,
     /// Input column holding the domain [default: `domain` if the header has it, else the first column].
     #[arg(long, value_name = "NAME")]
     pub domain_column: Option<String>,
@@ -247,6 +253,8 @@ impl ScanArgs {
         }
         let mut c = ScanConfig::new(InputSource::from_arg(&self.input), self.out);
         c.overwrite = self.overwrite;
+        c.resume = self.resume;
+        c.shutdown_grace = self.shutdown_grace;
         c.columns = ColumnSpec { domain: self.domain_column, group: self.group_column, weight: self.weight_column };
         c.dns.resolvers = self.resolver;
         c.dns.timeout = self.dns_timeout;
@@ -276,7 +284,8 @@ impl ScanArgs {
 /// Runs the parsed command line and returns the process exit code.
 ///
 /// 0: the scan ran (failed domains are data); 1: output error; 2: bad usage or unreadable input;
-/// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`).
+/// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`);
+/// 130: interrupted by SIGINT or SIGTERM (the parts written are complete; continue with `--resume`).
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
@@ -317,6 +326,10 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                         starttls.join(" "),
                         out.display()
                     );
+                    if !s.complete {
+                        eprintln!("mailcensus: interrupted; run.json says complete: false; continue with --resume");
+                        return ExitCode::from(130);
+                    }
                     if c.internal_errors > 0 {
                         eprintln!(
                             "mailcensus: {} scanner errors (see scan_error and probe_reason=internal)",

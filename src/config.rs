@@ -20,6 +20,10 @@ pub struct ScanConfig {
     pub out: PathBuf,
     /// Replace the datasets of an earlier scan in `out` (`--overwrite`, default off).
     pub overwrite: bool,
+    /// Continue an interrupted scan in `out`, skipping the domains it wrote (`--resume`, default off).
+    pub resume: bool,
+    /// After SIGINT/SIGTERM, how long domains in flight may finish (`--shutdown-grace`, default 5 s).
+    pub shutdown_grace: Duration,
     /// Resolver settings.
     pub dns: DnsConfig,
     /// SMTP dialogue settings.
@@ -63,6 +67,8 @@ impl ScanConfig {
             columns: ColumnSpec::default(),
             out,
             overwrite: false,
+            resume: false,
+            shutdown_grace: Duration::from_secs(5),
             dns: DnsConfig::default(),
             smtp: SmtpConfig {
                 port: 25,

@@ -111,6 +111,12 @@ struct Columns {
     weight: Option<usize>,
 }
 
+/// The key of a normalised domain in the duplicate check and in `--resume` (a 64-bit SipHash with
+/// fixed keys: the same in every run).
+pub fn domain_key(domain: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(domain)
+}
+
 /// Longest input line read, in bytes; a longer line is rejected as `line_too_long`.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
@@ -127,7 +133,6 @@ pub struct InputReader {
     /// A first data line read while looking for a header.
     pending: Option<(u64, RawLine)>,
     seen: HashMap<u64, u64>,
-    hasher: BuildHasherDefault<DefaultHasher>,
     path: String,
 }
 
@@ -216,7 +221,6 @@ impl InputReader {
             columns: Columns { domain: 0, group: None, weight: None },
             pending: None,
             seen: HashMap::new(),
-            hasher: Default::default(),
             path: path.clone(),
         };
         let first = reader.next_line().map_err(io_err)?;
@@ -335,7 +339,7 @@ impl InputReader {
                 }
             },
         };
-        let key = self.hasher.hash_one(domain.as_str());
+        let key = domain_key(domain.as_str());
         if let Some(first) = self.seen.get(&key) {
             return reject(RejectReason::Duplicate, format!("first seen on line {first}"));
         }

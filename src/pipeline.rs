@@ -31,6 +31,7 @@ use crate::limit::Politeness;
 use crate::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
 use crate::output::parquet::{DatasetWriter, OutputError};
 use crate::output::rejects::RejectsWriter;
+use crate::output::resume::{self, Resume};
 use crate::output::run_info::{Counts, RunInfo, rfc3339};
 use crate::output::schema::{DOMAINS, MX_HOSTS};
 use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
@@ -78,6 +79,8 @@ pub struct ScanSummary {
     pub counts: Counts,
     /// Wall time in seconds.
     pub elapsed_seconds: f64,
+    /// Every input line was processed (false after an interruption).
+    pub complete: bool,
 }
 
 struct Ctx {
@@ -255,24 +258,28 @@ fn probe_outcome_key(p: &ProbeReport) -> String {
     }
 }
 
-/// Refuses to mix a new scan into an earlier one, unless `overwrite`.
-fn prepare_out_dir(out: &Path, overwrite: bool) -> Result<(), ScanError> {
+/// Prepares the output directory: a fresh one; an earlier scan replaced (`overwrite`); or an
+/// interrupted scan to continue (`resume`). Refuses to mix a new scan into an earlier one otherwise.
+fn prepare_out_dir(out: &Path, overwrite: bool, resume: bool) -> Result<Resume, ScanError> {
     let io = |path: &Path, source| ScanError::Output(OutputError::Io { path: path.to_path_buf(), source });
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    if resume {
+        return Ok(resume::prepare(out)?);
+    }
     for dataset in [DOMAINS_DIR, MX_HOSTS_DIR] {
         let dir = out.join(dataset);
         let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
         if has_files {
             if !overwrite {
                 return Err(ScanError::Usage(format!(
-                    "{} already holds a scan; choose another --out or pass --overwrite",
+                    "{} already holds a scan; choose another --out, or pass --resume to continue it or --overwrite to replace it",
                     out.display()
                 )));
             }
             std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
     }
-    Ok(())
+    Ok(Resume::default())
 }
 
 fn progress_bar(config: &ScanConfig, total: Option<u64>) -> ProgressBar {
@@ -288,8 +295,35 @@ fn progress_bar(config: &ScanConfig, total: Option<u64>) -> ProgressBar {
     bar
 }
 
-/// Runs a whole scan as configured, writing everything under `config.out`.
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM.
+pub async fn interrupt_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// Runs a whole scan as configured, writing everything under `config.out`; stops early (cleanly,
+/// `complete: false`) on SIGINT or SIGTERM.
 pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
+    run_until(config, interrupt_signal()).await
+}
+
+/// Runs a scan that stops taking new domains when `stop` resolves: in-flight domains get
+/// `config.shutdown_grace` to finish, the rest are abandoned (not written, so `--resume` scans them),
+/// every part is closed properly and `run.json` says `"complete": false`.
+pub async fn run_until(
+    config: ScanConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<ScanSummary, ScanError> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let reader = InputReader::open(&config.input, &config.columns)?;
@@ -299,15 +333,15 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
     };
     let tls = TlsContext::new(&config.ca_files)?;
     let dns = Dns::new(&config.dns).map_err(|e| ScanError::Resolver(e.to_string()))?;
-    prepare_out_dir(&config.out, config.overwrite)?;
+    let previous = prepare_out_dir(&config.out, config.overwrite, config.resume)?;
     let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
     let domains =
-        DatasetWriter::create(&config.out.join(DOMAINS_DIR), domains_builder(), DOMAINS.clone(), config.rows_per_part)?;
+        DatasetWriter::create(&config.out.join(DOMAINS_DIR), domains_builder(), DOMAINS.clone(), previous.next_part)?;
     let mx_rows = DatasetWriter::create(
         &config.out.join(MX_HOSTS_DIR),
         mx_hosts_builder(),
         MX_HOSTS.clone(),
-        config.rows_per_part,
+        previous.next_part,
     )?;
     let bar = progress_bar(&config, total);
 
@@ -335,60 +369,103 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
         })
     };
 
-    // Input thread: entries to the scheduler, rejects straight to their file.
+    // Input thread: entries to the scheduler, rejects straight to their file; domains already written
+    // by an interrupted run are skipped (their rows are in the kept parts).
     let (entry_tx, mut entry_rx) = mpsc::channel::<Entry>(1024);
     let input_bar = bar.clone();
-    let input_thread = std::thread::spawn(move || -> Result<u64, ScanError> {
-        let mut rejects = rejects;
-        for item in reader {
-            match item? {
-                InputItem::Entry(e) => {
-                    if entry_tx.blocking_send(e).is_err() {
-                        break;
+    let done = previous.done;
+    let input_thread = std::thread::Builder::new()
+        .name("scan-input".into())
+        .spawn(move || -> Result<(u64, u64), ScanError> {
+            let mut rejects = rejects;
+            let mut skipped = 0u64;
+            for item in reader {
+                match item? {
+                    InputItem::Entry(e) if done.contains(&input::domain_key(e.domain.as_str())) => {
+                        skipped += 1;
+                        input_bar.inc(1);
+                    }
+                    InputItem::Entry(e) => {
+                        if entry_tx.blocking_send(e).is_err() {
+                            break;
+                        }
+                    }
+                    InputItem::Reject(r) => {
+                        rejects.write(&r)?;
+                        input_bar.inc(1);
                     }
                 }
-                InputItem::Reject(r) => {
-                    rejects.write(&r)?;
-                    input_bar.inc(1);
-                }
             }
-        }
-        Ok(rejects.finish()?)
-    });
+            Ok((rejects.finish()?, skipped))
+        })
+        .map_err(|e| ScanError::Usage(format!("cannot start the input thread: {e}")))?;
 
-    // Writer thread: rows to Parquet, counters for run.json.
+    // Writer thread: rows to Parquet, part N of both datasets closed together, counters for run.json.
     let (scan_tx, mut scan_rx) = mpsc::channel::<DomainScan>(1024);
     let writer_bar = bar.clone();
-    let writer_thread = std::thread::spawn(move || -> Result<Counts, OutputError> {
-        let (mut domains, mut mx_rows) = (domains, mx_rows);
-        let mut counts = Counts::default();
-        let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
-        while let Some(scan) = scan_rx.blocking_recv() {
-            domains.push(|b| push_domain(b, &scan))?;
-            for t in &scan.targets {
-                mx_rows.push(|b| push_mx(b, &scan, t))?;
-                if !t.cached {
-                    *counts.probe_outcomes.entry(probe_outcome_key(&t.probe)).or_default() += 1;
+    let rows_per_part = config.rows_per_part.max(1);
+    let writer_thread = std::thread::Builder::new()
+        .name("scan-writer".into())
+        .spawn(move || -> Result<Counts, OutputError> {
+            let (mut domains, mut mx_rows) = (domains, mx_rows);
+            let mut counts = Counts::default();
+            let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
+            let close_parts = |domains: &mut DatasetWriter, mx_rows: &mut DatasetWriter| -> Result<(), OutputError> {
+                // mx_hosts first: a domains part on disk means its mx_hosts twin is complete.
+                mx_rows.close_part()?;
+                domains.close_part()
+            };
+            while let Some(scan) = scan_rx.blocking_recv() {
+                domains.push(|b| push_domain(b, &scan))?;
+                for t in &scan.targets {
+                    mx_rows.push(|b| push_mx(b, &scan, t))?;
+                    if !t.cached {
+                        *counts.probe_outcomes.entry(probe_outcome_key(&t.probe)).or_default() += 1;
+                    }
+                }
+                *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
+                writer_bar.inc(1);
+                if domains.rows_in_part() >= rows_per_part {
+                    close_parts(&mut domains, &mut mx_rows)?;
                 }
             }
-            *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
-            writer_bar.inc(1);
-        }
-        counts.domains = domains.finish()?;
-        counts.mx_rows = mx_rows.finish()?;
-        counts.starttls = starttls;
-        Ok(counts)
-    });
+            if domains.rows_in_part() > 0 {
+                close_parts(&mut domains, &mut mx_rows)?;
+            }
+            counts.domains = domains.finish()?;
+            counts.mx_rows = mx_rows.finish()?;
+            counts.starttls = starttls;
+            Ok(counts)
+        })
+        .map_err(|e| ScanError::Usage(format!("cannot start the writer thread: {e}")))?;
 
-    // Scheduler: one task per domain, at most `concurrency` in flight.
+    // Scheduler: one task per domain, at most `concurrency` in flight, until the input ends or `stop`.
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    while let Some(entry) = entry_rx.recv().await {
+    let mut interrupted = false;
+    tokio::pin!(stop);
+    loop {
+        let entry = tokio::select! {
+            biased;
+            _ = &mut stop => {
+                interrupted = true;
+                break;
+            }
+            entry = entry_rx.recv() => entry,
+        };
+        let Some(entry) = entry else { break };
         if scan_tx.is_closed() {
             // The writer failed: its error is reported below.
             break;
         }
-        let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
+        let permit = tokio::select! {
+            biased;
+            _ = &mut stop => {
+                interrupted = true;
+                break;
+            }
+            permit = slots.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+        };
         let (ctx, tx) = (ctx.clone(), scan_tx.clone());
         tasks.spawn(async move {
             let scan = scan_domain(&ctx, entry).await;
@@ -398,6 +475,16 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
         while tasks.try_join_next().is_some() {}
     }
     drop(entry_rx);
+    if interrupted {
+        bar.suspend(|| {
+            eprintln!("mailcensus: interrupted; finishing the domains in flight (up to {:?})", config.shutdown_grace)
+        });
+        let drained =
+            tokio::time::timeout(config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tasks.abort_all();
+        }
+    }
     while tasks.join_next().await.is_some() {}
     drop(scan_tx);
 
@@ -406,15 +493,16 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
     let input_result = input_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
     bar.finish_and_clear();
     let mut counts = writer_result?;
-    counts.rejects = input_result?;
+    let (rejects, skipped) = input_result?;
+    counts.rejects = rejects;
+    counts.already_done = skipped;
+    counts.set_aside = previous.set_aside.len() as u64;
     counts.probes = ctx.cache.probes();
     counts.probe_cache_hits = ctx.cache.hits();
     counts.dns_queries = ctx.dns.queries();
     counts.internal_errors = ctx.internal_errors.load(Ordering::Relaxed);
     let elapsed = clock.elapsed().as_secs_f64();
-    let per_second = |n: u64| {
-        if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 }
-    };
+    let per_second = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
     let info = RunInfo {
         tool: "mailcensus",
         version: env!("CARGO_PKG_VERSION"),
@@ -423,11 +511,12 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
         started_at: rfc3339(started),
         finished_at: rfc3339(SystemTime::now()),
         elapsed_seconds: elapsed,
-        complete: true,
+        complete: !interrupted,
+        resumed: config.resume,
         domains_per_second: per_second(counts.domains),
         probes_per_second: per_second(counts.probes),
         counts: counts.clone(),
     };
     info.write(&config.out.join(RUN_FILE))?;
-    Ok(ScanSummary { counts, elapsed_seconds: elapsed })
+    Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted })
 }

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod parquet;
 pub mod rejects;
+pub mod resume;
 pub mod run_info;
 pub mod schema;
 

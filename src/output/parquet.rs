@@ -1,8 +1,8 @@
 //! Writing datasets as folders of Parquet part files: `DIR/<dataset>/part-NNNNN.parquet`.
 //!
-//! A part is written as `part-NNNNN.parquet.tmp` and renamed when closed, every `rows_per_part` rows,
-//! so a killed run keeps every finished part intact and loaders that read `*.parquet` never see a
-//! half-written file. [`writer_properties`] holds the one set of writer settings (zstd, dictionary
+//! A part is written as `part-NNNNN.parquet.tmp` and renamed when closed, so a killed run keeps every
+//! finished part intact and loaders that read `*.parquet` never see a half-written file. When a part
+//! is closed is the caller's decision (the pipeline closes part N of every dataset together). [`writer_properties`] holds the one set of writer settings (zstd, dictionary
 //! encoding, row groups of 64 Ki rows).
 
 use std::fs::{self, File};
@@ -62,44 +62,40 @@ pub struct DatasetWriter {
     dir: PathBuf,
     schema: SchemaRef,
     builder: BatchBuilder,
-    rows_per_part: usize,
     next_part: u32,
     part: Option<Part>,
     rows_written: u64,
-    parts_closed: u32,
 }
 
 impl DatasetWriter {
-    /// A writer into `dir` (created if missing), closing a part every `rows_per_part` rows.
-    pub fn create(
-        dir: &Path,
-        builder: BatchBuilder,
-        schema: SchemaRef,
-        rows_per_part: usize,
-    ) -> Result<Self, OutputError> {
+    /// A writer into `dir` (created if missing) whose first part is number `first_part`.
+    pub fn create(dir: &Path, builder: BatchBuilder, schema: SchemaRef, first_part: u32) -> Result<Self, OutputError> {
         fs::create_dir_all(dir).map_err(|source| OutputError::Io { path: dir.to_path_buf(), source })?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            schema,
-            builder,
-            rows_per_part: rows_per_part.max(1),
-            next_part: 0,
-            part: None,
-            rows_written: 0,
-            parts_closed: 0,
-        })
+        Ok(Self { dir: dir.to_path_buf(), schema, builder, next_part: first_part, part: None, rows_written: 0 })
     }
 
-    /// Pushes one row with `push`, then writes and rotates as needed.
+    /// Pushes one row with `push`, writing a batch to the current part when enough rows are buffered.
     pub fn push(&mut self, push: impl FnOnce(&mut BatchBuilder)) -> Result<(), OutputError> {
         push(&mut self.builder);
-        let in_part = self.part.as_ref().map_or(0, |p| p.rows);
-        if self.builder.len() >= BATCH_ROWS || in_part + self.builder.len() >= self.rows_per_part {
+        if self.builder.len() >= BATCH_ROWS {
             self.flush_batch()?;
         }
-        if self.part.as_ref().is_some_and(|p| p.rows >= self.rows_per_part) {
-            self.close_part()?;
-        }
+        Ok(())
+    }
+
+    /// Rows in the current part, buffered ones included.
+    pub fn rows_in_part(&self) -> usize {
+        self.part.as_ref().map_or(0, |p| p.rows) + self.builder.len()
+    }
+
+    fn open_part(&mut self) -> Result<(), OutputError> {
+        let path = self.dir.join(format!("part-{:05}.parquet", self.next_part));
+        let tmp = self.dir.join(format!("part-{:05}.parquet.tmp", self.next_part));
+        self.next_part += 1;
+        let file = File::create(&tmp).map_err(|source| OutputError::Io { path: tmp.clone(), source })?;
+        let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
+            .map_err(|source| OutputError::Parquet { path: tmp.clone(), source })?;
+        self.part = Some(Part { writer, tmp, path, rows: 0 });
         Ok(())
     }
 
@@ -109,13 +105,7 @@ impl DatasetWriter {
         }
         let batch = self.builder.finish();
         if self.part.is_none() {
-            let path = self.dir.join(format!("part-{:05}.parquet", self.next_part));
-            let tmp = self.dir.join(format!("part-{:05}.parquet.tmp", self.next_part));
-            self.next_part += 1;
-            let file = File::create(&tmp).map_err(|source| OutputError::Io { path: tmp.clone(), source })?;
-            let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
-                .map_err(|source| OutputError::Parquet { path: tmp.clone(), source })?;
-            self.part = Some(Part { writer, tmp, path, rows: 0 });
+            self.open_part()?;
         }
         let part = self.part.as_mut().expect("part was just opened");
         part.writer.write(&batch).map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
@@ -124,19 +114,25 @@ impl DatasetWriter {
         Ok(())
     }
 
-    fn close_part(&mut self) -> Result<(), OutputError> {
+    /// Writes what is buffered and closes the current part (an empty part is written as an empty file,
+    /// so that part N exists in every dataset). The file is renamed to its final name only now.
+    pub fn close_part(&mut self) -> Result<(), OutputError> {
+        self.flush_batch()?;
+        if self.part.is_none() {
+            self.open_part()?;
+        }
         if let Some(part) = self.part.take() {
             part.writer.close().map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
             fs::rename(&part.tmp, &part.path).map_err(|source| OutputError::Io { path: part.path.clone(), source })?;
-            self.parts_closed += 1;
         }
         Ok(())
     }
 
-    /// Writes what is buffered and closes the current part. Returns the rows written in all.
+    /// Writes what is buffered and closes the current part if it has rows. Returns the rows written.
     pub fn finish(mut self) -> Result<u64, OutputError> {
-        self.flush_batch()?;
-        self.close_part()?;
+        if self.rows_in_part() > 0 {
+            self.close_part()?;
+        }
         Ok(self.rows_written)
     }
 }
@@ -171,9 +167,12 @@ mod tests {
     fn parts_rotate_and_read_back() {
         let dir = std::env::temp_dir().join(format!("mailcensus-parts-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        let mut w = DatasetWriter::create(&dir, domains_builder(), DOMAINS.clone(), 1000).unwrap();
+        let mut w = DatasetWriter::create(&dir, domains_builder(), DOMAINS.clone(), 0).unwrap();
         for i in 0..2500 {
             w.push(|b| push_row(b, i)).unwrap();
+            if w.rows_in_part() == 1000 {
+                w.close_part().unwrap();
+            }
         }
         assert_eq!(w.finish().unwrap(), 2500);
         let mut names: Vec<String> =
@@ -191,5 +190,13 @@ mod tests {
             }
         }
         assert_eq!(total, 2500);
+
+        // An empty part is still a valid file, numbered after the others.
+        let mut w = DatasetWriter::create(&dir, domains_builder(), DOMAINS.clone(), 3).unwrap();
+        w.close_part().unwrap();
+        assert_eq!(w.finish().unwrap(), 0);
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(File::open(dir.join("part-00003.parquet")).unwrap()).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
     }
 }

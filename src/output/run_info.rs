@@ -25,6 +25,10 @@ pub struct Counts {
     pub dns_queries: u64,
     /// Domains whose scan hit a scanner bug.
     pub internal_errors: u64,
+    /// Input domains skipped because an interrupted run had already written them (`--resume`).
+    pub already_done: u64,
+    /// Part files of an interrupted run set aside (half-written or unreadable; `--resume`).
+    pub set_aside: u64,
     /// Domains by their `starttls` summary.
     pub starttls: BTreeMap<String, u64>,
     /// Distinct probes by outcome: `done`, or `failed:<phase>:<reason>`, or `skipped:<reason>`.
@@ -48,8 +52,10 @@ pub struct RunInfo {
     pub finished_at: String,
     /// Seconds from start to end.
     pub elapsed_seconds: f64,
-    /// Every input line was processed.
+    /// Every input line was processed (false after SIGINT or SIGTERM).
     pub complete: bool,
+    /// This run continued an interrupted one (`--resume`).
+    pub resumed: bool,
     /// Counters.
     pub counts: Counts,
     /// Domains per second.

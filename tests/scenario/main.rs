@@ -6,4 +6,5 @@ mod dns_cases;
 mod lab;
 mod politeness;
 mod postures;
+mod resume;
 mod world;

@@ -1,0 +1,109 @@
+//! Resuming an interrupted scan in the same output directory (`--resume`).
+//!
+//! Part N of `domains` and part N of `mx_hosts` hold the same domains and are closed together (the
+//! `mx_hosts` part first), so a domain is done exactly when part N exists, complete and readable, in
+//! both datasets. Everything else (a `.parquet.tmp` left by a kill, a part without its twin, a file
+//! that does not read) is moved into `<dataset>/.set-aside/`, where loaders do not look, and its
+//! domains are scanned again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::parquet::OutputError;
+use super::schema::col;
+use super::{DOMAINS_DIR, MX_HOSTS_DIR};
+use crate::input::domain_key;
+
+/// Folder, inside a dataset folder, for part files that cannot be kept.
+pub const SET_ASIDE_DIR: &str = ".set-aside";
+
+/// What an earlier run left.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Keys ([`domain_key`]) of the domains already written in complete parts.
+    pub done: HashSet<u64>,
+    /// Rows of `domains` already written.
+    pub done_rows: u64,
+    /// Number for the next part of both datasets.
+    pub next_part: u32,
+    /// Files moved aside.
+    pub set_aside: Vec<PathBuf>,
+}
+
+fn part_number(name: &str) -> Option<u32> {
+    name.strip_prefix("part-")?.strip_suffix(".parquet")?.parse().ok()
+}
+
+/// The domain column of a part file, or `None` if the file does not read completely.
+fn read_domains(path: &Path) -> Option<Vec<String>> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).ok()?).ok()?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), [col::DOMAIN]);
+    let mut out = Vec::new();
+    for batch in builder.with_projection(mask).build().ok()? {
+        let batch = batch.ok()?;
+        let column = batch.column_by_name(col::DOMAIN)?;
+        let strings = column.as_string_opt::<i32>()?;
+        out.extend((0..strings.len()).map(|i| strings.value(i).to_string()));
+    }
+    Some(out)
+}
+
+fn set_aside(path: &Path, moved: &mut Vec<PathBuf>) -> Result<(), OutputError> {
+    let dir = path.parent().unwrap_or(Path::new(".")).join(SET_ASIDE_DIR);
+    let io = |source| OutputError::Io { path: path.to_path_buf(), source };
+    fs::create_dir_all(&dir).map_err(io)?;
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = dir.join(format!("{name}.{stamp}"));
+    fs::rename(path, &target).map_err(io)?;
+    moved.push(target);
+    Ok(())
+}
+
+/// Examines `out`, sets aside what cannot be kept, and returns what is done.
+pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
+    let mut resume = Resume::default();
+    // part number -> (domains file, mx_hosts file)
+    let mut parts: BTreeMap<u32, [Option<PathBuf>; 2]> = BTreeMap::new();
+    for (slot, dataset) in [DOMAINS_DIR, MX_HOSTS_DIR].into_iter().enumerate() {
+        let dir = out.join(dataset);
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            match part_number(&name) {
+                Some(n) => parts.entry(n).or_default()[slot] = Some(path),
+                // Half-written parts of a killed run, and anything else that is not a part.
+                None => set_aside(&path, &mut resume.set_aside)?,
+            }
+        }
+    }
+    for (n, [domains, mx]) in parts {
+        resume.next_part = resume.next_part.max(n + 1);
+        let complete = match (&domains, &mx) {
+            (Some(d), Some(m)) => read_domains(m).is_some().then(|| read_domains(d)).flatten(),
+            _ => None,
+        };
+        match complete {
+            Some(names) => {
+                resume.done_rows += names.len() as u64;
+                resume.done.extend(names.iter().map(|d| domain_key(d)));
+            }
+            None => {
+                for path in [domains, mx].into_iter().flatten() {
+                    set_aside(&path, &mut resume.set_aside)?;
+                }
+            }
+        }
+    }
+    Ok(resume)
+}
