@@ -274,6 +274,16 @@ async fn dialogue(
     }
 
     s.phase = Phase::Ehlo;
+    if !conn.buffer().is_empty() {
+        // The server spoke again before we did: its next line would be misread as the EHLO reply.
+        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
+        quit(&mut conn, cfg).await;
+        return Err(ProbeFailure::new(
+            Phase::Ehlo,
+            FailureReason::BadReply,
+            format!("server sent data before EHLO: {extra:?}"),
+        ));
+    }
     let mut ehlo = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
     if matches!(ehlo.code, 500..=504 | 550) {
         // EHLO refused: RFC 5321 §4.1.4 allows falling back to HELO, which has no extensions.

@@ -84,6 +84,13 @@ impl TestCa {
         std::fs::write(path, &self.pem)
     }
 
+    /// A leaf for `names` followed by `padding` copies of the CA certificate: an enormous chain.
+    pub fn leaf_with_huge_chain(&self, names: &[&str], padding: usize) -> ServerCert {
+        let mut cert = self.leaf(names, Validity::Current);
+        cert.chain.extend(std::iter::repeat_n(self.der.clone(), padding));
+        cert
+    }
+
     /// A leaf certificate for `names`, issued by this CA.
     pub fn leaf(&self, names: &[&str], validity: Validity) -> ServerCert {
         let key = KeyPair::generate().expect("P-256 key");

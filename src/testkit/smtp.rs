@@ -38,6 +38,22 @@ pub enum Posture {
     PlaintextAfterStartTls,
     /// Refuses EHLO (502) and accepts HELO.
     HeloOnly,
+    /// Sends its greeting one byte per interval (a tarpit).
+    Tarpit(Duration),
+    /// Sends `220-` greeting lines forever.
+    EndlessGreeting,
+    /// Greets with one line of this many bytes.
+    LongGreeting(usize),
+    /// Greets with a multi-line reply of about this many bytes (100 lines).
+    HugeGreeting(usize),
+    /// Sends an unsolicited `250` line right after its greeting, before the client speaks.
+    UnsolicitedBeforeEhlo,
+    /// Answers STARTTLS with 220, then sends plaintext instead of a TLS ServerHello.
+    PlaintextInsteadOfTls,
+    /// Answers STARTTLS with 220, reads the ClientHello and never answers.
+    StalledHandshake,
+    /// Resets the connection in the middle of its EHLO reply.
+    ResetMidReply,
 }
 
 /// The greeting and posture of a fake MX.
@@ -184,14 +200,39 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Option<Log>) -> io::Resul
             let _ = timeout(Duration::from_secs(5), stream.read(&mut sink)).await;
             return Ok(());
         }
+        Posture::Tarpit(interval) => {
+            for b in b"220 mx.test ESMTP slowly, very slowly\r\n" {
+                stream.write_all(&[*b]).await?;
+                tokio::time::sleep(interval).await;
+            }
+            return Ok(());
+        }
+        Posture::EndlessGreeting => loop {
+            stream.write_all(b"220-still greeting you\r\n").await?;
+        },
+        Posture::LongGreeting(n) => {
+            stream.write_all(format!("220 {}\r\n", "x".repeat(n)).as_bytes()).await?;
+        }
+        Posture::HugeGreeting(n) => {
+            let line = format!("220-{}\r\n", "y".repeat(n / 100));
+            for _ in 0..99 {
+                stream.write_all(line.as_bytes()).await?;
+            }
+            stream.write_all(b"220 end\r\n").await?;
+        }
         _ => {}
     }
-    let mut greeting = String::new();
-    for (i, line) in b.greeting.iter().enumerate() {
-        let sep = if i + 1 == b.greeting.len() { ' ' } else { '-' };
-        greeting.push_str(&format!("220{sep}{line}\r\n"));
+    if !matches!(b.posture, Posture::LongGreeting(_) | Posture::HugeGreeting(_)) {
+        let mut greeting = String::new();
+        for (i, line) in b.greeting.iter().enumerate() {
+            let sep = if i + 1 == b.greeting.len() { ' ' } else { '-' };
+            greeting.push_str(&format!("220{sep}{line}\r\n"));
+        }
+        if matches!(b.posture, Posture::UnsolicitedBeforeEhlo) {
+            greeting.push_str("250 you did not ask, but hello\r\n");
+        }
+        stream.write_all(greeting.as_bytes()).await?;
     }
-    stream.write_all(greeting.as_bytes()).await?;
     let mut conn = BufReader::new(stream);
     match commands(&mut conn, &b.posture, &m, false).await? {
         Next::Close => Ok(()),
@@ -199,6 +240,18 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Option<Log>) -> io::Resul
             let tls = TlsAcceptor::from(config).accept(conn.into_inner()).await?;
             let mut conn = BufReader::new(tls);
             commands(&mut conn, &b.posture, &m, true).await.map(|_| ())
+        }
+        Next::Hold => {
+            let mut sink = [0u8; 1024];
+            while conn.read(&mut sink).await? > 0 {}
+            Ok(())
+        }
+        Next::Reset => {
+            let tcp = conn.into_inner();
+            // Zero linger: closing sends RST instead of FIN (and does not block).
+            socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO))?;
+            drop(tcp);
+            Ok(())
         }
         Next::Legacy => {
             let mut hello = [0u8; 512];
@@ -214,6 +267,10 @@ enum Next {
     Close,
     Upgrade(Arc<ServerConfig>),
     Legacy,
+    /// Keep the connection open, reading and discarding, until the client leaves.
+    Hold,
+    /// Close with a TCP reset.
+    Reset,
 }
 
 async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
@@ -224,7 +281,12 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> io::Result<Next> {
     let offers = matches!(
         posture,
-        Posture::StartTls(_) | Posture::RejectStartTls(_) | Posture::LegacyTlsOnly | Posture::PlaintextAfterStartTls
+        Posture::StartTls(_)
+            | Posture::RejectStartTls(_)
+            | Posture::LegacyTlsOnly
+            | Posture::PlaintextAfterStartTls
+            | Posture::PlaintextInsteadOfTls
+            | Posture::StalledHandshake
     );
     let mut line = Vec::new();
     loop {
@@ -240,6 +302,11 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
         match verb.as_str() {
             "EHLO" if matches!(posture, Posture::HeloOnly) => {
                 w.write_all(b"502 5.5.2 Error: command not recognized\r\n").await?
+            }
+            "EHLO" if matches!(posture, Posture::ResetMidReply) => {
+                w.write_all(b"250-mx.test\r\n250-PIPE").await?;
+                w.flush().await?;
+                return Ok(Next::Reset);
             }
             "EHLO" => {
                 let starttls = if offers && !tls { "250-STARTTLS\r\n" } else { "" };
@@ -266,6 +333,17 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 Posture::PlaintextAfterStartTls => {
                     w.write_all(b"220 2.0.0 Ready to start TLS\r\n250 injected\r\n").await?;
                     return Ok(Next::Close);
+                }
+                Posture::PlaintextInsteadOfTls => {
+                    w.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
+                    w.flush().await?;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    w.write_all(b"250 this is not TLS at all\r\n").await?;
+                    return Ok(Next::Hold);
+                }
+                Posture::StalledHandshake => {
+                    w.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
+                    return Ok(Next::Hold);
                 }
                 _ => w.write_all(b"454 4.7.0 TLS not available\r\n").await?,
             },

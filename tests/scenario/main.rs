@@ -3,6 +3,7 @@
 
 mod cli;
 mod dns_cases;
+mod hostile;
 mod lab;
 mod politeness;
 mod postures;
