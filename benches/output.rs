@@ -30,6 +30,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
         },
         tls: None,
         duration_ms: 12,
+        attempts: 1,
     });
     (0..n)
         .map(|i| {

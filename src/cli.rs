@@ -173,6 +173,12 @@ pub struct ScanArgs {
     /// Deadline of a whole probe, seconds (ends tarpits).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
     pub probe_timeout: Duration,
+    /// Retries of a probe whose greeting is 421 or another 4xx (the IP is backed off meanwhile).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+    /// Seconds before the first retry; doubled for each further one, at most 300.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub retry_delay: Duration,
     /// Domains in flight at once.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub concurrency: usize,
@@ -266,6 +272,8 @@ impl ScanArgs {
         c.smtp.read_timeout = self.read_timeout;
         c.smtp.probe_timeout = self.probe_timeout;
         c.concurrency = self.concurrency;
+        c.retries = self.retries;
+        c.retry_delay = self.retry_delay;
         c.limits.probe_rate = self.probe_rate;
         c.limits.per_ip_rate = self.per_ip_rate;
         c.limits.per_ip_connections = self.per_ip_connections;

@@ -30,6 +30,10 @@ pub struct ScanConfig {
     pub smtp: SmtpConfig,
     /// Connection rate and concurrency limits.
     pub limits: Limits,
+    /// Retries of a probe whose greeting is 421 or another 4xx (`--retries`, default 2).
+    pub retries: u32,
+    /// Wait before the first retry, doubled for each further one, at most 5 minutes (`--retry-delay`, default 10 s).
+    pub retry_delay: Duration,
     /// Domains in flight at once (`--concurrency`, default 256).
     pub concurrency: usize,
     /// Extra trusted CA certificates, PEM (`--ca-file`, repeatable).
@@ -78,6 +82,8 @@ impl ScanConfig {
                 probe_timeout: Duration::from_secs(60),
             },
             limits: Limits::default(),
+            retries: 2,
+            retry_delay: Duration::from_secs(10),
             concurrency: 256,
             ca_files: Vec::new(),
             allow_private: false,

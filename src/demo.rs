@@ -29,6 +29,8 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
     c.smtp.read_timeout = Duration::from_secs(3);
     c.smtp.probe_timeout = Duration::from_secs(10);
     c.concurrency = 512;
+    c.retries = 1;
+    c.retry_delay = Duration::from_millis(100);
     c.limits.probe_rate = 10_000.0;
     c.limits.per_ip_rate = 200.0;
     c.ca_files = vec![world.ca_file()];
@@ -42,6 +44,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
     format!(
         "mailcensus scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port {} --ehlo-name {} \
          --dns-timeout 2 --dns-qps {} --connect-timeout 2 --read-timeout 3 --probe-timeout 10 --concurrency {} \
+         --retries 1 --retry-delay 0.1 \
          --probe-rate {} --per-ip-rate {}",
         world.input_file().display(),
         out.display(),

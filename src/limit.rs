@@ -48,6 +48,8 @@ pub struct Politeness {
     per_ip_rate: DefaultKeyedRateLimiter<IpAddr>,
     per_ip_open: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
     per_ip_connections: usize,
+    /// IPs that answered 421/4xx: no new connection to them before this instant.
+    backoff: Mutex<HashMap<IpAddr, tokio::time::Instant>>,
 }
 
 impl Politeness {
@@ -63,6 +65,7 @@ impl Politeness {
             per_ip_rate: RateLimiter::keyed(quota(limits.per_ip_rate)),
             per_ip_open: Mutex::new(HashMap::new()),
             per_ip_connections: limits.per_ip_connections.max(1),
+            backoff: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,10 +76,29 @@ impl Politeness {
             map.entry(ip).or_insert_with(|| Arc::new(Semaphore::new(self.per_ip_connections))).clone()
         };
         let permit = sem.acquire_owned().await.expect("semaphore is never closed");
+        let until = self.backoff.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).copied();
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
         self.per_ip_rate.until_key_ready(&ip).await;
         self.global.until_ready().await;
         permit
     }
+}
+
+impl Politeness {
+    /// No new connection to `ip` for `delay` (it answered 421 or another 4xx).
+    pub fn back_off(&self, ip: IpAddr, delay: Duration) {
+        let until = tokio::time::Instant::now() + delay;
+        let mut map = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(ip).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+}
+
+/// The wait before retry `n` (1-based): `base × 2^(n-1)`, at most five minutes.
+pub fn retry_delay(base: Duration, n: u32) -> Duration {
+    base.saturating_mul(1u32 << n.saturating_sub(1).min(16)).min(Duration::from_secs(300))
 }
 
 #[cfg(test)]
@@ -90,6 +112,25 @@ mod tests {
         assert_eq!(quota(4.0).replenish_interval(), Duration::from_millis(250));
         assert_eq!(quota(-1.0).replenish_interval(), Duration::from_secs(1));
         assert_eq!(quota(20.0).burst_size().get(), 1);
+    }
+
+    #[test]
+    fn retry_delays_double_and_are_capped() {
+        let base = Duration::from_secs(10);
+        assert_eq!([1, 2, 3].map(|n| retry_delay(base, n)), [10, 20, 40].map(Duration::from_secs));
+        assert_eq!(retry_delay(base, 30), Duration::from_secs(300));
+    }
+
+    #[tokio::test]
+    async fn back_off_delays_the_next_connection_to_that_ip_only() {
+        let p = Politeness::new(&Limits { probe_rate: 1000.0, per_ip_rate: 1000.0, per_ip_connections: 1 });
+        let (a, b): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+        p.back_off(a, Duration::from_millis(150));
+        let start = Instant::now();
+        drop(p.admit(b).await);
+        assert!(start.elapsed() < Duration::from_millis(100));
+        drop(p.admit(a).await);
+        assert!(start.elapsed() >= Duration::from_millis(150));
     }
 
     #[tokio::test]

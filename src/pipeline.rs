@@ -238,8 +238,23 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
 /// One SMTP probe under the politeness limits; a panic becomes an `internal` failure.
 async fn probe_guarded(ctx: Arc<Ctx>, host: String, ip: IpAddr) -> ProbeReport {
     let run = async {
-        let _permit = ctx.politeness.admit(ip).await;
-        smtp::probe(SocketAddr::new(ip, ctx.config.smtp.port), &host, &ctx.config.smtp, &ctx.tls).await
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let permit = ctx.politeness.admit(ip).await;
+            ctx.probes_in_flight.fetch_add(1, Ordering::Relaxed);
+            let mut report =
+                smtp::probe(SocketAddr::new(ip, ctx.config.smtp.port), &host, &ctx.config.smtp, &ctx.tls).await;
+            ctx.probes_in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+            if report.temporary_refusal() && attempts <= ctx.config.retries {
+                // 421 or another 4xx greeting: back off that IP, then try again.
+                ctx.politeness.back_off(ip, crate::limit::retry_delay(ctx.config.retry_delay, attempts));
+                continue;
+            }
+            report.attempts = attempts.min(u8::MAX as u32) as u8;
+            return report;
+        }
     };
     match AssertUnwindSafe(run).catch_unwind().await {
         Ok(r) => r,

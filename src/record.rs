@@ -287,13 +287,26 @@ mod tests {
             smtp: banner(),
             tls: Some(tls(v, TlsVersion::Tls13)),
             duration_ms: 1,
+            attempts: 1,
         }
     }
     fn plain() -> ProbeReport {
-        ProbeReport { attempt: Attempt::Done(StartTls::NotOffered), smtp: banner(), tls: None, duration_ms: 1 }
+        ProbeReport {
+            attempt: Attempt::Done(StartTls::NotOffered),
+            smtp: banner(),
+            tls: None,
+            duration_ms: 1,
+            attempts: 1,
+        }
     }
     fn failed(phase: Phase, reason: FailureReason, smtp: SmtpObservation) -> ProbeReport {
-        ProbeReport { attempt: Attempt::Failed(ProbeFailure::new(phase, reason, "")), smtp, tls: None, duration_ms: 1 }
+        ProbeReport {
+            attempt: Attempt::Failed(ProbeFailure::new(phase, reason, "")),
+            smtp,
+            tls: None,
+            duration_ms: 1,
+            attempts: 1,
+        }
     }
 
     fn scan(source: MxSource, hosts: &[(&str, u16)], targets: Vec<MxTarget>) -> DomainScan {

@@ -265,7 +265,9 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.u16(col::PROBE_REPLY_CODE, code);
     b.str(col::PROBE_DETAIL, detail);
     b.bool(col::PROBE_CACHED, Some(t.cached));
-    b.u32(col::PROBE_DURATION_MS, (!matches!(p.attempt, Attempt::Skipped(_))).then_some(p.duration_ms));
+    let skipped = matches!(p.attempt, Attempt::Skipped(_));
+    b.u32(col::PROBE_DURATION_MS, (!skipped).then_some(p.duration_ms));
+    b.u8(col::PROBE_ATTEMPTS, (!skipped).then_some(p.attempts));
     b.u16(col::SMTP_BANNER_CODE, smtp.banner.as_ref().map(|r| r.code));
     b.str(col::SMTP_BANNER, smtp.banner.as_ref().map(|r| r.text()).as_deref());
     b.u16(col::SMTP_EHLO_CODE, smtp.ehlo.as_ref().map(|r| r.code));

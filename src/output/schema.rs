@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Column names.
 pub mod col {
@@ -60,6 +60,7 @@ pub mod col {
     pub const PROBE_DETAIL: &str = "probe_detail";
     pub const PROBE_CACHED: &str = "probe_cached";
     pub const PROBE_DURATION_MS: &str = "probe_duration_ms";
+    pub const PROBE_ATTEMPTS: &str = "probe_attempts";
     pub const SMTP_BANNER_CODE: &str = "smtp_banner_code";
     pub const SMTP_BANNER: &str = "smtp_banner";
     pub const SMTP_EHLO_CODE: &str = "smtp_ehlo_code";
@@ -243,7 +244,13 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "The probe result is shared with an earlier domain of this run (same MX host and IP).",
             ),
-            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe in ms (null when skipped)."),
+            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe in ms (the last attempt; null when skipped)."),
+            f(
+                PROBE_ATTEMPTS,
+                UInt8,
+                true,
+                "Connections made: 1, or more when a 421/4xx greeting was retried after a back-off (null when skipped).",
+            ),
             f(SMTP_BANNER_CODE, UInt16, true, "Code of the greeting (220, 421, 554 ...)."),
             f(SMTP_BANNER, Utf8, true, "Text of the greeting, lines joined by newlines."),
             f(SMTP_EHLO_CODE, UInt16, true, "Code of the reply to EHLO (or HELO after a refused EHLO)."),

@@ -198,19 +198,33 @@ pub struct ProbeReport {
     pub smtp: SmtpObservation,
     /// The TLS observation, if the handshake completed.
     pub tls: Option<TlsObservation>,
-    /// Wall time of the probe, in milliseconds (0 when skipped).
+    /// Wall time of the (last) probe, in milliseconds (0 when skipped).
     pub duration_ms: u32,
+    /// Connections made: 1, more when a 4xx greeting was retried (0 when skipped).
+    pub attempts: u8,
 }
 
 impl ProbeReport {
     /// A probe that was not attempted.
     pub fn skipped(reason: super::SkipReason) -> Self {
-        Self { attempt: Attempt::Skipped(reason), smtp: SmtpObservation::default(), tls: None, duration_ms: 0 }
+        Self {
+            attempt: Attempt::Skipped(reason),
+            smtp: SmtpObservation::default(),
+            tls: None,
+            duration_ms: 0,
+            attempts: 0,
+        }
     }
 
     /// A probe that failed before producing anything (e.g. a panic).
     pub fn failed(failure: ProbeFailure) -> Self {
-        Self { attempt: Attempt::Failed(failure), smtp: SmtpObservation::default(), tls: None, duration_ms: 0 }
+        Self {
+            attempt: Attempt::Failed(failure),
+            smtp: SmtpObservation::default(),
+            tls: None,
+            duration_ms: 0,
+            attempts: 1,
+        }
     }
 }
 
@@ -240,6 +254,16 @@ pub async fn probe(addr: SocketAddr, host: &str, config: &SmtpConfig, tls: &TlsC
         smtp: session.smtp,
         tls: session.tls,
         duration_ms: start.elapsed().as_millis().min(u32::MAX as u128) as u32,
+        attempts: 1,
+    }
+}
+
+impl ProbeReport {
+    /// The greeting was a temporary refusal (421 or another 4xx): worth retrying later.
+    pub fn temporary_refusal(&self) -> bool {
+        matches!(&self.attempt, Attempt::Failed(f) if f.phase == Phase::Banner
+            && f.reason == FailureReason::Rejected
+            && f.reply_code.is_some_and(|c| (400..500).contains(&c)))
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Posture {
     StalledHandshake,
     /// Resets the connection in the middle of its EHLO reply.
     ResetMidReply,
+    /// Greets the first N connections (the counter) with 421, then behaves like `StartTls` (greylisting).
+    Greylist(Arc<AtomicUsize>, Arc<ServerConfig>),
 }
 
 /// The greeting and posture of a fake MX.
@@ -189,6 +191,17 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Option<Log>) -> io::Resul
             return Ok(());
         }
     }
+    let posture = match &b.posture {
+        Posture::Greylist(left, config) => {
+            if left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                stream.write_all(b"421 4.7.0 mx.test Greylisted, try again later\r\n").await?;
+                return Ok(());
+            }
+            Posture::StartTls(config.clone())
+        }
+        other => other.clone(),
+    };
+    let b = Behaviour { posture, ..b };
     match b.posture {
         Posture::Greeting421 => {
             stream.write_all(b"421 4.7.0 mx.test Try again later\r\n").await?;

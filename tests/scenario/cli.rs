@@ -100,7 +100,7 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
     assert_eq!(run["counts"]["rejects"], 4);
     assert_eq!(run["counts"]["probes"], 2);
     assert_eq!(run["counts"]["probe_outcomes"]["done"], 2);
-    assert_eq!(run["schema_version"], "1");
+    assert_eq!(run["schema_version"], mailcensus::output::schema::SCHEMA_VERSION);
     assert!(run["args"].as_array().unwrap().iter().any(|a| a == "--allow-private"));
 
     // A second scan into the same directory is refused (exit 2) unless --overwrite.

@@ -67,3 +67,42 @@ async fn non_public_mx_is_skipped_without_allow_private() {
     assert_eq!(w.server("mx.private.test").connections(), 0, "no packet to a non-public address");
     assert_eq!(scan.summary.counts.probes, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_greetings_are_retried_after_backing_off() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+    let mut w = World::new(17);
+    let leaf = w.ca.leaf(&["mx.greylist.test"], Validity::Current);
+    let greylist = Posture::Greylist(Arc::new(AtomicUsize::new(2)), leaf.server_config(false));
+    w.mx("greylist.test", "mx.greylist.test", Behaviour::new(greylist)).await;
+    w.mx("busy.test", "mx.busy.test", Behaviour::new(Posture::Greeting421)).await;
+    w.mx("fivehundred.test", "mx.fivehundred.test", Behaviour::new(Posture::NoStartTls)).await;
+    let started = Instant::now();
+    let scan = w
+        .scan("retries", "greylist.test\nbusy.test\nfivehundred.test\n", |c| {
+            c.retries = 2;
+            c.retry_delay = Duration::from_millis(200);
+        })
+        .await;
+    // Two back-offs of 200 and 400 ms before the third connection.
+    assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+    let row = scan.mx_row("greylist.test");
+    assert_eq!(
+        (row["probe_status"].str(), row["probe_attempts"].int(), row["tls_version"].str()),
+        (Some("done"), Some(3), Some("tls1_3"))
+    );
+    assert_eq!(w.server("mx.greylist.test").connections(), 3);
+    assert_eq!(scan.domain("greylist.test")["starttls"].str(), Some("all"));
+    let row = scan.mx_row("busy.test");
+    assert_eq!(
+        (row["probe_reason"].str(), row["probe_reply_code"].int(), row["probe_attempts"].int()),
+        (Some("rejected"), Some(421), Some(3))
+    );
+    assert_eq!(w.server("mx.busy.test").connections(), 3);
+    // A 421 is temporary: the domain is unreachable, not "no TLS".
+    assert_eq!(scan.domain("busy.test")["starttls"].str(), Some("unreachable"));
+    assert_eq!(scan.mx_row("fivehundred.test")["probe_attempts"].int(), Some(1));
+    w.assert_polite();
+}

@@ -134,6 +134,8 @@ async fn mx_postures_are_classified() {
         assert!(mx["tls_version"].is_null(), "{d}");
     }
     assert_eq!(scan.mx_row("greet421.test")["smtp_banner_code"].int(), Some(421));
+    assert_eq!(scan.mx_row("greet421.test")["probe_attempts"].int(), Some(3), "421 is retried twice by default");
+    assert_eq!(w.server("mx.greet421.test").connections(), 3);
 
     for d in ["nostarttls.test", "heloonly.test"] {
         let mx = scan.mx_row(d);

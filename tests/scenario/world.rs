@@ -99,6 +99,7 @@ impl World {
         c.smtp.probe_timeout = Duration::from_secs(8);
         c.limits.probe_rate = 1000.0;
         c.limits.per_ip_rate = 1000.0;
+        c.retry_delay = Duration::from_millis(50);
         c.ca_files = vec![ca];
         c.allow_private = true;
         c.progress = false;
