@@ -33,7 +33,7 @@ fn scan_args(w: &RunningWorld, out: &Path) -> Vec<String> {
     let words = format!(
         "scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port 2530 --ehlo-name resume.mailcensus.test \
          --connect-timeout 1 --read-timeout 1 --probe-timeout 3 --concurrency 16 --rows-per-part 40 --dns-qps 50000 \
-         --probe-rate 10000 --per-ip-rate 500 --no-progress --resume",
+         --probe-rate 10000 --per-ip-rate 500 --retry-delay 0.1 --no-progress --resume",
         w.input_file().display(),
         out.display(),
         w.resolver(),
