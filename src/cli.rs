@@ -194,6 +194,9 @@ pub struct ScanArgs {
     /// Extra trusted CA certificates (PEM), repeatable; the Mozilla roots are always trusted.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,
+    /// Domains (with their subdomains), addresses and CIDR ranges never queried or connected to, one a line; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
     /// Probe MX addresses in loopback, private, link-local, CGNAT and other non-public ranges.
     #[arg(long)]
     pub allow_private: bool,
@@ -279,6 +282,14 @@ impl ScanArgs {
         c.limits.per_ip_connections = self.per_ip_connections;
         c.ca_files = self.ca_file;
         c.allow_private = self.allow_private;
+        let mut text = String::new();
+        for path in &self.exclude {
+            crate::exclude::ExcludeList::load(path).map_err(|e| e.to_string())?;
+            text.push_str(&std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+            text.push('\n');
+        }
+        c.exclude =
+            crate::exclude::ExcludeList::parse(&text).map_err(|(_, entry)| format!("bad exclude entry {entry:?}"))?;
         c.ipv6 = self.ipv6;
         c.max_mx_per_domain = self.max_mx_per_domain;
         c.max_ips_per_mx = self.max_ips_per_mx;

@@ -38,6 +38,8 @@ pub struct ScanConfig {
     pub concurrency: usize,
     /// Extra trusted CA certificates, PEM (`--ca-file`, repeatable).
     pub ca_files: Vec<PathBuf>,
+    /// Domains and address ranges never queried or connected to (`--exclude`, default none).
+    pub exclude: crate::exclude::ExcludeList,
     /// Probe MX addresses in non-public ranges (`--allow-private`, default off).
     pub allow_private: bool,
     /// Probe IPv6 MX addresses (`--ipv6`, default off).
@@ -52,6 +54,9 @@ pub struct ScanConfig {
     pub progress: bool,
     /// The command line, for `run.json`.
     pub args: Vec<String>,
+    /// Fault injection for tests: the scan of this domain, or a probe of this MX host, panics.
+    #[doc(hidden)]
+    pub inject_panic: Option<String>,
 }
 
 /// The system's host name, used as the default EHLO name.
@@ -86,6 +91,7 @@ impl ScanConfig {
             retry_delay: Duration::from_secs(10),
             concurrency: 256,
             ca_files: Vec::new(),
+            exclude: crate::exclude::ExcludeList::default(),
             allow_private: false,
             ipv6: false,
             max_mx_per_domain: 10,
@@ -93,6 +99,7 @@ impl ScanConfig {
             rows_per_part: 50_000,
             progress: true,
             args: Vec::new(),
+            inject_panic: None,
         }
     }
 }

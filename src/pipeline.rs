@@ -35,7 +35,7 @@ use crate::output::resume::{self, Resume};
 use crate::output::run_info::{Counts, RunInfo, rfc3339};
 use crate::output::schema::{DOMAINS, MX_HOSTS};
 use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
-use crate::policy::{dmarc, spf};
+use crate::policy::{PolicyStatus, dmarc, spf};
 use crate::probe::cache::ProbeCache;
 use crate::probe::smtp::{self, ProbeReport};
 use crate::probe::tls::{CaFileError, TlsContext};
@@ -129,7 +129,31 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
     }
 }
 
+/// The row of a domain on the exclude list: nothing is queried.
+fn excluded_scan(entry: Entry, scanned_at_ms: i64) -> DomainScan {
+    let not_queried = PolicyStatus::NotQueried;
+    DomainScan {
+        entry,
+        scanned_at_ms,
+        mx: DnsOutcome::NoData,
+        mx_source: MxSource::Excluded,
+        mx_hosts: Vec::new(),
+        spf_txt_outcome: "not_queried",
+        spf: spf::SpfResult { status: not_queried, records: Vec::new(), all: None, detail: None },
+        dmarc_txt_outcome: "not_queried",
+        dmarc: dmarc::DmarcResult { status: not_queried, records: Vec::new(), record: None, detail: None },
+        targets: Vec::new(),
+        scan_error: None,
+    }
+}
+
 async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> DomainScan {
+    if ctx.config.exclude.covers_name(entry.domain.as_str()) {
+        return excluded_scan(entry, scanned_at_ms);
+    }
+    if ctx.config.inject_panic.as_deref() == Some(entry.domain.as_str()) {
+        panic!("injected panic scanning {}", entry.domain);
+    }
     let name = entry.domain.as_str().to_string();
     let dmarc_name = format!("_dmarc.{name}");
     let (mx, txt, dmarc_txt) = tokio::join!(ctx.dns.mx(&name), ctx.dns.txt(&name), ctx.dns.txt(&dmarc_name));
@@ -185,15 +209,9 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         probe,
         cached,
     };
-    if over_limit {
-        return vec![target(
-            "not_queried",
-            "not_queried",
-            None,
-            None,
-            Arc::new(ProbeReport::skipped(SkipReason::OverLimit)),
-            false,
-        )];
+    if over_limit || ctx.config.exclude.covers_name(&mx.host) {
+        let reason = if over_limit { SkipReason::OverLimit } else { SkipReason::Excluded };
+        return vec![target("not_queried", "not_queried", None, None, Arc::new(ProbeReport::skipped(reason)), false)];
     }
     let addresses = ctx.dns.host_addresses(&mx.host).await;
     let (a, aaaa) = (&addresses.a, &addresses.aaaa);
@@ -209,15 +227,7 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         let ctx = ctx.clone();
         let host = mx.host.clone();
         async move {
-            let skip = if i >= ctx.config.max_ips_per_mx {
-                Some(SkipReason::OverLimit)
-            } else if ip.is_ipv6() && !ctx.config.ipv6 {
-                Some(SkipReason::Ipv6Disabled)
-            } else if !ctx.config.allow_private && non_public_range(ip).is_some() {
-                Some(SkipReason::NonPublicAddress)
-            } else {
-                None
-            };
+            let skip = address_skip(&ctx.config, i, ip);
             match skip {
                 Some(reason) => (ip, Arc::new(ProbeReport::skipped(reason)), false),
                 None => {
@@ -235,12 +245,31 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         .collect()
 }
 
+/// Why the `index`-th address of an MX host is not probed, if it is not: over the per-host limit,
+/// excluded, IPv6 while `--ipv6` is off, or in a non-public range while `--allow-private` is off.
+pub fn address_skip(config: &ScanConfig, index: usize, ip: IpAddr) -> Option<SkipReason> {
+    if index >= config.max_ips_per_mx {
+        Some(SkipReason::OverLimit)
+    } else if config.exclude.covers_ip(ip) {
+        Some(SkipReason::Excluded)
+    } else if ip.is_ipv6() && !config.ipv6 {
+        Some(SkipReason::Ipv6Disabled)
+    } else if !config.allow_private && non_public_range(ip).is_some() {
+        Some(SkipReason::NonPublicAddress)
+    } else {
+        None
+    }
+}
+
 /// One SMTP probe under the politeness limits; a panic becomes an `internal` failure.
 async fn probe_guarded(ctx: Arc<Ctx>, host: String, ip: IpAddr) -> ProbeReport {
     let run = async {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
+            if ctx.config.inject_panic.as_deref() == Some(host.as_str()) {
+                panic!("injected panic probing {host}");
+            }
             let permit = ctx.politeness.admit(ip).await;
             ctx.probes_in_flight.fetch_add(1, Ordering::Relaxed);
             let mut report =
@@ -534,4 +563,47 @@ pub async fn run_until(
     };
     info.write(&config.out.join(RUN_FILE))?;
     Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_skip_for_a_host_with_public_and_private_addresses() {
+        let mut config = ScanConfig::new(InputSource::Stdin, "out".into());
+        // An MX name resolving to a mix: only the public IPv4 address would be probed.
+        let addresses = [
+            "203.0.114.25",
+            "10.1.2.3",
+            "127.0.0.1",
+            "::ffff:192.168.1.1",
+            "2a00:1450:4001::1a",
+            "fe80::1",
+            "100.64.1.1",
+        ];
+        let decide = |c: &ScanConfig| {
+            addresses.iter().enumerate().map(|(i, a)| address_skip(c, i, a.parse().unwrap())).collect::<Vec<_>>()
+        };
+        use SkipReason::*;
+        assert_eq!(
+            decide(&config),
+            [
+                None,
+                Some(NonPublicAddress),
+                Some(NonPublicAddress),
+                Some(Ipv6Disabled),
+                Some(Ipv6Disabled),
+                Some(Ipv6Disabled),
+                Some(NonPublicAddress)
+            ]
+        );
+        config.ipv6 = true;
+        // With IPv6 on, the IPv4-mapped private address is still caught as non-public.
+        assert_eq!(decide(&config)[3..6], [Some(NonPublicAddress), None, Some(NonPublicAddress)]);
+        config.allow_private = true;
+        config.max_ips_per_mx = 6;
+        config.exclude = crate::exclude::ExcludeList::parse("203.0.114.0/24").unwrap();
+        assert_eq!(decide(&config), [Some(Excluded), None, None, None, None, None, Some(OverLimit)]);
+    }
 }

@@ -27,6 +27,8 @@ pub enum MxSource {
     None,
     /// The lookups failed: unknown.
     Unknown,
+    /// The domain is on the exclude list: nothing was queried.
+    Excluded,
 }
 
 impl MxSource {
@@ -38,6 +40,7 @@ impl MxSource {
             Self::NullMx => "null_mx",
             Self::None => "none",
             Self::Unknown => "unknown",
+            Self::Excluded => "excluded",
         }
     }
 }
@@ -107,6 +110,8 @@ pub enum StarttlsSummary {
     NotProbed,
     /// Probes were made but no MX address answered far enough to tell (refused, timeout, 4xx/5xx greeting ...).
     Unreachable,
+    /// The domain is on the exclude list.
+    Excluded,
 }
 
 impl StarttlsSummary {
@@ -120,6 +125,7 @@ impl StarttlsSummary {
             Self::DnsFailed => "dns_failed",
             Self::NotProbed => "not_probed",
             Self::Unreachable => "unreachable",
+            Self::Excluded => "excluded",
         }
     }
 }
@@ -179,6 +185,7 @@ impl DomainScan {
         match self.mx_source {
             MxSource::NullMx | MxSource::None => return StarttlsSummary::NoMx,
             MxSource::Unknown => return StarttlsSummary::DnsFailed,
+            MxSource::Excluded => return StarttlsSummary::Excluded,
             MxSource::Explicit | MxSource::Implicit => {}
         }
         let known: Vec<bool> = self.targets.iter().filter_map(encrypts).collect();

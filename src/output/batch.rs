@@ -209,7 +209,9 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.f64(col::WEIGHT, e.weight);
     b.timestamp_ms(col::SCANNED_AT, Some(s.scanned_at_ms));
     b.str(col::SCAN_ERROR, s.scan_error.as_deref());
-    b.str(col::MX_OUTCOME, Some(s.mx.label()));
+    let excluded = s.mx_source == crate::record::MxSource::Excluded;
+    b.bool(col::EXCLUDED, Some(excluded));
+    b.str(col::MX_OUTCOME, Some(if excluded { "not_queried" } else { s.mx.label() }));
     b.str(col::MX_DETAIL, s.mx.failure().map(|f| f.detail.as_str()));
     b.str(col::MX_SOURCE, Some(s.mx_source.as_label()));
     b.mx_list(col::MX, s.mx.found().map(Vec::as_slice).unwrap_or(&[]));

@@ -145,19 +145,25 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn push_row(b: &mut BatchBuilder, i: u64) {
+        use arrow_schema::DataType;
         for field in DOMAINS.fields() {
             let name = field.name().as_str();
-            match name {
-                col::DOMAIN => b.str(name, Some(&format!("d{i}.example"))),
-                col::INPUT_LINE => b.u64(name, Some(i)),
-                col::SCANNED_AT => b.timestamp_ms(name, Some(0)),
-                col::MX => b.mx_list(name, &[]),
-                col::MX_COUNT => b.u16(name, Some(0)),
-                col::WEIGHT => b.f64(name, None),
-                col::DMARC_PCT => b.u8(name, None),
-                col::GMAIL_RED_LOCK => b.bool(name, None),
-                n if n.ends_with("_records") || n == col::DMARC_RUA => b.strs::<&str>(name, &[]),
-                _ => b.str(name, if field.is_nullable() { None } else { Some("x") }),
+            let null = field.is_nullable();
+            match field.data_type() {
+                DataType::Utf8 | DataType::Dictionary(_, _) => {
+                    let value = if name == col::DOMAIN { format!("d{i}.example") } else { "x".to_string() };
+                    b.str(name, (!null || name == col::DOMAIN).then_some(value.as_str()))
+                }
+                DataType::UInt8 => b.u8(name, (!null).then_some(0)),
+                DataType::UInt16 => b.u16(name, (!null).then_some(0)),
+                DataType::UInt32 => b.u32(name, (!null).then_some(0)),
+                DataType::UInt64 => b.u64(name, Some(i)),
+                DataType::Float64 => b.f64(name, (!null).then_some(1.0)),
+                DataType::Boolean => b.bool(name, (!null).then_some(false)),
+                DataType::Timestamp(_, _) => b.timestamp_ms(name, Some(0)),
+                DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => b.mx_list(name, &[]),
+                DataType::List(_) => b.strs::<&str>(name, &[]),
+                other => unreachable!("{other}"),
             }
         }
         b.end_row();

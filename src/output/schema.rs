@@ -22,6 +22,7 @@ pub mod col {
     pub const WEIGHT: &str = "weight";
     pub const SCANNED_AT: &str = "scanned_at";
     pub const SCAN_ERROR: &str = "scan_error";
+    pub const EXCLUDED: &str = "excluded";
     pub const MX_OUTCOME: &str = "mx_outcome";
     pub const MX_DETAIL: &str = "mx_detail";
     pub const MX_SOURCE: &str = "mx_source";
@@ -142,13 +143,24 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "A scanner bug hit while scanning this domain (then other columns may be incomplete).",
             ),
-            f(MX_OUTCOME, label(), false, "MX lookup: found, nxdomain, nodata, servfail, refused, timeout, error."),
+            f(
+                EXCLUDED,
+                Boolean,
+                false,
+                "The domain is on the exclude list: nothing was queried (outcomes say not_queried, starttls says excluded).",
+            ),
+            f(
+                MX_OUTCOME,
+                label(),
+                false,
+                "MX lookup: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried (excluded).",
+            ),
             f(MX_DETAIL, Utf8, true, "The resolver's message when the MX lookup failed."),
             f(
                 MX_SOURCE,
                 label(),
                 false,
-                "explicit (MX records), implicit (no MX, the domain's A/AAAA), null_mx, none, unknown (lookups failed).",
+                "explicit (MX records), implicit (no MX, the domain's A/AAAA), null_mx, none, unknown (lookups failed), excluded.",
             ),
             f(
                 MX,
@@ -161,9 +173,14 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 SPF_TXT_OUTCOME,
                 label(),
                 false,
-                "TXT lookup at the domain: found, nxdomain, nodata, servfail, refused, timeout, error.",
+                "TXT lookup at the domain: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried (excluded).",
             ),
-            f(SPF_STATUS, label(), false, "none, valid, multiple_records, syntax_error, temperror (lookup failed)."),
+            f(
+                SPF_STATUS,
+                label(),
+                false,
+                "none, valid, multiple_records, syntax_error, temperror (lookup failed), not_queried (excluded).",
+            ),
             f(
                 SPF_ALL,
                 label(),
@@ -176,9 +193,14 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 DMARC_TXT_OUTCOME,
                 label(),
                 false,
-                "TXT lookup at _dmarc.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error.",
+                "TXT lookup at _dmarc.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried (excluded).",
             ),
-            f(DMARC_STATUS, label(), false, "none, valid, multiple_records, syntax_error, temperror (lookup failed)."),
+            f(
+                DMARC_STATUS,
+                label(),
+                false,
+                "none, valid, multiple_records, syntax_error, temperror (lookup failed), not_queried (excluded).",
+            ),
             f(DMARC_POLICY, label(), true, "p: none, quarantine, reject."),
             f(DMARC_SUBDOMAIN_POLICY, label(), true, "sp: none, quarantine, reject."),
             f(DMARC_PCT, UInt8, true, "pct (default 100)."),
@@ -189,7 +211,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 STARTTLS,
                 label(),
                 false,
-                "all, some, none (of the MX addresses that answered, how many completed STARTTLS), no_mx, dns_failed, not_probed, unreachable.",
+                "all, some, none (of the MX addresses that answered, how many completed STARTTLS), no_mx, dns_failed, not_probed, unreachable, excluded.",
             ),
             f(
                 TLS_CERT_VALID,
@@ -222,7 +244,7 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 MX_A_OUTCOME,
                 label(),
                 false,
-                "A lookup of the MX host: found, nxdomain, nodata, servfail, refused, timeout, error.",
+                "A lookup of the MX host: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried (excluded or over the limit).",
             ),
             f(MX_AAAA_OUTCOME, label(), false, "AAAA lookup of the MX host."),
             f(MX_ADDRESS_DETAIL, Utf8, true, "The resolver's message when an address lookup failed."),
@@ -234,7 +256,7 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 PROBE_REASON,
                 label(),
                 true,
-                "Failure reason (refused, timeout, closed, reset, unreachable, bad_reply, rejected, plaintext_after_starttls, legacy_tls_only, tls_alert, tls_protocol, io, internal) or skip reason (non_public_address, ipv6_disabled, no_address, address_lookup_failed, over_limit).",
+                "Failure reason (refused, timeout, closed, reset, unreachable, bad_reply, rejected, plaintext_after_starttls, legacy_tls_only, tls_alert, tls_protocol, io, internal) or skip reason (non_public_address, ipv6_disabled, no_address, address_lookup_failed, over_limit, excluded).",
             ),
             f(PROBE_REPLY_CODE, UInt16, true, "SMTP code of a rejecting reply (e.g. 421, 454, 554)."),
             f(PROBE_DETAIL, Utf8, true, "Free text of a failure."),

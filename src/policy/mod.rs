@@ -17,6 +17,8 @@ pub enum PolicyStatus {
     SyntaxError,
     /// The TXT lookup failed (SERVFAIL, timeout ...): the answer is unknown, never "none".
     TempError,
+    /// Not looked up: the domain is on the exclude list.
+    NotQueried,
 }
 
 impl PolicyStatus {
@@ -28,6 +30,7 @@ impl PolicyStatus {
             Self::MultipleRecords => "multiple_records",
             Self::SyntaxError => "syntax_error",
             Self::TempError => "temperror",
+            Self::NotQueried => "not_queried",
         }
     }
 }

@@ -136,6 +136,8 @@ pub enum SkipReason {
     AddressLookupFailed,
     /// Beyond `--max-mx-per-domain` or `--max-ips-per-mx`.
     OverLimit,
+    /// The MX host name or address is on the exclude list.
+    Excluded,
 }
 
 impl SkipReason {
@@ -147,6 +149,7 @@ impl SkipReason {
             Self::NoAddress => "no_address",
             Self::AddressLookupFailed => "address_lookup_failed",
             Self::OverLimit => "over_limit",
+            Self::Excluded => "excluded",
         }
     }
 }

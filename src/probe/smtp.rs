@@ -480,6 +480,25 @@ mod tests {
         }
 
         #[test]
+        fn ehlo_never_panics_and_round_trips(
+            lines in proptest::collection::vec("\\PC{0,40}", 0..8),
+            exts in proptest::collection::vec("[A-Z][A-Z0-9-]{0,12}( [a-z0-9=]{1,8})?", 0..8),
+        ) {
+            let _ = parse_ehlo(&Reply { code: 250, lines });
+            let mut reply_lines = vec!["mx.example greets you".to_string()];
+            reply_lines.extend(exts.iter().map(|e| e.to_ascii_lowercase()));
+            let parsed = parse_ehlo(&Reply { code: 250, lines: reply_lines });
+            let want: Vec<String> = exts
+                .iter()
+                .map(|e| match e.split_once(' ') {
+                    Some((kw, rest)) => format!("{} {}", kw.to_ascii_uppercase(), rest.to_ascii_lowercase()),
+                    None => e.to_ascii_uppercase(),
+                })
+                .collect();
+            prop_assert_eq!(parsed, want);
+        }
+
+        #[test]
         fn reply_round_trips(code in 200u16..600, lines in proptest::collection::vec("[ -~]{0,40}", 1..6)) {
             let reply = Reply { code, lines };
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

@@ -185,6 +185,40 @@ impl Answerer for Zone {
     }
 }
 
+/// Records every name asked, for tests that must prove a name was never queried.
+#[derive(Clone, Debug, Default)]
+pub struct QueryLog(Arc<std::sync::Mutex<HashSet<String>>>);
+
+impl QueryLog {
+    /// Was `name` (any case, with or without the trailing dot) asked for?
+    pub fn asked(&self, name: &str) -> bool {
+        self.0.lock().map(|n| n.contains(&key(name))).unwrap_or(false)
+    }
+
+    /// Every name asked for that ends with `suffix`.
+    pub fn asked_under(&self, suffix: &str) -> Vec<String> {
+        let suffix = key(suffix);
+        self.0.lock().map(|n| n.iter().filter(|q| q.ends_with(&suffix)).cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// An answerer that logs the names it is asked for.
+pub struct Logged<A> {
+    /// The answerer.
+    pub inner: A,
+    /// The log.
+    pub log: QueryLog,
+}
+
+impl<A: Answerer> Answerer for Logged<A> {
+    fn answer(&self, name: &str, rtype: RecordType) -> Answer {
+        if let Ok(mut names) = self.log.0.lock() {
+            names.insert(key(name));
+        }
+        self.inner.answer(name, rtype)
+    }
+}
+
 /// A running test DNS server.
 pub struct FakeDns {
     addr: SocketAddr,

@@ -4,6 +4,7 @@
 mod cli;
 mod dns_cases;
 mod hostile;
+mod input_corpus;
 mod lab;
 mod politeness;
 mod postures;

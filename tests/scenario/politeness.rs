@@ -106,3 +106,104 @@ async fn temporary_greetings_are_retried_after_backing_off() {
     assert_eq!(scan.mx_row("fivehundred.test")["probe_attempts"].int(), Some(1));
     w.assert_polite();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_domains_and_ranges_are_never_touched() {
+    let mut w = World::new(18);
+    w.mx("excluded.test", "mx.excluded.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.zone.mx("sub.excluded.test", 10, "mx.excluded.test");
+    let ok_ip = w.mx("mixed.test", "mx1.mixed.test", Behaviour::new(Posture::NoStartTls)).await;
+    let blocked_ip = w.block.next_ip();
+    let blocked =
+        FakeSmtp::spawn(SocketAddr::new(blocked_ip, SMTP_PORT), Behaviour::new(Posture::NoStartTls)).await.unwrap();
+    w.zone.mx("mixed.test", 20, "mx2.mixed.test").addr("mx2.mixed.test", blocked_ip).addr("mx2.mixed.test", ok_ip);
+    w.zone.mx("mixed.test", 30, "mx3.optout.test").addr("mx3.optout.test", ok_ip);
+    let dir = crate::world::test_dir("exclude-file");
+    let exclude =
+        format!("# opt-out requests\nexcluded.test\noptout.test  # asked by its postmaster\n{blocked_ip}/32\n");
+    let list = mailcensus::exclude::ExcludeList::parse(&exclude).unwrap();
+    std::fs::write(dir.join("exclude.txt"), &exclude).unwrap();
+    let scan = w.scan("exclude", "excluded.test\nsub.excluded.test\nmixed.test\n", |c| c.exclude = list).await;
+
+    for d in ["excluded.test", "sub.excluded.test"] {
+        let row = scan.domain(d);
+        assert_eq!(row["excluded"].bool(), Some(true), "{d}");
+        assert_eq!(
+            (
+                row["mx_outcome"].str(),
+                row["mx_source"].str(),
+                row["starttls"].str(),
+                row["spf_status"].str(),
+                row["dmarc_status"].str()
+            ),
+            (Some("not_queried"), Some("excluded"), Some("excluded"), Some("not_queried"), Some("not_queried")),
+            "{d}"
+        );
+        assert!(scan.mx_rows(d).is_empty());
+    }
+    assert!(scan.queries.asked_under("excluded.test").is_empty(), "{:?}", scan.queries.asked_under("excluded.test"));
+    assert!(!scan.queries.asked("mx3.optout.test"), "an excluded MX name is not even resolved");
+    assert!(scan.queries.asked("mx2.mixed.test"));
+    assert_eq!(w.server("mx.excluded.test").connections(), 0);
+    assert_eq!(blocked.connections(), 0, "no connection into an excluded range");
+
+    assert_eq!(scan.domain("mixed.test")["excluded"].bool(), Some(false));
+    let rows = scan.mx_rows("mixed.test");
+    let find = |host: &str, ip: Option<String>| {
+        rows.iter()
+            .find(|r| r["mx_host"].str() == Some(host) && r["ip"].str().map(str::to_string) == ip)
+            .unwrap_or_else(|| panic!("{host} {ip:?}: {rows:#?}"))
+    };
+    assert_eq!(find("mx1.mixed.test", Some(ok_ip.to_string()))["probe_status"].str(), Some("done"));
+    assert_eq!(find("mx2.mixed.test", Some(blocked_ip.to_string()))["probe_reason"].str(), Some("excluded"));
+    assert_eq!(
+        find("mx2.mixed.test", Some(ok_ip.to_string()))["probe_cached"].bool(),
+        Some(false),
+        "another host name, its own probe"
+    );
+    assert_eq!(find("mx3.optout.test", None)["probe_reason"].str(), Some("excluded"));
+    assert_eq!(scan.domain("mixed.test")["starttls"].str(), Some("none"));
+
+    // The same list through the command line: a bad entry is a usage error.
+    std::fs::write(dir.join("bad.txt"), "optout.test\nnot a domain at all\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailcensus"))
+        .args([
+            "scan",
+            "-",
+            "--out",
+            dir.join("o").to_str().unwrap(),
+            "--exclude",
+            dir.join("bad.txt").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.txt:2"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_becomes_a_row_not_a_lost_domain() {
+    let mut w = World::new(19);
+    w.mx("boom.test", "mx.boom.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.mx("fine.test", "mx.fine.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.zone.mx("shares.test", 10, "mx.boom.test");
+    let scan = w
+        .scan("panic-probe", "boom.test\nfine.test\nshares.test\n", |c| c.inject_panic = Some("mx.boom.test".into()))
+        .await;
+    assert_eq!(scan.domains.len(), 3, "no domain lost");
+    for d in ["boom.test", "shares.test"] {
+        let row = scan.mx_row(d);
+        assert_eq!((row["probe_status"].str(), row["probe_reason"].str()), (Some("failed"), Some("internal")), "{d}");
+        assert!(row["probe_detail"].str().is_some_and(|t| t.contains("injected panic")));
+    }
+    assert_eq!(scan.mx_row("fine.test")["probe_status"].str(), Some("done"));
+    assert_eq!(scan.summary.counts.internal_errors, 1, "one probe panicked, shared by two domains");
+
+    let mut w = World::new(20);
+    w.mx("fine.test", "mx.fine.test", Behaviour::new(Posture::NoStartTls)).await;
+    let scan = w.scan("panic-domain", "boom.test\nfine.test\n", |c| c.inject_panic = Some("boom.test".into())).await;
+    assert_eq!(scan.domains.len(), 2);
+    assert!(scan.domain("boom.test")["scan_error"].str().is_some_and(|e| e.starts_with("internal: injected panic")));
+    assert_eq!(scan.domain("fine.test")["starttls"].str(), Some("none"));
+    assert_eq!(scan.summary.counts.internal_errors, 1);
+}

@@ -9,7 +9,7 @@ use mailcensus::input::InputSource;
 use mailcensus::pipeline::{self, ScanSummary};
 use mailcensus::testkit::AddressBlock;
 use mailcensus::testkit::dataset::{Row, read_rows};
-use mailcensus::testkit::dns::{FakeDns, Zone};
+use mailcensus::testkit::dns::{FakeDns, Logged, QueryLog, Zone};
 use mailcensus::testkit::pki::TestCa;
 use mailcensus::testkit::smtp::{Behaviour, FakeSmtp};
 
@@ -26,6 +26,8 @@ pub struct World {
 
 pub struct Scan {
     pub summary: ScanSummary,
+    /// Every name the scan asked the DNS server for.
+    pub queries: QueryLog,
     /// The scan's output directory.
     pub out: PathBuf,
     pub domains: Vec<Row>,
@@ -109,13 +111,15 @@ impl World {
     /// Serves the zone and scans `domains` (one per line) with `tweak` applied to the config.
     pub async fn scan(&mut self, name: &str, input: &str, tweak: impl FnOnce(&mut ScanConfig)) -> Scan {
         let dns_ip = IpAddr::from([127, self.block_id, 255, 53]);
-        let dns = FakeDns::spawn(dns_ip, self.zone.clone()).await.unwrap();
+        let queries = QueryLog::default();
+        let dns = FakeDns::spawn(dns_ip, Logged { inner: self.zone.clone(), log: queries.clone() }).await.unwrap();
         let mut config = self.config(name, &dns, input);
         tweak(&mut config);
         let dir = config.out.clone();
         let summary = pipeline::run(config).await.expect("scan runs");
         Scan {
             summary,
+            queries,
             out: dir.clone(),
             domains: read_rows(&dir.join("domains")).unwrap(),
             mx: read_rows(&dir.join("mx_hosts")).unwrap(),
