@@ -324,12 +324,9 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                 }
             };
             let out = config.out.clone();
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match runtime() {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("mailcensus: cannot start the runtime: {e}");
-                    return ExitCode::from(1);
-                }
+                Err(code) => return code,
             };
             match runtime.block_on(pipeline::run(config)) {
                 Ok(s) => {
@@ -367,6 +364,15 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     }
 }
 
+/// The world of `demo`, `lab` or `bench`, or exit code 2.
+fn world_config(args: &WorldArgs) -> Result<crate::world::WorldConfig, ExitCode> {
+    args.config().map_err(|e| {
+        eprintln!("mailcensus: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// A multi-threaded runtime, or exit code 1.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
         eprintln!("mailcensus: cannot start the runtime: {e}");
@@ -375,15 +381,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn run_demo(args: DemoArgs) -> ExitCode {
-    let world = match args.world.config() {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("mailcensus: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match runtime() {
-        Ok(r) => r,
+    let (world, rt) = match world_config(&args.world).and_then(|w| Ok((w, runtime()?))) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     eprintln!(
@@ -415,15 +414,8 @@ fn run_demo(args: DemoArgs) -> ExitCode {
 }
 
 fn run_lab(args: LabArgs) -> ExitCode {
-    let world = match args.world.config() {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("mailcensus: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match runtime() {
-        Ok(r) => r,
+    let (world, rt) = match world_config(&args.world).and_then(|w| Ok((w, runtime()?))) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     rt.block_on(async {
@@ -458,12 +450,9 @@ fn run_lab(args: LabArgs) -> ExitCode {
 }
 
 fn run_bench(args: BenchArgs) -> ExitCode {
-    let mut world = match args.world.config() {
+    let mut world = match world_config(&args.world) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("mailcensus: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if let Some(label) = &args.posture {
         match crate::world::Posture::from_label(label) {

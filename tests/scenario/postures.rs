@@ -160,3 +160,30 @@ async fn mx_postures_are_classified() {
     );
     assert_eq!(scan.summary.counts.probes, domains.len() as u64);
 }
+
+/// Probes share one TLS client config (cloned, with a fresh recording verifier each): repeated probes
+/// of one server each judge its certificate (block 127.23).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_probes_each_judge_the_certificate() {
+    use mailcensus::probe::smtp::{SmtpConfig, probe};
+    use mailcensus::probe::tls::TlsContext;
+    let mut w = World::new(23);
+    let leaf = w.ca.leaf(&["mx.again.test"], Validity::Current);
+    let ip = w.mx("again.test", "mx.again.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    let dir = crate::world::test_dir("again");
+    w.ca.write_pem(&dir.join("ca.pem")).unwrap();
+    let tls = TlsContext::new(&[dir.join("ca.pem")]).unwrap();
+    let config = SmtpConfig {
+        port: crate::world::SMTP_PORT,
+        ehlo_name: "scanner.mailcensus.test".into(),
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(3),
+        probe_timeout: Duration::from_secs(5),
+    };
+    for round in 0..3 {
+        let report = probe((ip, crate::world::SMTP_PORT).into(), "mx.again.test", &config, &tls).await;
+        let t = report.tls.unwrap_or_else(|| panic!("round {round}: {:?}", report.attempt));
+        assert_eq!((t.chain_length, t.assessment.verdict.as_label()), (2, "valid"), "round {round}");
+    }
+    assert_eq!(w.server("mx.again.test").connections(), 3);
+}

@@ -75,15 +75,26 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// A client config for one observation handshake (TLS 1.3 and 1.2), with its own recording verifier.
-pub(crate) fn observing_config(
-    provider: &Arc<CryptoProvider>,
-) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), rustls::Error> {
+/// The base client config of a run (TLS 1.3 and 1.2), built once; see [`observing_config`].
+pub(crate) fn base_config(provider: &Arc<CryptoProvider>) -> Result<ClientConfig, rustls::Error> {
     let verifier = Arc::new(RecordingVerifier { provider: provider.clone(), signature_error: Mutex::new(None) });
-    let config = ClientConfig::builder_with_provider(provider.clone())
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    Ok((Arc::new(config), verifier))
+    // Every probe is a full handshake: a resumed session would present no certificate to judge.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
+}
+
+/// A client config for one observation handshake: the run's base config with its own recording verifier.
+pub(crate) fn observing_config(
+    base: &ClientConfig,
+    provider: &Arc<CryptoProvider>,
+) -> (Arc<ClientConfig>, Arc<RecordingVerifier>) {
+    let verifier = Arc::new(RecordingVerifier { provider: provider.clone(), signature_error: Mutex::new(None) });
+    let mut config = base.clone();
+    config.dangerous().set_certificate_verifier(verifier.clone());
+    (Arc::new(config), verifier)
 }

@@ -62,6 +62,26 @@ pub struct TlsObservation {
 pub struct TlsContext {
     roots: Arc<RootCertStore>,
     provider: Arc<CryptoProvider>,
+    base: Arc<rustls::ClientConfig>,
+}
+
+/// The ring provider with its cipher suites in the order mainstream clients offer them: AES-128-GCM
+/// first, then AES-256-GCM, then ChaCha20-Poly1305, TLS 1.3 before TLS 1.2 (ring lists AES-256 first).
+fn client_provider() -> CryptoProvider {
+    use rustls::CipherSuite as C;
+    let mut provider = rustls::crypto::ring::default_provider();
+    let rank = |s: C| match s {
+        C::TLS13_AES_128_GCM_SHA256 => 0,
+        C::TLS13_AES_256_GCM_SHA384 => 1,
+        C::TLS13_CHACHA20_POLY1305_SHA256 => 2,
+        C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => 3,
+        C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 4,
+        C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => 5,
+        C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => 6,
+        _ => 7,
+    };
+    provider.cipher_suites.sort_by_key(|s| rank(s.suite()));
+    provider
 }
 
 /// The `--ca-file` could not be used.
@@ -90,7 +110,10 @@ impl TlsContext {
                 roots.add(c).map_err(|e| err(e.to_string()))?;
             }
         }
-        Ok(Self { roots: Arc::new(roots), provider: Arc::new(rustls::crypto::ring::default_provider()) })
+        let provider = Arc::new(client_provider());
+        let base = danger::base_config(&provider)
+            .map_err(|e| CaFileError { path: "(TLS configuration)".into(), detail: e.to_string() })?;
+        Ok(Self { roots: Arc::new(roots), provider, base: Arc::new(base) })
     }
 
     /// Judges a captured chain for `host`, now.
@@ -105,7 +128,7 @@ impl TlsContext {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let (config, verifier) = danger::observing_config(&self.provider).map_err(io::Error::other)?;
+        let (config, verifier) = danger::observing_config(&self.base, &self.provider);
         let name = ServerName::try_from(host.to_string()).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("invalid TLS server name {host:?}: {e}"))
         })?;
