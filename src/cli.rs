@@ -27,12 +27,40 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Print the columns of the output datasets (name, type, description) as Markdown.
     Schema,
+    /// Compute the report of a scan directory: group shares with 95% intervals, grades, Transparency-Report CSV.
+    Report(ReportArgs),
     /// Start a simulated mail internet on loopback, scan it, and compare the results with its ground truth.
     Demo(DemoArgs),
     /// Serve a simulated mail internet on loopback until Ctrl-C, for a scan from another process.
     Lab(LabArgs),
     /// Measure scan throughput against a simulated world in the same process.
     Bench(BenchArgs),
+}
+
+/// Flags of `mailcensus report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A scan's output directory (with domains/ and mx_hosts/).
+    pub dir: PathBuf,
+    /// Language of findings and remedies: en or ja.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
+    pub lang: String,
+}
+
+/// Writes the report of `dir` and prints its summary; the exit code on failure.
+fn report(dir: &std::path::Path, lang: &str) -> Result<(), ExitCode> {
+    let lang = crate::report::grade::Lang::from_code(lang).unwrap_or_default();
+    match crate::report::run(dir, lang) {
+        Ok(r) => {
+            println!("{}", crate::report::render_summary(&r));
+            println!("report: {}", dir.join("report").display());
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("mailcensus report: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 /// The simulated world's size, seed and addresses.
@@ -87,6 +115,9 @@ pub struct DemoArgs {
     /// Output directory (replaced if it holds an earlier demo): the scan's outputs, and the world in world/.
     #[arg(long, value_name = "DIR", default_value = "mailcensus-demo")]
     pub out: PathBuf,
+    /// Do not compute the report.
+    #[arg(long)]
+    pub no_report: bool,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -215,6 +246,12 @@ pub struct ScanArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Do not compute the report at the end of the scan.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Language of the report's findings and remedies: en or ja.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
+    pub lang: String,
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -308,6 +345,10 @@ impl ScanArgs {
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
+        Command::Report(args) => match report(&args.dir, &args.lang) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
         Command::Lab(lab) => run_lab(lab),
         Command::Bench(bench) => run_bench(bench),
         Command::Schema => {
@@ -316,6 +357,7 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Scan(scan) => {
+            let (no_report, lang) = (scan.no_report, scan.lang.clone());
             let config = match (*scan).into_config(args) {
                 Ok(c) => c,
                 Err(e) => {
@@ -345,6 +387,9 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                     if !s.complete {
                         eprintln!("mailcensus: interrupted; run.json says complete: false; continue with --resume");
                         return ExitCode::from(130);
+                    }
+                    if !no_report && let Err(code) = report(&out, &lang) {
+                        return code;
                     }
                     if c.internal_errors > 0 {
                         eprintln!(
@@ -396,6 +441,11 @@ fn run_demo(args: DemoArgs) -> ExitCode {
                 "outputs: {} (domains/, mx_hosts/, rejects.csv, run.json; the world in world/)",
                 args.out.display()
             );
+            if !args.no_report
+                && let Err(code) = report(&args.out, "en")
+            {
+                return code;
+            }
             if c.disagreements() == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -28,5 +28,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod probe;
 pub mod record;
+pub mod report;
 pub mod testkit;
 pub mod world;

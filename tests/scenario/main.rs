@@ -8,5 +8,6 @@ mod input_corpus;
 mod lab;
 mod politeness;
 mod postures;
+mod report;
 mod resume;
 mod world;

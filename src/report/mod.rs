@@ -1,0 +1,335 @@
+//! `mailcensus report DIR`: what share of mail to each group's domains would travel encrypted and
+//! authenticated, and which domains hold the group back.
+//!
+//! Reads a scan's datasets only through their files (so it works on any scan output, merged ones
+//! included) and writes under `DIR/report/`:
+//! - `groups.csv`: one row per group and one for all domains (`(all)`), each share with its 95% Wilson
+//!   interval and the number of domains it applies to (see [`stats`] for weighting);
+//! - `domains.csv`: one line per domain with its grade and findings, each with a remedy ([`grade`]);
+//! - `transparency.csv`: the Transparency Report's own per-domain columns.
+//!
+//! The HTML page, comparisons between scans and the analysis scripts are not written yet.
+
+pub mod grade;
+pub mod read;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::output::schema::col;
+use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR};
+use grade::{GradeInput, Lang};
+use read::{ReadError, for_each_row};
+use stats::Tally;
+
+/// The group label of domains without a group, and of the row over all domains.
+pub const NO_GROUP: &str = "(none)";
+/// The group label of the row over all domains.
+pub const ALL: &str = "(all)";
+
+/// The shares reported per group: (name, what it means). The order is the column order of `groups.csv`.
+pub const METRICS: &[(&str, &str)] = &[
+    ("accepting_mail", "domains that accept mail (MX records or an implicit MX), of all domains not excluded"),
+    ("starttls_all", "STARTTLS on every answering MX, of domains whose STARTTLS is known"),
+    ("starttls_some", "STARTTLS on some answering MX only, of domains whose STARTTLS is known"),
+    ("starttls_none", "STARTTLS on no answering MX, of domains whose STARTTLS is known"),
+    ("cert_valid_all", "a valid certificate on every TLS session, of domains with STARTTLS"),
+    ("tls13", "TLS 1.3 with every MX, of domains with STARTTLS"),
+    ("red_lock", "predicted Gmail red padlock, of domains where it can be predicted"),
+    ("spf_valid", "one valid SPF record, of domains whose SPF lookup worked"),
+    ("dmarc_present", "one valid DMARC record, of domains whose DMARC lookup worked"),
+    ("dmarc_none", "DMARC p=none, of domains with DMARC"),
+    ("dmarc_quarantine", "DMARC p=quarantine, of domains with DMARC"),
+    ("dmarc_reject", "DMARC p=reject, of domains with DMARC"),
+];
+
+/// The tallies of one group.
+#[derive(Clone, Debug, Default)]
+pub struct GroupStats {
+    /// Domains in the group.
+    pub domains: u64,
+    /// Σ weight of the group's domains.
+    pub weight: f64,
+    /// One tally per entry of [`METRICS`].
+    pub tallies: Vec<Tally>,
+}
+
+/// The per-domain values the report needs, read from the `domains` dataset.
+#[derive(Clone, Debug, Default)]
+struct DomainFacts {
+    group: String,
+    weight: f64,
+    excluded: bool,
+    mx_source: String,
+    grade: GradeInput,
+    tls_version_min: Option<String>,
+    red_lock: Option<bool>,
+}
+
+impl GroupStats {
+    fn add(&mut self, d: &DomainFacts) {
+        if self.tallies.is_empty() {
+            self.tallies = vec![Tally::default(); METRICS.len()];
+        }
+        self.domains += 1;
+        self.weight += d.weight;
+        let w = d.weight;
+        let g = &d.grade;
+        let known_tls = matches!(g.starttls.as_str(), "all" | "some" | "none");
+        let with_tls = matches!(g.starttls.as_str(), "all" | "some");
+        let spf_known = !matches!(g.spf_status.as_str(), "temperror" | "not_queried");
+        let dmarc_known = !matches!(g.dmarc_status.as_str(), "temperror" | "not_queried");
+        let dmarc_valid = g.dmarc_status == "valid";
+        let policy = g.dmarc_policy.as_deref();
+        let answers: [Option<bool>; 12] = [
+            (!d.excluded).then_some(matches!(d.mx_source.as_str(), "explicit" | "implicit")),
+            known_tls.then(|| g.starttls == "all"),
+            known_tls.then(|| g.starttls == "some"),
+            known_tls.then(|| g.starttls == "none"),
+            with_tls.then(|| g.tls_cert_valid == "all"),
+            with_tls.then(|| d.tls_version_min.as_deref() == Some("tls1_3")),
+            d.red_lock,
+            spf_known.then(|| g.spf_status == "valid"),
+            dmarc_known.then_some(dmarc_valid),
+            dmarc_valid.then(|| policy == Some("none")),
+            dmarc_valid.then(|| policy == Some("quarantine")),
+            dmarc_valid.then(|| policy == Some("reject")),
+        ];
+        for (tally, answer) in self.tallies.iter_mut().zip(answers) {
+            if let Some(hit) = answer {
+                tally.add(w, hit);
+            }
+        }
+    }
+}
+
+/// What `report` computed.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Per group, and [`ALL`].
+    pub groups: BTreeMap<String, GroupStats>,
+    /// Domains by grade (`A`..`F`, `-`).
+    pub grades: BTreeMap<char, u64>,
+}
+
+/// MX facts per domain, from `mx_hosts`: hosts without working STARTTLS, and answering/encrypting addresses.
+#[derive(Clone, Debug, Default)]
+struct MxFacts {
+    preferred: Option<(u16, String)>,
+    without_tls: Vec<String>,
+    answered: u32,
+    encrypted: u32,
+}
+
+fn read_mx(dir: &Path) -> Result<HashMap<String, MxFacts>, ReadError> {
+    let mut facts: HashMap<String, MxFacts> = HashMap::new();
+    let columns = [
+        col::DOMAIN,
+        col::MX_HOST,
+        col::MX_PREFERENCE,
+        col::SMTP_STARTTLS_OFFERED,
+        col::TLS_VERSION,
+        col::PROBE_PHASE,
+        col::PROBE_STATUS,
+    ];
+    for_each_row(dir, &columns, |r| {
+        let Some(domain) = r.str(col::DOMAIN) else { return };
+        let f = facts.entry(domain.to_string()).or_default();
+        let host = r.str(col::MX_HOST).unwrap_or_default().to_string();
+        let pref = r.f64(col::MX_PREFERENCE).unwrap_or(0.0) as u16;
+        if f.preferred.as_ref().is_none_or(|(p, _)| pref < *p) {
+            f.preferred = Some((pref, host.clone()));
+        }
+        let encrypted = r.str(col::TLS_VERSION).is_some();
+        // Answered far enough to tell: EHLO answered (STARTTLS offered or not).
+        if r.bool(col::SMTP_STARTTLS_OFFERED).is_some() {
+            f.answered += 1;
+            f.encrypted += encrypted as u32;
+            if !encrypted && !f.without_tls.contains(&host) {
+                f.without_tls.push(host);
+            }
+        }
+    })?;
+    Ok(facts)
+}
+
+/// The registrable-looking suffix of a host name (its last two labels), for `Hostname Suffix`.
+fn host_suffix(host: &str) -> String {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
+}
+
+fn csv_error(path: &Path) -> impl Fn(csv::Error) -> ReadError + '_ {
+    move |e| format!("cannot write {}: {e}", path.display()).into()
+}
+
+/// Computes the report of the scan in `dir` and writes its files under `dir/report/`.
+pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
+    let out = dir.join("report");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let mx = read_mx(&dir.join(MX_HOSTS_DIR))?;
+    let domains_path = out.join("domains.csv");
+    let transparency_path = out.join("transparency.csv");
+    let mut domains_csv = csv::Writer::from_path(&domains_path).map_err(csv_error(&domains_path))?;
+    let mut transparency = csv::Writer::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
+    domains_csv
+        .write_record(["domain", "group", "grade", "not_graded", "findings", "remedies"])
+        .map_err(csv_error(&domains_path))?;
+    transparency
+        .write_record([
+            "Address Suffix",
+            "Hostname Suffix",
+            "Direction",
+            "UN M.49 Region Code",
+            "Region Name",
+            "Fraction Encrypted",
+        ])
+        .map_err(csv_error(&transparency_path))?;
+    let mut report = Report::default();
+    let mut write_error: Option<ReadError> = None;
+    let columns = [
+        col::DOMAIN,
+        col::GROUP,
+        col::WEIGHT,
+        col::EXCLUDED,
+        col::MX_SOURCE,
+        col::STARTTLS,
+        col::TLS_CERT_VALID,
+        col::TLS_VERSION_MIN,
+        col::GMAIL_RED_LOCK,
+        col::SPF_STATUS,
+        col::SPF_ALL,
+        col::DMARC_STATUS,
+        col::DMARC_POLICY,
+    ];
+    for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
+        let domain = r.str(col::DOMAIN).unwrap_or_default();
+        let m = mx.get(domain);
+        let s = |c: &str| r.str(c).unwrap_or_default().to_string();
+        let facts = DomainFacts {
+            group: r.str(col::GROUP).unwrap_or(NO_GROUP).to_string(),
+            weight: r.f64(col::WEIGHT).unwrap_or(1.0),
+            excluded: r.bool(col::EXCLUDED).unwrap_or(false),
+            mx_source: s(col::MX_SOURCE),
+            tls_version_min: r.str(col::TLS_VERSION_MIN).map(str::to_string),
+            red_lock: r.bool(col::GMAIL_RED_LOCK),
+            grade: GradeInput {
+                starttls: s(col::STARTTLS),
+                tls_cert_valid: s(col::TLS_CERT_VALID),
+                spf_status: s(col::SPF_STATUS),
+                spf_all: r.str(col::SPF_ALL).map(str::to_string),
+                dmarc_status: s(col::DMARC_STATUS),
+                dmarc_policy: r.str(col::DMARC_POLICY).map(str::to_string),
+                hosts_without_tls: m.map(|m| m.without_tls.clone()).unwrap_or_default(),
+            },
+        };
+        report.groups.entry(facts.group.clone()).or_default().add(&facts);
+        report.groups.entry(ALL.to_string()).or_default().add(&facts);
+        let g = grade::grade(&facts.grade);
+        *report.grades.entry(g.grade).or_default() += 1;
+        let hosts = if facts.grade.hosts_without_tls.is_empty() {
+            "its MX hosts".to_string()
+        } else {
+            facts.grade.hosts_without_tls.join(", ")
+        };
+        let labels: Vec<&str> = g.findings.iter().map(|f| f.as_label()).collect();
+        let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
+        let grade_text = g.grade.to_string();
+        let row = [
+            domain,
+            facts.group.as_str(),
+            grade_text.as_str(),
+            g.not_graded.as_deref().unwrap_or(""),
+            &labels.join(";"),
+            &remedies.join(" | "),
+        ];
+        if let Err(e) = domains_csv.write_record(row) {
+            write_error.get_or_insert(csv_error(&domains_path)(e));
+        }
+        // The Transparency Report's outbound direction: the share of the domain's answering MX
+        // addresses that complete STARTTLS (what a big sender would see); domains without an answer are left out.
+        if let Some(m) = m.filter(|m| m.answered > 0) {
+            let suffix = m.preferred.as_ref().map(|(_, h)| host_suffix(h)).unwrap_or_default();
+            let fraction = format!("{}", (m.encrypted as f64 / m.answered as f64 * 1e6).round() / 1e6);
+            if let Err(e) = transparency.write_record([domain, &suffix, "outbound", "001", "World", &fraction]) {
+                write_error.get_or_insert(csv_error(&transparency_path)(e));
+            }
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    domains_csv.flush()?;
+    transparency.flush()?;
+    write_groups(&out.join("groups.csv"), &report)?;
+    Ok(report)
+}
+
+fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut header = vec!["group".to_string(), "domains".to_string(), "weight".to_string()];
+    for (m, _) in METRICS {
+        for suffix in ["share", "low", "high", "n"] {
+            header.push(format!("{m}_{suffix}"));
+        }
+    }
+    w.write_record(&header).map_err(csv_error(path))?;
+    for (name, g) in report.groups.iter().filter(|(n, _)| n.as_str() != ALL).chain(report.groups.get_key_value(ALL)) {
+        let mut row = vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
+        for t in &g.tallies {
+            let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
+            let (lo, hi) = t.interval().unzip();
+            row.extend([fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]);
+        }
+        w.write_record(&row).map_err(csv_error(path))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A short table for the terminal: per group, the headline shares (percent, with the interval).
+pub fn render_summary(report: &Report) -> String {
+    let pick = ["starttls_all", "cert_valid_all", "red_lock", "spf_valid", "dmarc_present"];
+    let index = |m: &str| METRICS.iter().position(|(n, _)| *n == m).expect("metric exists");
+    let mut out = format!("{:<24} {:>8}", "group", "domains");
+    for m in pick {
+        out.push_str(&format!(" {m:>18}"));
+    }
+    out.push('\n');
+    let rows = report.groups.iter().filter(|(n, _)| n.as_str() != ALL).chain(report.groups.get_key_value(ALL));
+    for (name, g) in rows {
+        out.push_str(&format!("{:<24} {:>8}", name.chars().take(24).collect::<String>(), g.domains));
+        for m in pick {
+            let t = &g.tallies[index(m)];
+            let cell = match (t.share(), t.interval()) {
+                (Some(p), Some((lo, hi))) => format!("{:.0}% ({:.0}-{:.0})", p * 100.0, lo * 100.0, hi * 100.0),
+                _ => "-".to_string(),
+            };
+            out.push_str(&format!(" {cell:>18}"));
+        }
+        out.push('\n');
+    }
+    let grades: Vec<String> = report.grades.iter().map(|(g, n)| format!("{g}={n}")).collect();
+    out.push_str(&format!("grades: {}\n", grades.join(" ")));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_documents_every_share() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        for (m, what) in METRICS {
+            assert!(readme.contains(&format!("| `{m}` | {what} |")), "README does not document the share {m}");
+        }
+    }
+
+    #[test]
+    fn host_suffix_keeps_two_labels() {
+        assert_eq!(host_suffix("mx1.mail.ocn.ad.jp"), "ad.jp");
+        assert_eq!(host_suffix("example"), "example");
+    }
+}

@@ -1,0 +1,88 @@
+//! Streaming a dataset folder column by column, for reports over scans of any size.
+//!
+//! Only the named columns are read (a Parquet projection); a column missing from a file (a scan made
+//! by an older version) reads as null, so reports work on any scan output, merged ones included.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::DataType;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// A report input could not be read.
+pub type ReadError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One row of a batch, looked up by column name.
+pub struct RowView<'a> {
+    columns: &'a HashMap<&'a str, ArrayRef>,
+    row: usize,
+}
+
+impl RowView<'_> {
+    fn column(&self, name: &str) -> Option<&ArrayRef> {
+        self.columns.get(name).filter(|c| c.is_valid(self.row))
+    }
+
+    /// A string or label column.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        let c = self.column(name)?;
+        match c.data_type() {
+            DataType::Utf8 => Some(c.as_string::<i32>().value(self.row)),
+            DataType::Dictionary(_, _) => {
+                let d = c.as_dictionary::<Int32Type>();
+                let key = d.keys().value(self.row) as usize;
+                Some(d.values().as_string::<i32>().value(key))
+            }
+            _ => None,
+        }
+    }
+
+    /// A numeric column as f64.
+    pub fn f64(&self, name: &str) -> Option<f64> {
+        let c = self.column(name)?;
+        Some(match c.data_type() {
+            DataType::Float64 => c.as_primitive::<Float64Type>().value(self.row),
+            DataType::UInt8 => c.as_primitive::<UInt8Type>().value(self.row) as f64,
+            DataType::UInt16 => c.as_primitive::<UInt16Type>().value(self.row) as f64,
+            DataType::UInt32 => c.as_primitive::<UInt32Type>().value(self.row) as f64,
+            DataType::UInt64 => c.as_primitive::<UInt64Type>().value(self.row) as f64,
+            _ => return None,
+        })
+    }
+
+    /// A boolean column.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        let c = self.column(name)?;
+        matches!(c.data_type(), DataType::Boolean).then(|| c.as_boolean().value(self.row))
+    }
+}
+
+/// Calls `f` for every row of every `*.parquet` file in `dir` (sorted by name), reading only `columns`.
+pub fn for_each_row(dir: &Path, columns: &[&str], mut f: impl FnMut(&RowView)) -> Result<(), ReadError> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    for path in files {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
+        let present: Vec<&str> =
+            columns.iter().copied().filter(|c| builder.schema().column_with_name(c).is_some()).collect();
+        let mask = ProjectionMask::columns(builder.parquet_schema(), present.iter().copied());
+        for batch in builder.with_projection(mask).build()? {
+            let batch: RecordBatch = batch?;
+            let by_name: HashMap<&str, ArrayRef> =
+                present.iter().filter_map(|c| batch.column_by_name(c).map(|a| (*c, a.clone()))).collect();
+            for row in 0..batch.num_rows() {
+                f(&RowView { columns: &by_name, row });
+            }
+        }
+    }
+    Ok(())
+}

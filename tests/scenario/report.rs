@@ -1,0 +1,144 @@
+//! The report's numbers agree with a recomputation from the raw Parquet, with each other (CSV and
+//! terminal), and weights work (blocks 127.24 and 127.206-207).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mailcensus::report::grade::Lang;
+use mailcensus::report::stats::wilson;
+use mailcensus::report::{ALL, render_summary};
+use mailcensus::testkit::dataset::read_rows;
+use mailcensus::testkit::pki::Validity;
+use mailcensus::testkit::smtp::{Behaviour, Posture};
+use mailcensus::world::WorldConfig;
+
+use crate::world::{World, test_dir};
+
+fn groups_csv(dir: &std::path::Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(dir.join("report/groups.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let row: BTreeMap<String, String> =
+                header.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect();
+            (row["group"].clone(), row)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_agrees_with_a_recomputation_from_the_parquet() {
+    let dir = test_dir("report-demo");
+    let world = WorldConfig {
+        seed: 5,
+        domains: 500,
+        providers: 25,
+        first_ip: [127, 206, 0, 1].into(),
+        dns_ip: [127, 207, 0, 53].into(),
+        smtp_port: 2531,
+        greeting_delay: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let c = mailcensus::demo::demo(world, &dir, true, false).await.unwrap();
+    assert_eq!(c.disagreements(), 0);
+    let report = mailcensus::report::run(&dir, Lang::En).unwrap();
+    let groups = groups_csv(&dir);
+
+    // Recompute three shares per group straight from the rows.
+    let rows = read_rows(&dir.join("domains")).unwrap();
+    let mut by_group: BTreeMap<String, Vec<&mailcensus::testkit::dataset::Row>> = BTreeMap::new();
+    for r in &rows {
+        by_group.entry(r["group"].str().unwrap().to_string()).or_default().push(r);
+        by_group.entry(ALL.to_string()).or_default().push(r);
+    }
+    assert_eq!(groups.len(), by_group.len());
+    for (g, rs) in &by_group {
+        let known: Vec<_> =
+            rs.iter().filter(|r| matches!(r["starttls"].str(), Some("all" | "some" | "none"))).collect();
+        let all = known.iter().filter(|r| r["starttls"].str() == Some("all")).count();
+        let red: Vec<_> = rs.iter().filter_map(|r| r["gmail_red_lock"].bool()).collect();
+        let spf_known: Vec<_> = rs.iter().filter(|r| r["spf_status"].str() != Some("temperror")).collect();
+        let spf_valid = spf_known.iter().filter(|r| r["spf_status"].str() == Some("valid")).count();
+        let row = &groups[g];
+        assert_eq!(row["domains"], rs.len().to_string(), "{g}");
+        for (metric, hits, n) in [
+            ("starttls_all", all, known.len()),
+            ("red_lock", red.iter().filter(|b| **b).count(), red.len()),
+            ("spf_valid", spf_valid, spf_known.len()),
+        ] {
+            assert_eq!(row[&format!("{metric}_n")], n.to_string(), "{g} {metric}");
+            if n > 0 {
+                let p = hits as f64 / n as f64;
+                let (lo, hi) = wilson(p, n as f64, 1.959_963_984_540_054);
+                for (suffix, want) in [("share", p), ("low", lo), ("high", hi)] {
+                    let got: f64 = row[&format!("{metric}_{suffix}")].parse().unwrap();
+                    assert!((got - want).abs() < 1e-6, "{g} {metric}_{suffix}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    // The terminal table shows the same figures as the CSV, rounded to percent.
+    let text = render_summary(&report);
+    let all_line = text.lines().find(|l| l.starts_with(ALL)).unwrap();
+    let share: f64 = groups[ALL]["starttls_all_share"].parse().unwrap();
+    assert!(all_line.contains(&format!("{:.0}%", share * 100.0)), "{all_line}");
+
+    // domains.csv has one graded line per domain; the grade counts match.
+    let mut graded = csv::Reader::from_path(dir.join("report/domains.csv")).unwrap();
+    let mut counts: BTreeMap<char, u64> = BTreeMap::new();
+    for rec in graded.records() {
+        *counts.entry(rec.unwrap()[2].chars().next().unwrap()).or_default() += 1;
+    }
+    assert_eq!(counts, report.grades);
+    assert_eq!(counts.values().sum::<u64>(), 500);
+    assert!(counts.contains_key(&'A') && counts.contains_key(&'F') && counts.contains_key(&'-'));
+
+    // transparency.csv: Google's columns, one line per domain whose MX answered.
+    let mut t = csv::Reader::from_path(dir.join("report/transparency.csv")).unwrap();
+    assert_eq!(
+        t.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["Address Suffix", "Hostname Suffix", "Direction", "UN M.49 Region Code", "Region Name", "Fraction Encrypted"]
+    );
+    let lines: Vec<_> = t.records().map(|r| r.unwrap()).collect();
+    let answered: std::collections::HashSet<String> = read_rows(&dir.join("mx_hosts"))
+        .unwrap()
+        .into_iter()
+        .filter(|r| !r["smtp_starttls_offered"].is_null())
+        .map(|r| r["domain"].str().unwrap().to_string())
+        .collect();
+    assert_eq!(lines.len(), answered.len());
+    assert!(lines.iter().all(|l| &l[2] == "outbound" && (0.0..=1.0).contains(&l[5].parse::<f64>().unwrap())));
+
+    // Japanese remedies.
+    mailcensus::report::run(&dir, Lang::Ja).unwrap();
+    let ja = std::fs::read_to_string(dir.join("report/domains.csv")).unwrap();
+    assert!(ja.contains("STARTTLS を有効にしてください"), "Japanese remedies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_count_and_shrink_the_effective_sample() {
+    let mut w = World::new(24);
+    let leaf = w.ca.leaf(&["mx.heavy.test"], Validity::Current);
+    w.mx("heavy.test", "mx.heavy.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    w.mx("light1.test", "mx.light1.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.mx("light2.test", "mx.light2.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.mx("nogroup.test", "mx.nogroup.test", Behaviour::new(Posture::NoStartTls)).await;
+    let input = "domain,group,weight\nheavy.test,G1,10\nlight1.test,G1,1\nlight2.test,G1,\nnogroup.test,,3\n";
+    let scan = w.scan("report-weights", input, |_| {}).await;
+    let report = mailcensus::report::run(&scan.out, Lang::En).unwrap();
+    let groups = groups_csv(&scan.out);
+    let g1 = &groups["G1"];
+    assert_eq!((g1["domains"].as_str(), g1["weight"].as_str()), ("3", "12"), "a missing weight counts 1");
+    let p: f64 = g1["starttls_all_share"].parse().unwrap();
+    assert!((p - 10.0 / 12.0).abs() < 1e-6);
+    let n_eff = 12.0 * 12.0 / (100.0 + 1.0 + 1.0);
+    let (lo, hi) = wilson(10.0 / 12.0, n_eff, 1.959_963_984_540_054);
+    assert!((g1["starttls_all_low"].parse::<f64>().unwrap() - lo).abs() < 1e-6);
+    assert!((g1["starttls_all_high"].parse::<f64>().unwrap() - hi).abs() < 1e-6);
+    assert_eq!(groups["(none)"]["weight"], "3");
+    assert_eq!(report.groups[ALL].domains, 4);
+    let domains = std::fs::read_to_string(scan.out.join("report/domains.csv")).unwrap();
+    assert!(domains.contains("mx.light1.test"), "the remedy names the MX host without STARTTLS");
+}
