@@ -6,11 +6,14 @@
 //! - `groups.csv`: one row per group and one for all domains (`(all)`), each share with its 95% Wilson
 //!   interval and the number of domains it applies to (see [`stats`] for weighting);
 //! - `domains.csv`: one line per domain with its grade and findings, each with a remedy ([`grade`]);
-//! - `transparency.csv`: the Transparency Report's own per-domain columns.
+//! - `transparency.csv`: the Transparency Report's own per-domain columns;
+//! - `groups.parquet`: the same as `groups.csv`;
+//! - `index.html`: the self-contained page ([`html`]).
 //!
-//! The HTML page, comparisons between scans and the analysis scripts are not written yet.
+//! Comparisons between scans (`--compare`) are not written yet.
 
 pub mod grade;
+pub mod html;
 pub mod read;
 pub mod stats;
 
@@ -111,7 +114,16 @@ pub struct Report {
     pub groups: BTreeMap<String, GroupStats>,
     /// Domains by grade (`A`..`F`, `-`).
     pub grades: BTreeMap<char, u64>,
+    /// Distinct probes by negotiated TLS version (`none` without a TLS session).
+    pub tls_versions: BTreeMap<String, u64>,
+    /// Distinct TLS sessions by certificate verdict.
+    pub cert_verdicts: BTreeMap<String, u64>,
+    /// Graded domains, worst first, for the HTML table: (domain, group, grade, findings).
+    pub graded: Vec<(String, String, char, String)>,
 }
+
+/// Most domain lines in the HTML table (the worst grades first); `domains.csv` has them all.
+pub const HTML_TABLE_ROWS: usize = 20_000;
 
 /// MX facts per domain, from `mx_hosts`: hosts without working STARTTLS, and answering/encrypting addresses.
 #[derive(Clone, Debug, Default)]
@@ -122,7 +134,7 @@ struct MxFacts {
     encrypted: u32,
 }
 
-fn read_mx(dir: &Path) -> Result<HashMap<String, MxFacts>, ReadError> {
+fn read_mx(dir: &Path, report: &mut Report) -> Result<HashMap<String, MxFacts>, ReadError> {
     let mut facts: HashMap<String, MxFacts> = HashMap::new();
     let columns = [
         col::DOMAIN,
@@ -130,10 +142,18 @@ fn read_mx(dir: &Path) -> Result<HashMap<String, MxFacts>, ReadError> {
         col::MX_PREFERENCE,
         col::SMTP_STARTTLS_OFFERED,
         col::TLS_VERSION,
-        col::PROBE_PHASE,
+        col::TLS_CERT_VERDICT,
         col::PROBE_STATUS,
+        col::PROBE_CACHED,
     ];
     for_each_row(dir, &columns, |r| {
+        if r.bool(col::PROBE_CACHED) == Some(false) && r.str(col::PROBE_STATUS) != Some("skipped") {
+            let version = r.str(col::TLS_VERSION).unwrap_or("none").to_string();
+            *report.tls_versions.entry(version).or_default() += 1;
+            if let Some(v) = r.str(col::TLS_CERT_VERDICT) {
+                *report.cert_verdicts.entry(v.to_string()).or_default() += 1;
+            }
+        }
         let Some(domain) = r.str(col::DOMAIN) else { return };
         let f = facts.entry(domain.to_string()).or_default();
         let host = r.str(col::MX_HOST).unwrap_or_default().to_string();
@@ -168,7 +188,8 @@ fn csv_error(path: &Path) -> impl Fn(csv::Error) -> ReadError + '_ {
 pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
     let out = dir.join("report");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mx = read_mx(&dir.join(MX_HOSTS_DIR))?;
+    let mut report = Report::default();
+    let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
     let domains_path = out.join("domains.csv");
     let transparency_path = out.join("transparency.csv");
     let mut domains_csv = csv::Writer::from_path(&domains_path).map_err(csv_error(&domains_path))?;
@@ -186,7 +207,6 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
             "Fraction Encrypted",
         ])
         .map_err(csv_error(&transparency_path))?;
-    let mut report = Report::default();
     let mut write_error: Option<ReadError> = None;
     let columns = [
         col::DOMAIN,
@@ -236,6 +256,13 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
         let labels: Vec<&str> = g.findings.iter().map(|f| f.as_label()).collect();
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
         let grade_text = g.grade.to_string();
+        if g.grade != '-' {
+            report.graded.push((domain.to_string(), facts.group.clone(), g.grade, labels.join(" ")));
+            if report.graded.len() > 2 * HTML_TABLE_ROWS {
+                report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+                report.graded.truncate(HTML_TABLE_ROWS);
+            }
+        }
         let row = [
             domain,
             facts.group.as_str(),
@@ -262,8 +289,66 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
     }
     domains_csv.flush()?;
     transparency.flush()?;
+    report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    report.graded.truncate(HTML_TABLE_ROWS);
     write_groups(&out.join("groups.csv"), &report)?;
+    write_groups_parquet(&out.join("groups.parquet"), &report)?;
+    std::fs::write(out.join("index.html"), html::render(&report))
+        .map_err(|e| format!("cannot write index.html: {e}"))?;
     Ok(report)
+}
+
+/// The groups in output order: each group by name, then [`ALL`].
+pub fn ordered_groups(report: &Report) -> impl Iterator<Item = (&String, &GroupStats)> {
+    report.groups.iter().filter(|(n, _)| n.as_str() != ALL).chain(report.groups.get_key_value(ALL))
+}
+
+fn write_groups_parquet(path: &Path, report: &Report) -> Result<(), ReadError> {
+    use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
+    use arrow_array::{ArrayRef, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let mut fields = vec![
+        Field::new("group", DataType::Utf8, false),
+        Field::new("domains", DataType::UInt64, false),
+        Field::new("weight", DataType::Float64, false),
+    ];
+    for (m, _) in METRICS {
+        for suffix in ["share", "low", "high"] {
+            fields.push(Field::new(format!("{m}_{suffix}"), DataType::Float64, true));
+        }
+        fields.push(Field::new(format!("{m}_n"), DataType::UInt64, false));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let (mut group, mut domains, mut weight) = (StringBuilder::new(), UInt64Builder::new(), Float64Builder::new());
+    let mut shares: Vec<[Float64Builder; 3]> = METRICS.iter().map(|_| Default::default()).collect();
+    let mut ns: Vec<UInt64Builder> = METRICS.iter().map(|_| UInt64Builder::new()).collect();
+    for (name, g) in ordered_groups(report) {
+        group.append_value(name);
+        domains.append_value(g.domains);
+        weight.append_value(g.weight);
+        for (i, t) in g.tallies.iter().enumerate() {
+            let (lo, hi) = t.interval().unzip();
+            shares[i][0].append_option(t.share());
+            shares[i][1].append_option(lo);
+            shares[i][2].append_option(hi);
+            ns[i].append_value(t.n);
+        }
+    }
+    let mut columns: Vec<ArrayRef> =
+        vec![Arc::new(group.finish()), Arc::new(domains.finish()), Arc::new(weight.finish())];
+    for (s, n) in shares.iter_mut().zip(ns.iter_mut()) {
+        for b in s.iter_mut() {
+            columns.push(Arc::new(b.finish()));
+        }
+        columns.push(Arc::new(n.finish()));
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let file = std::fs::File::create(path)?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(crate::output::parquet::writer_properties()))?;
+    w.write(&batch)?;
+    w.close()?;
+    Ok(())
 }
 
 fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
@@ -275,7 +360,7 @@ fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
         }
     }
     w.write_record(&header).map_err(csv_error(path))?;
-    for (name, g) in report.groups.iter().filter(|(n, _)| n.as_str() != ALL).chain(report.groups.get_key_value(ALL)) {
+    for (name, g) in ordered_groups(report) {
         let mut row = vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
         for t in &g.tallies {
             let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
@@ -297,8 +382,7 @@ pub fn render_summary(report: &Report) -> String {
         out.push_str(&format!(" {m:>18}"));
     }
     out.push('\n');
-    let rows = report.groups.iter().filter(|(n, _)| n.as_str() != ALL).chain(report.groups.get_key_value(ALL));
-    for (name, g) in rows {
+    for (name, g) in ordered_groups(report) {
         out.push_str(&format!("{:<24} {:>8}", name.chars().take(24).collect::<String>(), g.domains));
         for m in pick {
             let t = &g.tallies[index(m)];

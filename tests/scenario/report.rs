@@ -111,6 +111,44 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
     assert_eq!(lines.len(), answered.len());
     assert!(lines.iter().all(|l| &l[2] == "outbound" && (0.0..=1.0).contains(&l[5].parse::<f64>().unwrap())));
 
+    // The page embeds the same figures as groups.csv, and draws a bar for each of them.
+    let html = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+    let start = html.find(r#"<script type="application/json" id="report-data">"#).unwrap();
+    let json_text = &html[start..][html[start..].find('>').unwrap() + 1..];
+    let json_text = &json_text[..json_text.find("</script>").unwrap()];
+    let data: serde_json::Value = serde_json::from_str(json_text).unwrap();
+    for (g, row) in &groups {
+        for metric in ["starttls_all", "red_lock", "spf_valid", "dmarc_present"] {
+            let csv_share = row[&format!("{metric}_share")].parse::<f64>().ok();
+            let html_share = data["groups"][g]["metrics"][metric]["share"].as_f64();
+            match (csv_share, html_share) {
+                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-6, "{g} {metric}: csv {a} html {b}"),
+                (a, b) => assert_eq!(a.is_some(), b.is_some(), "{g} {metric}"),
+            }
+        }
+        let starttls = row["starttls_all_share"].parse::<f64>().ok();
+        if let Some(p) = starttls {
+            let bar = format!(
+                r#"data-metric="starttls_all" data-group="{}" data-share="{p:.6}""#,
+                mailcensus::report::html::escape(g)
+            );
+            assert!(html.contains(&bar), "no bar {bar}");
+        }
+    }
+    let red: f64 = groups[ALL]["red_lock_share"].parse().unwrap();
+    assert!(html.contains(&format!(r#"<b id="headline-share">{:.1}%</b>"#, (1.0 - red) * 100.0)), "headline");
+    let parquet_groups = read_rows(&dir.join("report")).unwrap();
+    assert_eq!(parquet_groups.len(), groups.len());
+    for r in &parquet_groups {
+        let g = r["group"].str().unwrap();
+        let csv: Option<f64> = groups[g]["starttls_all_share"].parse().ok();
+        let pq = match &r["starttls_all_share"] {
+            mailcensus::testkit::dataset::Value::Float(f) => Some(*f),
+            _ => None,
+        };
+        assert!(csv.zip(pq).is_none_or(|(a, b)| (a - b).abs() < 1e-6), "{g}: {csv:?} vs {pq:?}");
+    }
+
     // Japanese remedies.
     mailcensus::report::run(&dir, Lang::Ja).unwrap();
     let ja = std::fs::read_to_string(dir.join("report/domains.csv")).unwrap();
