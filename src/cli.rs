@@ -40,21 +40,25 @@ pub enum Command {
 /// Flags of `mailcensus report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A scan's output directory (with domains/ and mx_hosts/).
-    pub dir: PathBuf,
+    /// A scan's output directory (with domains/ and mx_hosts/); omit with --compare.
+    #[arg(required_unless_present = "compare")]
+    pub dir: Option<PathBuf>,
+    /// Compare two scans: OLD (a scan directory, or a Transparency-Report CSV) and NEW (a scan directory, which gets the report).
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "dir")]
+    pub compare: Option<Vec<PathBuf>>,
     /// Language of findings and remedies: en or ja.
     #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
     pub lang: String,
 }
 
 /// Writes the report of `dir` and prints its summary; the exit code on failure.
-fn report(dir: &std::path::Path, lang: &str) -> Result<(), ExitCode> {
+fn report(dir: &std::path::Path, lang: &str) -> Result<crate::report::Report, ExitCode> {
     let lang = crate::report::grade::Lang::from_code(lang).unwrap_or_default();
     match crate::report::run(dir, lang) {
         Ok(r) => {
             println!("{}", crate::report::render_summary(&r));
             println!("report: {}", dir.join("report").display());
-            Ok(())
+            Ok(r)
         }
         Err(e) => {
             eprintln!("mailcensus report: {e}");
@@ -345,10 +349,37 @@ impl ScanArgs {
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
-        Command::Report(args) => match report(&args.dir, &args.lang) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(code) => code,
-        },
+        Command::Report(args) => {
+            let (old, dir) = match (&args.compare, &args.dir) {
+                (Some(pair), _) => (Some(pair[0].clone()), pair[1].clone()),
+                (None, Some(dir)) => (None, dir.clone()),
+                (None, None) => return ExitCode::from(2),
+            };
+            let new = match report(&dir, &args.lang) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            let Some(old) = old else { return ExitCode::SUCCESS };
+            let lang = crate::report::grade::Lang::from_code(&args.lang).unwrap_or_default();
+            match crate::report::compare::compare(&old, &dir, &new, lang) {
+                Ok(c) => {
+                    let counts = c.domain_counts();
+                    println!(
+                        "compared with {}: {} domains in both, {} improved, {} worsened; {}",
+                        old.display(),
+                        c.common_domains,
+                        counts.get("improved").copied().unwrap_or(0),
+                        counts.get("worsened").copied().unwrap_or(0),
+                        dir.join("report/compare.csv").display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mailcensus report: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Lab(lab) => run_lab(lab),
         Command::Bench(bench) => run_bench(bench),
         Command::Schema => {

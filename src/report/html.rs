@@ -151,8 +151,36 @@ fn data_json(report: &Report) -> String {
     json.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
-/// The whole page.
-pub fn render(report: &Report) -> String {
+fn compare_section(c: &super::compare::Comparison) -> String {
+    let counts = c.domain_counts();
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let mut rows = String::new();
+    for ch in c.changes.iter().filter(|ch| ch.kind == "group") {
+        let pct = |v: &str| v.parse::<f64>().map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default();
+        let _ = write!(
+            rows,
+            r#"<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            ch.change,
+            escape(&ch.name),
+            ch.measure,
+            pct(&ch.old),
+            pct(&ch.new),
+            ch.change,
+            if ch.significant { "yes" } else { "" }
+        );
+    }
+    format!(
+        r#"<h2 id="compare">Changes since the earlier scan</h2>
+<p>{} domains in both scans: {} improved, {} worsened (grade, or fraction encrypted against a Transparency-Report file). Every change is in <code>compare.csv</code>.</p>
+<table id="compare-table"><thead><tr><th>group</th><th>share</th><th>before</th><th>now</th><th>change</th><th>intervals disjoint</th></tr></thead><tbody>{rows}</tbody></table>"#,
+        c.common_domains,
+        count("improved"),
+        count("worsened")
+    )
+}
+
+/// The whole page, with the comparison section when there is one.
+pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>) -> String {
     let all = report.groups.get(ALL);
     let red = all.map(|g| g.tallies[metric_index("red_lock")]).unwrap_or_default();
     let headline = match (red.share(), red.interval()) {
@@ -210,6 +238,7 @@ th {{ cursor: pointer; background: #f7fafc; }} .gA {{ color: #276749; }} .gF {{ 
 {cert_chart}
 <h2>Grades</h2>
 <p class="grades">{grades}</p>
+{compare}
 <h2>Domains</h2>
 <p><input id="filter" placeholder="filter: domain, group, grade or finding"></p>
 {truncated}
@@ -248,6 +277,7 @@ window.addEventListener("error", function (e) {{ document.body.dataset.error = S
         cert_chart = distribution_chart("cert-chart", &report.cert_verdicts),
         grades = grades.join(""),
         data = data_json(report),
+        compare = comparison.map(compare_section).unwrap_or_default(),
     )
 }
 
@@ -271,7 +301,7 @@ mod tests {
         });
         report.groups.insert("</script><script>alert(1)</script>".into(), g.clone());
         report.groups.insert(ALL.into(), g);
-        let page = render(&report);
+        let page = render(&report, None);
         assert!(!page.contains("<script>alert(1)"), "group names are escaped in HTML and JSON");
         assert_eq!(page.matches("</script>").count(), 2, "only the page's own two script elements close");
     }

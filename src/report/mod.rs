@@ -8,10 +8,10 @@
 //! - `domains.csv`: one line per domain with its grade and findings, each with a remedy ([`grade`]);
 //! - `transparency.csv`: the Transparency Report's own per-domain columns;
 //! - `groups.parquet`: the same as `groups.csv`;
-//! - `index.html`: the self-contained page ([`html`]).
-//!
-//! Comparisons between scans (`--compare`) are not written yet.
+//! - `index.html`: the self-contained page ([`html`]);
+//! - with `--compare`, `compare.csv` and a section of the page ([`compare`]).
 
+pub mod compare;
 pub mod grade;
 pub mod html;
 pub mod read;
@@ -186,7 +186,12 @@ fn csv_error(path: &Path) -> impl Fn(csv::Error) -> ReadError + '_ {
 
 /// Computes the report of the scan in `dir` and writes its files under `dir/report/`.
 pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
-    let out = dir.join("report");
+    run_into(dir, &dir.join("report"), lang)
+}
+
+/// Computes the report of the scan in `dir` and writes its files into `out`.
+pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError> {
+    let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut report = Report::default();
     let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
@@ -293,7 +298,7 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
     report.graded.truncate(HTML_TABLE_ROWS);
     write_groups(&out.join("groups.csv"), &report)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
-    std::fs::write(out.join("index.html"), html::render(&report))
+    std::fs::write(out.join("index.html"), html::render(&report, None))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
     Ok(report)
 }

@@ -180,3 +180,96 @@ async fn weights_count_and_shrink_the_effective_sample() {
     let domains = std::fs::read_to_string(scan.out.join("report/domains.csv")).unwrap();
     assert!(domains.contains("mx.light1.test"), "the remedy names the MX host without STARTTLS");
 }
+
+fn demo_world(seed: u64, block: u8) -> WorldConfig {
+    WorldConfig {
+        seed,
+        domains: 300,
+        providers: 20,
+        first_ip: [127, block, 0, 1].into(),
+        dns_ip: [127, block + 1, 0, 53].into(),
+        smtp_port: 2532,
+        greeting_delay: Duration::from_millis(200),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_two_demo_scans_and_a_transparency_report_file() {
+    let dir = test_dir("report-compare");
+    let (old, new) = (dir.join("old"), dir.join("new"));
+    mailcensus::demo::demo(demo_world(7, 214), &old, true, false).await.unwrap();
+    mailcensus::demo::demo(demo_world(8, 216), &new, true, false).await.unwrap();
+    let bin = env!("CARGO_BIN_EXE_mailcensus");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    assert!(run(&["report", old.to_str().unwrap()]).status.success());
+    let out = run(&["report", "--compare", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("300 domains in both"), "{stdout}");
+
+    let (old_groups, new_groups) = (groups_csv(&old), groups_csv(&new));
+    let mut r = csv::Reader::from_path(new.join("report/compare.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let group_rows: Vec<_> = rows.iter().filter(|r| &r[0] == "group").collect();
+    let common = old_groups.keys().filter(|g| new_groups.contains_key(*g)).count();
+    assert!(group_rows.len() >= common * 3, "{} group rows for {common} common groups", group_rows.len());
+    for row in &group_rows {
+        let (g, measure) = (&row[1], &row[2]);
+        let want_old: f64 = old_groups[g][&format!("{measure}_share")].parse().unwrap();
+        let want_new: f64 = new_groups[g][&format!("{measure}_share")].parse().unwrap();
+        assert!((row[3].parse::<f64>().unwrap() - want_old).abs() < 1e-6, "{g} {measure} old");
+        assert!((row[4].parse::<f64>().unwrap() - want_new).abs() < 1e-6, "{g} {measure} new");
+        let better = if measure == "red_lock" { want_new < want_old } else { want_new > want_old };
+        let expected = if (want_new - want_old).abs() < 1e-9 {
+            "unchanged"
+        } else if better {
+            "improved"
+        } else {
+            "worsened"
+        };
+        assert_eq!(&row[5], expected, "{g} {measure}");
+    }
+    // Domain rows: the grade changes between the two domains.csv files, and nothing else.
+    let grades = |d: &std::path::Path| -> BTreeMap<String, String> {
+        let mut r = csv::Reader::from_path(d.join("report/domains.csv")).unwrap();
+        r.records().map(|x| x.unwrap()).map(|x| (x[0].to_string(), x[2].to_string())).collect()
+    };
+    let (og, ng) = (grades(&old), grades(&new));
+    let changed = og.iter().filter(|(d, g)| ng.get(*d).is_some_and(|n| n != *g)).count();
+    assert!(changed > 0, "two seeds, two worlds");
+    assert_eq!(rows.iter().filter(|r| &r[0] == "domain" && &r[2] == "grade").count(), changed);
+    let html = std::fs::read_to_string(new.join("report/index.html")).unwrap();
+    assert!(html.contains(r#"<table id="compare-table">"#));
+
+    // The old side as a Transparency-Report CSV: outbound World rows only, on the domains both contain.
+    let tr = dir.join("tr.csv");
+    let fractions = csv::Reader::from_path(new.join("report/transparency.csv"))
+        .unwrap()
+        .records()
+        .map(|x| x.unwrap())
+        .take(4)
+        .collect::<Vec<_>>();
+    let mut text =
+        String::from("Address Suffix,Hostname Suffix,Direction,UN M.49 Region Code,Region Name,Fraction Encrypted\n");
+    for (i, rec) in fractions.iter().enumerate() {
+        let same = i % 2 == 0;
+        let f: f64 = rec[5].parse().unwrap();
+        let old_f = if same { f } else { 1.0 - f };
+        text.push_str(&format!(
+            "{},x.test,outbound,001,World,{old_f}\n{},x.test,inbound,001,World,0.5\n",
+            &rec[0], &rec[0]
+        ));
+    }
+    text.push_str("not-in-scan.test,x.test,outbound,001,World,0\n");
+    std::fs::write(&tr, text).unwrap();
+    let out = run(&["report", "--compare", tr.to_str().unwrap(), new.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 domains in both"));
+    let mut r = csv::Reader::from_path(new.join("report/compare.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let flipped =
+        fractions.iter().enumerate().filter(|(i, rec)| i % 2 == 1 && rec[5].parse::<f64>().unwrap() != 0.5).count();
+    assert_eq!(rows.len(), flipped, "only the domains whose fraction changed: {rows:?}");
+    assert!(rows.iter().all(|r| &r[0] == "domain" && &r[2] == "fraction_encrypted"));
+}
