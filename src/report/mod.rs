@@ -40,6 +40,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("cert_valid_all", "a valid certificate on every TLS session, of domains with STARTTLS"),
     ("tls13", "TLS 1.3 with every MX, of domains with STARTTLS"),
     ("red_lock", "predicted Gmail red padlock, of domains where it can be predicted"),
+    ("spf_present", "at least one SPF record, valid or not, of domains whose SPF lookup worked"),
     ("spf_valid", "one valid SPF record, of domains whose SPF lookup worked"),
     ("dmarc_present", "one valid DMARC record, of domains whose DMARC lookup worked"),
     ("dmarc_none", "DMARC p=none, of domains with DMARC"),
@@ -85,7 +86,7 @@ impl GroupStats {
         let dmarc_known = !matches!(g.dmarc_status.as_str(), "temperror" | "not_queried");
         let dmarc_valid = g.dmarc_status == "valid";
         let policy = g.dmarc_policy.as_deref();
-        let answers: [Option<bool>; 12] = [
+        let answers: [Option<bool>; 13] = [
             (!d.excluded).then_some(matches!(d.mx_source.as_str(), "explicit" | "implicit")),
             known_tls.then(|| g.starttls == "all"),
             known_tls.then(|| g.starttls == "some"),
@@ -93,6 +94,7 @@ impl GroupStats {
             with_tls.then(|| g.tls_cert_valid == "all"),
             with_tls.then(|| d.tls_version_min.as_deref() == Some("tls1_3")),
             d.red_lock,
+            spf_known.then(|| g.spf_status != "none"),
             spf_known.then(|| g.spf_status == "valid"),
             dmarc_known.then_some(dmarc_valid),
             dmarc_valid.then(|| policy == Some("none")),
