@@ -89,6 +89,30 @@ impl Finding {
         }
     }
 
+    /// A short human-readable title.
+    pub fn title(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::NoStartTls, Lang::En) => "No STARTTLS",
+            (Self::NoStartTls, Lang::Ja) => "STARTTLS なし",
+            (Self::PartialStartTls, Lang::En) => "STARTTLS on some MX only",
+            (Self::PartialStartTls, Lang::Ja) => "一部の MX のみ STARTTLS",
+            (Self::InvalidCertificate, Lang::En) => "Invalid certificate",
+            (Self::InvalidCertificate, Lang::Ja) => "証明書が無効",
+            (Self::NoSpf, Lang::En) => "No SPF",
+            (Self::NoSpf, Lang::Ja) => "SPF なし",
+            (Self::BrokenSpf, Lang::En) => "Broken SPF",
+            (Self::BrokenSpf, Lang::Ja) => "SPF の誤り",
+            (Self::SpfPassAll, Lang::En) => "SPF +all",
+            (Self::SpfPassAll, Lang::Ja) => "SPF が +all",
+            (Self::NoDmarc, Lang::En) => "No DMARC",
+            (Self::NoDmarc, Lang::Ja) => "DMARC なし",
+            (Self::BrokenDmarc, Lang::En) => "Broken DMARC",
+            (Self::BrokenDmarc, Lang::Ja) => "DMARC の誤り",
+            (Self::DmarcMonitorOnly, Lang::En) => "DMARC monitoring only (p=none)",
+            (Self::DmarcMonitorOnly, Lang::Ja) => "DMARC が監視のみ（p=none）",
+        }
+    }
+
     /// The one-line remedy; `hosts` names the MX hosts concerned, where that matters.
     pub fn remedy(self, lang: Lang, hosts: &str) -> String {
         match (self, lang) {
@@ -241,6 +265,7 @@ mod tests {
             let en = f.remedy(Lang::En, "mx1.example");
             let ja = f.remedy(Lang::Ja, "mx1.example");
             assert!(en.is_ascii() && !ja.is_ascii() && en != ja, "{f:?}");
+            assert!(f.title(Lang::En).is_ascii() && !f.title(Lang::Ja).is_ascii(), "{f:?}");
         }
         assert!(Finding::NoStartTls.remedy(Lang::En, "mx1.example").contains("mx1.example"));
     }

@@ -202,7 +202,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     let mut domains_csv = csv::Writer::from_path(&domains_path).map_err(csv_error(&domains_path))?;
     let mut transparency = csv::Writer::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
     domains_csv
-        .write_record(["domain", "group", "grade", "not_graded", "findings", "remedies"])
+        .write_record(["domain", "group", "grade", "not_graded", "findings", "finding_titles", "remedies"])
         .map_err(csv_error(&domains_path))?;
     transparency
         .write_record([
@@ -261,6 +261,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             facts.grade.hosts_without_tls.join(", ")
         };
         let labels: Vec<&str> = g.findings.iter().map(|f| f.as_label()).collect();
+        let titles: Vec<&str> = g.findings.iter().map(|f| f.title(lang)).collect();
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
         let grade_text = g.grade.to_string();
         if g.grade != '-' {
@@ -276,6 +277,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             grade_text.as_str(),
             g.not_graded.as_deref().unwrap_or(""),
             &labels.join(";"),
+            &titles.join("; "),
             &remedies.join(" | "),
         ];
         if let Err(e) = domains_csv.write_record(row) {

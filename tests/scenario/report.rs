@@ -153,6 +153,7 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
     mailcensus::report::run(&dir, Lang::Ja).unwrap();
     let ja = std::fs::read_to_string(dir.join("report/domains.csv")).unwrap();
     assert!(ja.contains("STARTTLS を有効にしてください"), "Japanese remedies");
+    assert!(ja.contains("DMARC なし") || ja.contains("SPF なし"), "Japanese titles");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
