@@ -74,6 +74,19 @@ pub enum Finding {
 }
 
 impl Finding {
+    /// Every finding, encryption first.
+    pub const ALL: [Self; 9] = [
+        Self::NoStartTls,
+        Self::PartialStartTls,
+        Self::InvalidCertificate,
+        Self::NoSpf,
+        Self::BrokenSpf,
+        Self::SpfPassAll,
+        Self::NoDmarc,
+        Self::BrokenDmarc,
+        Self::DmarcMonitorOnly,
+    ];
+
     /// The snake_case label.
     pub fn as_label(self) -> &'static str {
         match self {
@@ -250,18 +263,7 @@ mod tests {
 
     #[test]
     fn every_finding_has_both_languages() {
-        use Finding::*;
-        for f in [
-            NoStartTls,
-            PartialStartTls,
-            InvalidCertificate,
-            NoSpf,
-            BrokenSpf,
-            SpfPassAll,
-            NoDmarc,
-            BrokenDmarc,
-            DmarcMonitorOnly,
-        ] {
+        for f in Finding::ALL {
             let en = f.remedy(Lang::En, "mx1.example");
             let ja = f.remedy(Lang::Ja, "mx1.example");
             assert!(en.is_ascii() && !ja.is_ascii() && en != ja, "{f:?}");
