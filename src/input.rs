@@ -128,6 +128,7 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 pub struct InputReader {
     lines: Box<dyn BufRead + Send>,
     fields: csv_core::Reader,
+    header: bool,
     line_no: u64,
     columns: Columns,
     /// A first data line read while looking for a header.
@@ -217,6 +218,7 @@ impl InputReader {
         let mut reader = Self {
             lines,
             fields: csv_core::Reader::new(),
+            header: false,
             line_no: 0,
             columns: Columns { domain: 0, group: None, weight: None },
             pending: None,
@@ -258,6 +260,7 @@ impl InputReader {
         if !is_header {
             reader.pending = first;
         }
+        reader.header = is_header;
         Ok(reader)
     }
 
@@ -303,6 +306,11 @@ impl InputReader {
             }
             return Ok(Some((start, RawLine::Fields(split_fields(&mut self.fields, &buf)))));
         }
+    }
+
+    /// The first line was a header (not a data line).
+    pub fn has_header(&self) -> bool {
+        self.header
     }
 
     fn item(&mut self, line: u64, raw: RawLine) -> InputItem {
@@ -449,6 +457,20 @@ mod tests {
             summary(&items),
             ["2:ocn.ne.jp:NTT:10", "3:ezweb.ne.jp:KDDI, Inc:-", "4!empty_label", "5!invalid_weight"]
         );
+    }
+
+    #[test]
+    fn header_is_recognised_and_not_a_data_line() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-header-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (content, header) in
+            [(&b"x,Domain\nb.example,a.example\n"[..], true), (b"a.example\nb.example\n", false), (b"", false)]
+        {
+            let p = dir.join("h.csv");
+            std::fs::write(&p, content).unwrap();
+            let r = InputReader::open(&InputSource::File(p), &ColumnSpec::default()).unwrap();
+            assert_eq!(r.has_header(), header, "{:?}", String::from_utf8_lossy(content));
+        }
     }
 
     #[test]

@@ -371,8 +371,9 @@ pub async fn run_until(
     let started = SystemTime::now();
     let clock = Instant::now();
     let reader = InputReader::open(&config.input, &config.columns)?;
+    // The progress total: data lines (the header is not one).
     let total = match &config.input {
-        InputSource::File(p) => input::count_lines(p).ok(),
+        InputSource::File(p) => input::count_lines(p).ok().map(|n| n.saturating_sub(reader.has_header() as u64)),
         InputSource::Stdin => None,
     };
     let tls = TlsContext::new(&config.ca_files)?;
