@@ -206,6 +206,6 @@ pub fn compare(old: &Path, new_dir: &Path, new: &Report, lang: Lang) -> Result<C
         ])?;
     }
     w.flush()?;
-    std::fs::write(new_report.join("index.html"), super::html::render(new, Some(&c)))?;
+    std::fs::write(new_report.join("index.html"), super::html::render(new, Some(&c), lang))?;
     Ok(c)
 }

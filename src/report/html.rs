@@ -7,7 +7,64 @@
 
 use std::fmt::Write;
 
+use super::grade::Lang;
 use super::{ALL, METRICS, Report, ordered_groups};
+
+/// The page's words in one language.
+struct Text {
+    lang: &'static str,
+    title: &'static str,
+    by_group: &'static str,
+    by_group_note: &'static str,
+    legend: [&'static str; 4],
+    tls_versions: &'static str,
+    cert_verdicts: &'static str,
+    grades: &'static str,
+    domains: &'static str,
+    filter: &'static str,
+    columns: [&'static str; 4],
+    compare_title: &'static str,
+    compare_columns: [&'static str; 6],
+}
+
+const EN: Text = Text {
+    lang: "en",
+    title: "Email encryption in transit: mailcensus report",
+    by_group: "Encryption and authentication by group",
+    by_group_note: "Shares with their 95% Wilson intervals (the black line); the number of domains is beside each group.",
+    legend: ["STARTTLS on every MX", "valid certificates", "SPF valid", "DMARC present"],
+    tls_versions: "TLS versions (distinct probes)",
+    cert_verdicts: "Certificate verdicts (distinct TLS sessions)",
+    grades: "Grades",
+    domains: "Domains",
+    filter: "filter: domain, group, grade or finding",
+    columns: ["domain", "group", "grade", "findings"],
+    compare_title: "Changes since the earlier scan",
+    compare_columns: ["group", "share", "before", "now", "change", "intervals disjoint"],
+};
+
+const JA: Text = Text {
+    lang: "ja",
+    title: "メール配送経路の暗号化: mailcensus レポート",
+    by_group: "グループ別の暗号化と送信ドメイン認証",
+    by_group_note: "割合と 95% Wilson 信頼区間（黒線）。グループ名の横の数字はドメイン数です。",
+    legend: ["全 MX で STARTTLS", "証明書が有効", "SPF が有効", "DMARC あり"],
+    tls_versions: "TLS バージョン（プローブ単位）",
+    cert_verdicts: "証明書の判定（TLS セッション単位）",
+    grades: "評価",
+    domains: "ドメイン",
+    filter: "絞り込み: ドメイン、グループ、評価、指摘",
+    columns: ["ドメイン", "グループ", "評価", "指摘"],
+    compare_title: "前回のスキャンからの変化",
+    compare_columns: ["グループ", "指標", "前回", "今回", "変化", "信頼区間が重ならない"],
+};
+
+fn text(lang: Lang) -> &'static Text {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
+    }
+}
 
 /// Escapes text for HTML content and attributes.
 pub fn escape(s: &str) -> String {
@@ -36,7 +93,7 @@ fn metric_index(name: &str) -> usize {
     METRICS.iter().position(|(m, _)| *m == name).expect("metric exists")
 }
 
-fn group_chart(report: &Report) -> String {
+fn group_chart(report: &Report, t: &Text) -> String {
     let (label_w, bar_w, row_h) = (190.0, 520.0, 13.0);
     // All domains first, then each group.
     let groups: Vec<_> = report
@@ -52,7 +109,7 @@ fn group_chart(report: &Report) -> String {
         label_w + bar_w + 70.0,
         label_w + bar_w + 70.0
     );
-    for (i, (name, _, color)) in CHART_METRICS.iter().enumerate() {
+    for (i, ((_, _, color), name)) in CHART_METRICS.iter().zip(t.legend).enumerate() {
         let _ = write!(
             svg,
             r#"<rect x="{}" y="4" width="10" height="10" fill="{color}"/><text x="{}" y="13" class="legend">{name}</text>"#,
@@ -151,7 +208,7 @@ fn data_json(report: &Report) -> String {
     json.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
-fn compare_section(c: &super::compare::Comparison) -> String {
+fn compare_section(c: &super::compare::Comparison, t: &Text) -> String {
     let counts = c.domain_counts();
     let count = |k: &str| counts.get(k).copied().unwrap_or(0);
     let mut rows = String::new();
@@ -169,21 +226,42 @@ fn compare_section(c: &super::compare::Comparison) -> String {
             if ch.significant { "yes" } else { "" }
         );
     }
+    let summary = match t.lang {
+        "ja" => format!(
+            "両方のスキャンにあるドメイン {} 件: 改善 {} 件、悪化 {} 件（評価、または Transparency Report 形式との比較では暗号化率）。すべての変化は <code>compare.csv</code> にあります。",
+            c.common_domains,
+            count("improved"),
+            count("worsened")
+        ),
+        _ => format!(
+            "{} domains in both scans: {} improved, {} worsened (grade, or fraction encrypted against a Transparency-Report file). Every change is in <code>compare.csv</code>.",
+            c.common_domains,
+            count("improved"),
+            count("worsened")
+        ),
+    };
+    let th: String = t.compare_columns.iter().map(|c| format!("<th>{c}</th>")).collect();
     format!(
-        r#"<h2 id="compare">Changes since the earlier scan</h2>
-<p>{} domains in both scans: {} improved, {} worsened (grade, or fraction encrypted against a Transparency-Report file). Every change is in <code>compare.csv</code>.</p>
-<table id="compare-table"><thead><tr><th>group</th><th>share</th><th>before</th><th>now</th><th>change</th><th>intervals disjoint</th></tr></thead><tbody>{rows}</tbody></table>"#,
-        c.common_domains,
-        count("improved"),
-        count("worsened")
+        r#"<h2 id="compare">{}</h2>
+<p>{summary}</p>
+<table id="compare-table"><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>"#,
+        t.compare_title
     )
 }
 
 /// The whole page, with the comparison section when there is one.
-pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>) -> String {
+pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, lang: Lang) -> String {
+    let t = text(lang);
     let all = report.groups.get(ALL);
     let red = all.map(|g| g.tallies[metric_index("red_lock")]).unwrap_or_default();
     let headline = match (red.share(), red.interval()) {
+        (Some(p), Some((lo, hi))) if lang == Lang::Ja => format!(
+            r#"<p class="headline">予測できる {} ドメインのうち <b id="headline-share">{:.1}%</b> は、Gmail からのメールを暗号化して受け取ります（95% 信頼区間 {:.1}-{:.1}%）。優先 MX が STARTTLS に対応しているためです。残りは Gmail で赤い鍵マークが表示されます。</p>"#,
+            red.n,
+            (1.0 - p) * 100.0,
+            (1.0 - hi) * 100.0,
+            (1.0 - lo) * 100.0
+        ),
         (Some(p), Some((lo, hi))) => format!(
             r#"<p class="headline"><b id="headline-share">{:.1}%</b> of the {} domains where it can be predicted would receive mail from Gmail encrypted (95% interval {:.1}-{:.1}%): their preferred MX completes STARTTLS. The rest would show Gmail's red padlock.</p>"#,
             (1.0 - p) * 100.0,
@@ -216,9 +294,9 @@ pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>) 
         report.grades.iter().map(|(g, n)| format!("<span class=\"g{g}\">{g}: {n}</span>")).collect();
     format!(
         r##"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mailcensus report</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #1a202c; max-width: 1100px; }}
+body {{ font-family: system-ui, "Hiragino Sans", "Yu Gothic UI", Meiryo, "Noto Sans CJK JP", sans-serif; margin: 2em; color: #1a202c; max-width: 1100px; }}
 h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 2em; }}
 .headline {{ font-size: 1.2em; background: #ebf8ff; padding: .8em; border-radius: 6px; }}
 svg text {{ font-size: 11px; }} svg .group {{ font-weight: 600; }} svg .legend {{ font-size: 11px; }}
@@ -227,22 +305,22 @@ th {{ cursor: pointer; background: #f7fafc; }} .gA {{ color: #276749; }} .gF {{ 
 .grades span {{ margin-right: 1em; font-weight: 600; }} input {{ padding: 4px; width: 20em; }}
 </style></head>
 <body data-ready="0">
-<h1>Email encryption in transit: mailcensus report</h1>
+<h1>{title}</h1>
 {headline}
-<h2>Encryption and authentication by group</h2>
-<p>Shares with their 95% Wilson intervals (the black line); the number of domains is beside each group.</p>
+<h2>{by_group}</h2>
+<p>{by_group_note}</p>
 {group_chart}
-<h2>TLS versions (distinct probes)</h2>
+<h2>{tls_versions}</h2>
 {tls_chart}
-<h2>Certificate verdicts (distinct TLS sessions)</h2>
+<h2>{cert_verdicts}</h2>
 {cert_chart}
-<h2>Grades</h2>
+<h2>{grades_title}</h2>
 <p class="grades">{grades}</p>
 {compare}
-<h2>Domains</h2>
-<p><input id="filter" placeholder="filter: domain, group, grade or finding"></p>
+<h2>{domains_title}</h2>
+<p><input id="filter" placeholder="{filter}"></p>
 {truncated}
-<table id="domains"><thead><tr><th data-col="0">domain</th><th data-col="1">group</th><th data-col="2">grade</th><th data-col="3">findings</th></tr></thead>
+<table id="domains"><thead><tr><th data-col="0">{c0}</th><th data-col="1">{c1}</th><th data-col="2">{c2}</th><th data-col="3">{c3}</th></tr></thead>
 <tbody>{rows}</tbody></table>
 <script type="application/json" id="report-data">{data}</script>
 <script>
@@ -272,12 +350,25 @@ window.addEventListener("error", function (e) {{ document.body.dataset.error = S
 </script>
 </body></html>
 "##,
-        group_chart = group_chart(report),
+        group_chart = group_chart(report, t),
+        lang = t.lang,
+        title = t.title,
+        by_group = t.by_group,
+        by_group_note = t.by_group_note,
+        tls_versions = t.tls_versions,
+        cert_verdicts = t.cert_verdicts,
+        grades_title = t.grades,
+        domains_title = t.domains,
+        filter = t.filter,
+        c0 = t.columns[0],
+        c1 = t.columns[1],
+        c2 = t.columns[2],
+        c3 = t.columns[3],
         tls_chart = distribution_chart("tls-chart", &report.tls_versions),
         cert_chart = distribution_chart("cert-chart", &report.cert_verdicts),
         grades = grades.join(""),
         data = data_json(report),
-        compare = comparison.map(compare_section).unwrap_or_default(),
+        compare = comparison.map(|c| compare_section(c, t)).unwrap_or_default(),
     )
 }
 
@@ -301,7 +392,8 @@ mod tests {
         });
         report.groups.insert("</script><script>alert(1)</script>".into(), g.clone());
         report.groups.insert(ALL.into(), g);
-        let page = render(&report, None);
+        let page = render(&report, None, Lang::En);
+        assert!(render(&report, None, Lang::Ja).contains(r#"<html lang="ja">"#));
         assert!(!page.contains("<script>alert(1)"), "group names are escaped in HTML and JSON");
         assert_eq!(page.matches("</script>").count(), 2, "only the page's own two script elements close");
     }

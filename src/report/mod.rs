@@ -265,7 +265,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
         let grade_text = g.grade.to_string();
         if g.grade != '-' {
-            report.graded.push((domain.to_string(), facts.group.clone(), g.grade, labels.join(" ")));
+            report.graded.push((domain.to_string(), facts.group.clone(), g.grade, titles.join("; ")));
             if report.graded.len() > 2 * HTML_TABLE_ROWS {
                 report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
                 report.graded.truncate(HTML_TABLE_ROWS);
@@ -302,7 +302,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     report.graded.truncate(HTML_TABLE_ROWS);
     write_groups(&out.join("groups.csv"), &report)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
-    std::fs::write(out.join("index.html"), html::render(&report, None))
+    std::fs::write(out.join("index.html"), html::render(&report, None, lang))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
     Ok(report)
 }

@@ -154,6 +154,11 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
     let ja = std::fs::read_to_string(dir.join("report/domains.csv")).unwrap();
     assert!(ja.contains("STARTTLS を有効にしてください"), "Japanese remedies");
     assert!(ja.contains("DMARC なし") || ja.contains("SPF なし"), "Japanese titles");
+    let page = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+    assert!(
+        page.contains(r#"<html lang="ja">"#) && page.contains("グループ別の暗号化と送信ドメイン認証"),
+        "Japanese page"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
