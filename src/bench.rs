@@ -101,39 +101,17 @@ pub fn peak_rss_bytes() -> u64 {
 /// the `mx_hosts` part files column by column, so that memory stays small for millions of rows.
 fn probe_latencies(dir: &Path) -> Result<(Vec<u32>, u64), Box<dyn std::error::Error + Send + Sync>> {
     use crate::output::schema::col;
-    use arrow_array::Array;
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::UInt32Type;
-    use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
     let mut latencies = Vec::new();
     let mut handshakes = 0u64;
-    let mut files: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.retain(|p| p.extension().is_some_and(|x| x == "parquet"));
-    for file in files {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file)?)?;
-        let wanted = [col::PROBE_CACHED, col::PROBE_DURATION_MS, col::TLS_VERSION];
-        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted);
-        for batch in builder.with_projection(mask).build()? {
-            let batch = batch?;
-            let column = |name: &str| {
-                batch.column_by_name(name).ok_or_else(|| format!("{} has no column {name}", file.display()))
-            };
-            let cached = column(col::PROBE_CACHED)?.as_boolean().clone();
-            let duration = column(col::PROBE_DURATION_MS)?.as_primitive::<UInt32Type>().clone();
-            let version = column(col::TLS_VERSION)?.clone();
-            for i in 0..batch.num_rows() {
-                if cached.value(i) {
-                    continue;
-                }
-                if duration.is_valid(i) {
-                    latencies.push(duration.value(i));
-                }
-                handshakes += version.is_valid(i) as u64;
-            }
+    crate::output::read::for_each_row(dir, &[col::PROBE_CACHED, col::PROBE_DURATION_MS, col::TLS_VERSION], |r| {
+        if r.bool(col::PROBE_CACHED) != Some(false) {
+            return;
         }
-    }
+        if let Some(ms) = r.f64(col::PROBE_DURATION_MS) {
+            latencies.push(ms as u32);
+        }
+        handshakes += r.str(col::TLS_VERSION).is_some() as u64;
+    })?;
     Ok((latencies, handshakes))
 }
 

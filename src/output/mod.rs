@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod parquet;
+pub mod read;
 pub mod rejects;
 pub mod resume;
 pub mod run_info;

@@ -7,13 +7,8 @@
 //! domains are scanned again.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
-
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::parquet::OutputError;
 use super::schema::col;
@@ -42,16 +37,14 @@ fn part_number(name: &str) -> Option<u32> {
 
 /// The domain column of a part file, or `None` if the file does not read completely.
 fn read_domains(path: &Path) -> Option<Vec<String>> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).ok()?).ok()?;
-    let mask = ProjectionMask::columns(builder.parquet_schema(), [col::DOMAIN]);
     let mut out = Vec::new();
-    for batch in builder.with_projection(mask).build().ok()? {
-        let batch = batch.ok()?;
-        let column = batch.column_by_name(col::DOMAIN)?;
-        let strings = column.as_string_opt::<i32>()?;
-        out.extend((0..strings.len()).map(|i| strings.value(i).to_string()));
-    }
-    Some(out)
+    let mut complete = true;
+    super::read::for_each_row_in_file(path, &[col::DOMAIN], |r| match r.str(col::DOMAIN) {
+        Some(d) => out.push(d.to_string()),
+        None => complete = false,
+    })
+    .ok()?;
+    complete.then_some(out)
 }
 
 fn set_aside(path: &Path, moved: &mut Vec<PathBuf>) -> Result<(), OutputError> {

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::grade::Lang;
-use super::read::ReadError;
 use super::{METRICS, Report};
+use crate::output::read::ReadError;
 
 /// The shares compared per group.
 pub const COMPARED: [&str; 5] = ["starttls_all", "cert_valid_all", "red_lock", "spf_valid", "dmarc_present"];

@@ -14,16 +14,15 @@
 pub mod compare;
 pub mod grade;
 pub mod html;
-pub mod read;
 pub mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use crate::output::read::{ReadError, for_each_row};
 use crate::output::schema::col;
 use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR};
 use grade::{GradeInput, Lang};
-use read::{ReadError, for_each_row};
 use stats::Tally;
 
 /// The group label of domains without a group, and of the row over all domains.

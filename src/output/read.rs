@@ -1,4 +1,5 @@
-//! Streaming a dataset folder column by column, for reports over scans of any size.
+//! Streaming Parquet datasets column by column, for reports, resumes and benchmarks over scans of any
+//! size.
 //!
 //! Only the named columns are read (a Parquet projection); a column missing from a file (a scan made
 //! by an older version) reads as null, so reports work on any scan output, merged ones included.
@@ -14,7 +15,7 @@ use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// A report input could not be read.
+/// A dataset could not be read.
 pub type ReadError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One row of a batch, looked up by column name.
@@ -71,17 +72,23 @@ pub fn for_each_row(dir: &Path, columns: &[&str], mut f: impl FnMut(&RowView)) -
         .collect();
     files.sort();
     for path in files {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
-        let present: Vec<&str> =
-            columns.iter().copied().filter(|c| builder.schema().column_with_name(c).is_some()).collect();
-        let mask = ProjectionMask::columns(builder.parquet_schema(), present.iter().copied());
-        for batch in builder.with_projection(mask).build()? {
-            let batch: RecordBatch = batch?;
-            let by_name: HashMap<&str, ArrayRef> =
-                present.iter().filter_map(|c| batch.column_by_name(c).map(|a| (*c, a.clone()))).collect();
-            for row in 0..batch.num_rows() {
-                f(&RowView { columns: &by_name, row });
-            }
+        for_each_row_in_file(&path, columns, &mut f)?;
+    }
+    Ok(())
+}
+
+/// Calls `f` for every row of one Parquet file, reading only `columns`.
+pub fn for_each_row_in_file(path: &Path, columns: &[&str], mut f: impl FnMut(&RowView)) -> Result<(), ReadError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
+    let present: Vec<&str> =
+        columns.iter().copied().filter(|c| builder.schema().column_with_name(c).is_some()).collect();
+    let mask = ProjectionMask::columns(builder.parquet_schema(), present.iter().copied());
+    for batch in builder.with_projection(mask).build()? {
+        let batch: RecordBatch = batch?;
+        let by_name: HashMap<&str, ArrayRef> =
+            present.iter().filter_map(|c| batch.column_by_name(c).map(|a| (*c, a.clone()))).collect();
+        for row in 0..batch.num_rows() {
+            f(&RowView { columns: &by_name, row });
         }
     }
     Ok(())
