@@ -230,7 +230,6 @@ mod tests {
         assert_eq!(stat_cpu_ticks(stat), Some(300));
         assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 6);
         assert_eq!(percentile(&[], 0.9), 0);
-        assert!(process_cpu_seconds() >= 0.0);
         assert!(peak_rss_bytes() > 0);
     }
 }
