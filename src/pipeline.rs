@@ -165,7 +165,9 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
         DnsOutcome::NxDomain => (MxSource::None, Vec::new()),
         DnsOutcome::Failed(_) => (MxSource::Unknown, Vec::new()),
         DnsOutcome::NoData => {
-            let (a, aaaa) = tokio::join!(ctx.dns.ipv4(&name), ctx.dns.ipv6(&name));
+            // The same cached lookups serve as the implicit MX's addresses below.
+            let addresses = ctx.dns.host_addresses(&name).await;
+            let (a, aaaa) = (&addresses.a, &addresses.aaaa);
             if a.found().is_some() || aaaa.found().is_some() {
                 (MxSource::Implicit, vec![MxEntry { preference: 0, host: name.clone() }])
             } else if a.failure().is_some() || aaaa.failure().is_some() {
