@@ -45,6 +45,12 @@ pub trait Answerer: Send + Sync + 'static {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer;
 }
 
+impl<A: Answerer> Answerer for Arc<A> {
+    fn answer(&self, name: &str, rtype: RecordType) -> Answer {
+        (**self).answer(name, rtype)
+    }
+}
+
 /// The wire response of `answerer` to a wire query; `None` to stay silent.
 pub fn respond(answerer: &dyn Answerer, query: &[u8]) -> Option<Vec<u8>> {
     let q = Message::from_vec(query).ok()?;

@@ -83,16 +83,7 @@ pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
             );
         }
     }
-    let dns = FakeDns::spawn(super::dns_ip(&world.config), WorldAnswers(world.clone())).await?;
+    let dns = FakeDns::spawn(super::dns_ip(&world.config), world.clone()).await?;
     files.await.map_err(io::Error::other)??;
     Ok(RunningWorld { world, dns, smtp, dir: dir.to_path_buf() })
-}
-
-/// The world as a DNS answerer, shared with the rest of the run.
-struct WorldAnswers(Arc<World>);
-
-impl crate::testkit::dns::Answerer for WorldAnswers {
-    fn answer(&self, name: &str, rtype: hickory_resolver::proto::rr::RecordType) -> crate::testkit::dns::Answer {
-        self.0.answer(name, rtype)
-    }
 }
