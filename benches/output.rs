@@ -11,7 +11,9 @@ use mailcensus::input::Entry;
 use mailcensus::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
 use mailcensus::output::parquet::DatasetWriter;
 use mailcensus::output::schema::{DOMAINS, MX_HOSTS};
-use mailcensus::policy::{dmarc, spf};
+use mailcensus::policy::dkim::DkimResult;
+use mailcensus::policy::mta_sts::MtaStsResult;
+use mailcensus::policy::{dmarc, spf, tls_rpt};
 use mailcensus::probe::Attempt;
 use mailcensus::probe::smtp::{ProbeReport, Reply, SmtpObservation, StartTls};
 use mailcensus::record::{DomainScan, MxSource, MxTarget};
@@ -57,6 +59,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                     domain: normalize(&format!("d{i}.example")).unwrap(),
                     group: Some("ISP 1".into()),
                     weight: None,
+                    dkim_selectors: Vec::new(),
                 },
                 scanned_at_ms: 1_700_000_000_000,
                 mx: DnsOutcome::Found(mx.clone()),
@@ -66,6 +69,10 @@ fn scans(n: usize) -> Vec<DomainScan> {
                 spf: spf::from_txt(&txt),
                 dmarc_txt_outcome: "found",
                 dmarc: dmarc::from_txt(&dmarc_txt),
+                dkim: DkimResult::default(),
+                mta_sts: MtaStsResult::not_queried(),
+                tls_rpt_txt_outcome: "nodata",
+                tls_rpt: tls_rpt::from_txt(&DnsOutcome::NoData),
                 targets,
                 scan_error: None,
             }

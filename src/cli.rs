@@ -247,6 +247,22 @@ pub struct ScanArgs {
     /// Rows per Parquet part file.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub rows_per_part: usize,
+    /// Do not probe DKIM selectors.
+    #[arg(long)]
+    pub no_dkim: bool,
+    /// DKIM selectors to probe for every domain, one a line (# comments), replacing the built-in list;
+    /// an input column `dkim_selectors` adds per-domain ones.
+    #[arg(long, value_name = "FILE")]
+    pub dkim_selectors: Option<PathBuf>,
+    /// Do not look up or fetch MTA-STS policies.
+    #[arg(long)]
+    pub no_mta_sts: bool,
+    /// HTTPS port of MTA-STS policy fetches.
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    pub https_port: u16,
+    /// Deadline of one MTA-STS policy fetch, seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub https_timeout: Duration,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -335,10 +351,37 @@ impl ScanArgs {
         c.max_mx_per_domain = self.max_mx_per_domain;
         c.max_ips_per_mx = self.max_ips_per_mx;
         c.rows_per_part = self.rows_per_part;
+        c.dkim = !self.no_dkim;
+        if let Some(path) = &self.dkim_selectors {
+            c.dkim_selectors = load_selectors(path)?;
+        }
+        c.mta_sts = !self.no_mta_sts;
+        c.https_port = self.https_port;
+        c.https_timeout = self.https_timeout;
         c.progress = !self.no_progress;
         c.args = args;
         Ok(c)
     }
+}
+
+/// Reads a DKIM selector file: one selector a line, blank lines and `#` comments ignored.
+fn load_selectors(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let s = line.split('#').next().unwrap_or("").trim();
+        if s.is_empty() {
+            continue;
+        }
+        if !crate::policy::dkim::is_selector(s) {
+            return Err(format!("{}:{}: {s:?} is not a DKIM selector", path.display(), i + 1));
+        }
+        out.push(s.to_ascii_lowercase());
+    }
+    if out.len() > crate::policy::dkim::MAX_SELECTORS {
+        return Err(format!("{}: more than {} selectors", path.display(), crate::policy::dkim::MAX_SELECTORS));
+    }
+    Ok(out)
 }
 
 /// Runs the parsed command line and returns the process exit code.

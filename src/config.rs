@@ -52,6 +52,17 @@ pub struct ScanConfig {
     pub rows_per_part: usize,
     /// Show a progress bar when stderr is a terminal (`--no-progress` turns it off).
     pub progress: bool,
+    /// Probe DKIM selectors (`--no-dkim` turns it off; default on).
+    pub dkim: bool,
+    /// DKIM selectors probed for every domain, before the input's `dkim_selectors` column
+    /// (`--dkim-selectors FILE` replaces them; default [`crate::policy::dkim::DEFAULT_SELECTORS`]).
+    pub dkim_selectors: Vec<String>,
+    /// Look up and fetch MTA-STS policies (`--no-mta-sts` turns it off; default on).
+    pub mta_sts: bool,
+    /// HTTPS port of policy fetches (`--https-port`, default 443).
+    pub https_port: u16,
+    /// Deadline of one policy fetch, connect to last byte (`--https-timeout`, default 10 s).
+    pub https_timeout: Duration,
     /// The command line, for `run.json`.
     pub args: Vec<String>,
     /// Fault injection for tests: the scan of this domain, or a probe of this MX host, panics.
@@ -98,6 +109,11 @@ impl ScanConfig {
             max_ips_per_mx: 8,
             rows_per_part: 50_000,
             progress: true,
+            dkim: true,
+            dkim_selectors: crate::policy::dkim::DEFAULT_SELECTORS.iter().map(|s| s.to_string()).collect(),
+            mta_sts: true,
+            https_port: 443,
+            https_timeout: Duration::from_secs(10),
             args: Vec::new(),
             inject_panic: None,
         }

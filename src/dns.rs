@@ -270,6 +270,30 @@ impl Dns {
     }
 }
 
+impl crate::policy::spf::SpfDns for Dns {
+    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        Dns::txt(self, name).await
+    }
+    async fn ipv4(&self, name: &str) -> DnsOutcome<Vec<IpAddr>> {
+        Dns::ipv4(self, name).await
+    }
+    async fn mx_hosts(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        self.mx(name).await.map(|v| v.into_iter().map(|m| m.host).collect())
+    }
+}
+
+impl crate::policy::dmarc::DmarcDns for Dns {
+    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        Dns::txt(self, name).await
+    }
+}
+
+impl crate::policy::dkim::DkimDns for Dns {
+    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        Dns::txt(self, name).await
+    }
+}
+
 /// Lowercase ASCII host name without the trailing dot (`.` becomes the empty string).
 fn host_text(ascii: &str) -> String {
     ascii.trim_end_matches('.').to_ascii_lowercase()

@@ -41,6 +41,8 @@ pub enum RejectReason {
     Duplicate,
     /// The weight column is not a finite, non-negative number.
     InvalidWeight,
+    /// The `dkim_selectors` column holds something that is not a list of DKIM selectors.
+    InvalidDkimSelector,
     /// The line is longer than the input limit (1 MiB).
     LineTooLong,
 }
@@ -61,6 +63,7 @@ impl RejectReason {
             Self::SingleLabel => "single_label",
             Self::Duplicate => "duplicate",
             Self::InvalidWeight => "invalid_weight",
+            Self::InvalidDkimSelector => "invalid_dkim_selector",
             Self::LineTooLong => "line_too_long",
         }
     }

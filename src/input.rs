@@ -52,6 +52,8 @@ pub struct Entry {
     pub group: Option<String>,
     /// The weight (users, message volume) the line gave, if any.
     pub weight: Option<f64>,
+    /// Extra DKIM selectors for this domain, from the `dkim_selectors` column (space, `;` or `|` separated).
+    pub dkim_selectors: Vec<String>,
 }
 
 /// An input line that is not scanned.
@@ -109,6 +111,7 @@ struct Columns {
     domain: usize,
     group: Option<usize>,
     weight: Option<usize>,
+    dkim_selectors: Option<usize>,
 }
 
 /// The key of a normalised domain in the duplicate check and in `--resume` (a 64-bit SipHash with
@@ -220,7 +223,7 @@ impl InputReader {
             fields: csv_core::Reader::new(),
             header: false,
             line_no: 0,
-            columns: Columns { domain: 0, group: None, weight: None },
+            columns: Columns { domain: 0, group: None, weight: None, dkim_selectors: None },
             pending: None,
             seen: HashMap::new(),
             path: path.clone(),
@@ -246,7 +249,12 @@ impl InputReader {
                 Some(n) => find(n).map(Some).ok_or_else(|| missing(n)),
                 None => Ok(find(default)),
             };
-            Columns { domain, group: optional(&spec.group, "group")?, weight: optional(&spec.weight, "weight")? }
+            Columns {
+                domain,
+                group: optional(&spec.group, "group")?,
+                weight: optional(&spec.weight, "weight")?,
+                dkim_selectors: find("dkim_selectors"),
+            }
         } else {
             for (flag, given) in
                 [("domain-column", &spec.domain), ("group-column", &spec.group), ("weight-column", &spec.weight)]
@@ -255,7 +263,7 @@ impl InputReader {
                     return Err(InputError::NoHeader { flag, name: name.clone() });
                 }
             }
-            Columns { domain: 0, group: None, weight: None }
+            Columns { domain: 0, group: None, weight: None, dkim_selectors: None }
         };
         if !is_header {
             reader.pending = first;
@@ -347,12 +355,22 @@ impl InputReader {
                 }
             },
         };
+        let mut dkim_selectors = Vec::new();
+        if let Some(list) = field(self.columns.dkim_selectors) {
+            for sel in list.split([' ', ';', '|']).filter(|s| !s.is_empty()) {
+                if !crate::policy::dkim::is_selector(sel) || dkim_selectors.len() >= crate::policy::dkim::MAX_SELECTORS
+                {
+                    return reject(RejectReason::InvalidDkimSelector, format!("dkim selector {sel:?}"));
+                }
+                dkim_selectors.push(sel.to_ascii_lowercase());
+            }
+        }
         let key = domain_key(domain.as_str());
         if let Some(first) = self.seen.get(&key) {
             return reject(RejectReason::Duplicate, format!("first seen on line {first}"));
         }
         self.seen.insert(key, line);
-        InputItem::Entry(Entry { line, domain, group, weight })
+        InputItem::Entry(Entry { line, domain, group, weight, dkim_selectors })
     }
 }
 

@@ -35,8 +35,11 @@ use crate::output::resume::{self, Resume};
 use crate::output::run_info::{Counts, RunInfo, rfc3339};
 use crate::output::schema::{DOMAINS, MX_HOSTS};
 use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
-use crate::policy::{PolicyStatus, dmarc, spf};
+use crate::policy::dkim::{self, DkimResult};
+use crate::policy::mta_sts::{self, FetchOutcome, MtaStsResult};
+use crate::policy::{PolicyStatus, dmarc, spf, tls_rpt};
 use crate::probe::cache::ProbeCache;
+use crate::probe::https::{self, FetchFailure, FetchLimits};
 use crate::probe::smtp::{self, ProbeReport};
 use crate::probe::tls::{CaFileError, TlsContext};
 use crate::probe::{Attempt, FailureReason, Phase, ProbeFailure, SkipReason};
@@ -121,7 +124,15 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
                 spf_txt_outcome: "error",
                 spf: spf::from_txt(&DnsOutcome::Failed(failed.clone())),
                 dmarc_txt_outcome: "error",
-                dmarc: dmarc::from_txt(&DnsOutcome::Failed(failed)),
+                dmarc: dmarc::from_txt(&DnsOutcome::Failed(failed.clone())),
+                dkim: DkimResult { status: dkim::DkimStatus::TempError, ..DkimResult::default() },
+                mta_sts: MtaStsResult {
+                    txt_outcome: "error",
+                    status: PolicyStatus::TempError,
+                    ..MtaStsResult::not_queried()
+                },
+                tls_rpt_txt_outcome: "error",
+                tls_rpt: tls_rpt::from_txt(&DnsOutcome::Failed(failed)),
                 targets: Vec::new(),
                 scan_error: Some(format!("internal: {}", panic_text(&*p))),
             }
@@ -131,7 +142,6 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
 
 /// The row of a domain on the exclude list: nothing is queried.
 fn excluded_scan(entry: Entry, scanned_at_ms: i64) -> DomainScan {
-    let not_queried = PolicyStatus::NotQueried;
     DomainScan {
         entry,
         scanned_at_ms,
@@ -139,9 +149,13 @@ fn excluded_scan(entry: Entry, scanned_at_ms: i64) -> DomainScan {
         mx_source: MxSource::Excluded,
         mx_hosts: Vec::new(),
         spf_txt_outcome: "not_queried",
-        spf: spf::SpfResult { status: not_queried, records: Vec::new(), all: None, detail: None },
+        spf: spf::SpfResult::not_queried(),
         dmarc_txt_outcome: "not_queried",
-        dmarc: dmarc::DmarcResult { status: not_queried, records: Vec::new(), record: None, detail: None },
+        dmarc: dmarc::DmarcResult::not_queried(),
+        dkim: DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() },
+        mta_sts: MtaStsResult::not_queried(),
+        tls_rpt_txt_outcome: "not_queried",
+        tls_rpt: tls_rpt::TlsRptResult::not_queried(),
         targets: Vec::new(),
         scan_error: None,
     }
@@ -156,7 +170,11 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
     }
     let name = entry.domain.as_str().to_string();
     let dmarc_name = format!("_dmarc.{name}");
-    let (mx, txt, dmarc_txt) = tokio::join!(ctx.dns.mx(&name), ctx.dns.txt(&name), ctx.dns.txt(&dmarc_name));
+    let (sts_name, rpt_name) = (format!("_mta-sts.{name}"), format!("_smtp._tls.{name}"));
+    let dns = &ctx.dns;
+    let sts_lookup = async { if ctx.config.mta_sts { Some(dns.txt(&sts_name).await) } else { None } };
+    let (mx, txt, dmarc_txt, sts_txt, rpt_txt) =
+        tokio::join!(dns.mx(&name), dns.txt(&name), dns.txt(&dmarc_name), sts_lookup, dns.txt(&rpt_name));
     let (mx_source, mx_hosts) = match &mx {
         DnsOutcome::Found(list) => {
             let hosts: Vec<MxEntry> = list.iter().filter(|m| !m.host.is_empty()).cloned().collect();
@@ -178,12 +196,32 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
         }
     };
     let per_host = mx_hosts.iter().enumerate().map(|(i, mx)| host_targets(ctx, mx, i >= ctx.config.max_mx_per_domain));
-    let targets = futures::future::join_all(per_host).await.into_iter().flatten().collect();
+    let selectors: Vec<&str> =
+        ctx.config.dkim_selectors.iter().chain(&entry.dkim_selectors).map(String::as_str).collect();
+    let dkim_lookup = async {
+        if ctx.config.dkim {
+            dkim::discover(dns, &name, &selectors).await
+        } else {
+            DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() }
+        }
+    };
+    let (targets, spf, dmarc, dkim, mta_sts) = tokio::join!(
+        futures::future::join_all(per_host),
+        spf::evaluate(dns, &name, &txt),
+        dmarc::evaluate(dns, &name, &dmarc_txt),
+        dkim_lookup,
+        mta_sts_policy(ctx, &name, sts_txt.as_ref()),
+    );
+    let targets = targets.into_iter().flatten().collect();
     DomainScan {
         spf_txt_outcome: txt.label(),
-        spf: spf::from_txt(&txt),
+        spf,
         dmarc_txt_outcome: dmarc_txt.label(),
-        dmarc: dmarc::from_txt(&dmarc_txt),
+        dmarc,
+        dkim,
+        mta_sts,
+        tls_rpt_txt_outcome: rpt_txt.label(),
+        tls_rpt: tls_rpt::from_txt(&rpt_txt),
         entry,
         scanned_at_ms,
         mx,
@@ -245,6 +283,88 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         .into_iter()
         .map(|(ip, report, cached)| target(a.label(), aaaa.label(), detail.clone(), Some(ip), report, cached))
         .collect()
+}
+
+/// Looks up and fetches the MTA-STS policy of `domain`, given the TXT lookup at `_mta-sts.<domain>`
+/// (`None` when MTA-STS is turned off).
+async fn mta_sts_policy(ctx: &Arc<Ctx>, domain: &str, txt: Option<&DnsOutcome<Vec<String>>>) -> MtaStsResult {
+    let Some(txt) = txt else {
+        return MtaStsResult::not_queried();
+    };
+    let (status, id, detail) = mta_sts::from_txt(txt);
+    let mut result = MtaStsResult {
+        txt_outcome: txt.label(),
+        status,
+        id,
+        fetch: FetchOutcome::NotFetched,
+        http_status: None,
+        detail,
+        policy: None,
+    };
+    if status != PolicyStatus::Valid {
+        return result;
+    }
+    let host = format!("mta-sts.{domain}");
+    let fail = |mut r: MtaStsResult, outcome, detail: String| {
+        r.fetch = outcome;
+        r.detail = Some(detail);
+        r
+    };
+    if ctx.config.exclude.covers_name(&host) {
+        return fail(result, FetchOutcome::Skipped, format!("{host} is excluded"));
+    }
+    let addresses = ctx.dns.host_addresses(&host).await;
+    let ips: Vec<IpAddr> = addresses.a.found().into_iter().chain(addresses.aaaa.found()).flatten().copied().collect();
+    if ips.is_empty() {
+        let why = [addresses.a.failure(), addresses.aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).next();
+        return fail(result, FetchOutcome::NoAddress, why.unwrap_or_else(|| format!("{host} has no address")));
+    }
+    let Some(ip) =
+        ips.iter().enumerate().find(|(i, ip)| address_skip(&ctx.config, *i, **ip).is_none()).map(|(_, ip)| *ip)
+    else {
+        return fail(result, FetchOutcome::Skipped, format!("no address of {host} may be contacted"));
+    };
+    let limits = FetchLimits { timeout: ctx.config.https_timeout, max_body: mta_sts::MAX_POLICY_BYTES };
+    let permit = ctx.politeness.admit(ip).await;
+    let response = https::get(
+        ctx.tls.strict_config(),
+        SocketAddr::new(ip, ctx.config.https_port),
+        &host,
+        "/.well-known/mta-sts.txt",
+        &limits,
+    )
+    .await;
+    drop(permit);
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            let outcome = match e.kind {
+                FetchFailure::Connect => FetchOutcome::ConnectFailed,
+                FetchFailure::Timeout => FetchOutcome::Timeout,
+                FetchFailure::Tls => FetchOutcome::TlsFailed,
+                FetchFailure::Http => FetchOutcome::HttpError,
+                FetchFailure::TooLarge => FetchOutcome::TooLarge,
+            };
+            return fail(result, outcome, e.detail);
+        }
+    };
+    result.http_status = Some(response.status);
+    if response.status != 200 {
+        return fail(result, FetchOutcome::HttpStatus, format!("HTTP {}", response.status));
+    }
+    let media =
+        response.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media != "text/plain" {
+        return fail(result, FetchOutcome::WrongContentType, format!("Content-Type {:?}", response.content_type));
+    }
+    match std::str::from_utf8(&response.body).map_err(|e| e.to_string()).and_then(mta_sts::parse_policy) {
+        Ok(policy) => {
+            result.fetch = FetchOutcome::Ok;
+            result.policy = Some(policy);
+            result
+        }
+        Err(e) => fail(result, FetchOutcome::SyntaxError, e),
+    }
 }
 
 /// Why the `index`-th address of an MX host is not probed, if it is not: over the per-host limit,

@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use crate::dns::{DnsOutcome, MxEntry};
 use crate::input::Entry;
+use crate::policy::dkim::{DkimResult, DkimStatus};
 use crate::policy::dmarc::DmarcResult;
-use crate::policy::spf::SpfResult;
+use crate::policy::mta_sts::{Mode, MtaStsResult};
+use crate::policy::spf::{SpfOutcome, SpfResult};
+use crate::policy::tls_rpt::TlsRptResult;
 use crate::probe::smtp::ProbeReport;
 use crate::probe::tls::{CertVerdict, TlsVersion};
 use crate::probe::{Attempt, FailureReason, Phase};
@@ -87,6 +90,14 @@ pub struct DomainScan {
     pub dmarc_txt_outcome: &'static str,
     /// DMARC.
     pub dmarc: DmarcResult,
+    /// DKIM keys found at the probed selectors.
+    pub dkim: DkimResult,
+    /// MTA-STS.
+    pub mta_sts: MtaStsResult,
+    /// The label of the TXT lookup at `_smtp._tls.<domain>`.
+    pub tls_rpt_txt_outcome: &'static str,
+    /// TLS-RPT.
+    pub tls_rpt: TlsRptResult,
     /// One entry per (MX host, IP).
     pub targets: Vec<MxTarget>,
     /// A scanner bug hit while scanning this domain.
@@ -212,6 +223,57 @@ impl DomainScan {
         self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.version).min()
     }
 
+    /// `mta_sts_mx_match`: share of the MX hosts matching a pattern of the fetched policy.
+    pub fn mta_sts_mx_match(&self) -> Share {
+        let hosts: Vec<&str> = self.mx_hosts.iter().map(|m| m.host.as_str()).collect();
+        match self.mta_sts.mx_match(&hosts) {
+            Some((total, hits)) => Share::of(total, hits),
+            None => Share::NotApplicable,
+        }
+    }
+
+    /// Does MTA-STS protect this domain's mail now: an `enforce` policy, every MX host matching a
+    /// pattern, and every TLS session of every MX host in this run with a valid certificate? `None`
+    /// without a fetched policy.
+    pub fn mta_sts_effective(&self) -> Option<bool> {
+        let policy = self.mta_sts.policy.as_ref()?;
+        if policy.mode != Mode::Enforce || self.mta_sts_mx_match() != Share::All {
+            return Some(false);
+        }
+        let all_verify = self.mx_hosts.iter().all(|mx| {
+            let sessions: Vec<bool> = self
+                .targets
+                .iter()
+                .filter(|t| t.host == mx.host)
+                .filter_map(|t| t.probe.tls.as_ref())
+                .map(|t| t.assessment.verdict == CertVerdict::Valid)
+                .collect();
+            !sessions.is_empty() && sessions.iter().all(|v| *v)
+        });
+        Some(all_verify)
+    }
+
+    /// Gmail's "?" mark predicted: `true` when the domain has no working SPF policy (none or
+    /// permerror) and none of the probed DKIM selectors has a key; `false` when either is present;
+    /// `None` when a lookup failed or nothing was queried.
+    pub fn gmail_unauthenticated_risk(&self) -> Option<bool> {
+        let spf = match self.spf.eval.outcome {
+            SpfOutcome::Valid => Some(true),
+            SpfOutcome::None | SpfOutcome::PermError(_) => Some(false),
+            SpfOutcome::TempError | SpfOutcome::NotQueried => None,
+        };
+        let dkim = match self.dkim.status {
+            DkimStatus::Found => Some(true),
+            DkimStatus::NotFound | DkimStatus::Revoked => Some(false),
+            DkimStatus::TempError | DkimStatus::NotQueried => None,
+        };
+        match (spf, dkim) {
+            (Some(true), _) | (_, Some(true)) => Some(false),
+            (Some(false), Some(false)) => Some(true),
+            _ => None,
+        }
+    }
+
     /// Would mail from Gmail to this domain arrive unencrypted (the red padlock)?
     ///
     /// Decided on the most preferred MX host with an address that answered far enough to tell:
@@ -318,7 +380,13 @@ mod tests {
 
     fn scan(source: MxSource, hosts: &[(&str, u16)], targets: Vec<MxTarget>) -> DomainScan {
         DomainScan {
-            entry: Entry { line: 1, domain: normalize("a.example").unwrap(), group: None, weight: None },
+            entry: Entry {
+                line: 1,
+                domain: normalize("a.example").unwrap(),
+                group: None,
+                weight: None,
+                dkim_selectors: Vec::new(),
+            },
             scanned_at_ms: 0,
             mx: DnsOutcome::NoData,
             mx_source: source,
@@ -327,6 +395,10 @@ mod tests {
             spf: spf::from_txt(&DnsOutcome::NoData),
             dmarc_txt_outcome: "nodata",
             dmarc: dmarc::from_txt(&DnsOutcome::NoData),
+            dkim: DkimResult::default(),
+            mta_sts: MtaStsResult::not_queried(),
+            tls_rpt_txt_outcome: "nodata",
+            tls_rpt: crate::policy::tls_rpt::from_txt(&DnsOutcome::NoData),
             targets,
             scan_error: None,
         }

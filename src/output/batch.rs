@@ -17,6 +17,8 @@ use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use super::schema::{DOMAINS, MX_HOSTS, col};
 use crate::dns::MxEntry;
+use crate::policy::PolicyStatus;
+use crate::policy::spf::SpfOutcome;
 use crate::probe::Attempt;
 use crate::record::{DomainScan, MxTarget};
 
@@ -31,6 +33,7 @@ enum Column {
     Bool(BooleanBuilder),
     Timestamp(TimestampMillisecondBuilder),
     Utf8List(ListBuilder<StringBuilder>),
+    U32List(ListBuilder<UInt32Builder>),
     MxList(ListBuilder<StructBuilder>),
 }
 
@@ -50,6 +53,7 @@ impl Column {
             }
             DataType::List(item) => match item.data_type() {
                 DataType::Utf8 => Self::Utf8List(ListBuilder::new(StringBuilder::new()).with_field(item.clone())),
+                DataType::UInt32 => Self::U32List(ListBuilder::new(UInt32Builder::new()).with_field(item.clone())),
                 DataType::Struct(fields) => Self::MxList(
                     ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0)).with_field(item.clone()),
                 ),
@@ -71,6 +75,7 @@ impl Column {
             Self::Bool(b) => Arc::new(b.finish()),
             Self::Timestamp(b) => Arc::new(b.finish()),
             Self::Utf8List(b) => Arc::new(b.finish()),
+            Self::U32List(b) => Arc::new(b.finish()),
             Self::MxList(b) => Arc::new(b.finish()),
         }
     }
@@ -143,6 +148,19 @@ impl BatchBuilder {
                 b.append(true);
             }
             _ => panic!("column {column} is not a list of strings"),
+        }
+    }
+
+    /// Appends a list of optional u32 to the next column, which must be `column`.
+    pub fn u32s(&mut self, column: &str, values: &[Option<u32>]) {
+        match self.slot(column) {
+            Column::U32List(b) => {
+                for v in values {
+                    b.values().append_option(*v);
+                }
+                b.append(true);
+            }
+            _ => panic!("column {column} is not a list of u32"),
         }
     }
 
@@ -230,10 +248,63 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.strs(col::DMARC_RUA, d.map(|r| r.rua.as_slice()).unwrap_or(&[]));
     b.strs(col::DMARC_RECORDS, &s.dmarc.records);
     b.str(col::DMARC_DETAIL, s.dmarc.detail.as_deref());
+    let e = &s.spf.eval;
+    let evaluated = matches!(e.outcome, SpfOutcome::Valid | SpfOutcome::PermError(_) | SpfOutcome::TempError)
+        && s.spf.status == PolicyStatus::Valid;
+    b.str(col::SPF_OUTCOME, Some(e.outcome.as_label()));
+    b.str(
+        col::SPF_PERMERROR_REASON,
+        match e.outcome {
+            SpfOutcome::PermError(r) => Some(r.as_label()),
+            _ => None,
+        },
+    );
+    b.u8(col::SPF_LOOKUPS, evaluated.then_some(e.lookups.min(255) as u8));
+    b.u8(col::SPF_VOID_LOOKUPS, evaluated.then_some(e.void_lookups.min(255) as u8));
+    b.u64(col::SPF_IPV4_AUTHORIZED, e.ipv4_authorized);
+    b.bool(col::SPF_SENDER_DEPENDENT, evaluated.then_some(e.sender_dependent));
+    b.str(col::DMARC_SOURCE, s.dmarc.source.map(|x| x.as_label()));
+    b.str(col::DMARC_ORG_DOMAIN, s.dmarc.org_domain.as_deref());
+    b.str(col::DMARC_EFFECTIVE_POLICY, s.dmarc.effective_policy().map(|p| p.as_label()));
+    b.str(col::DMARC_ADKIM, d.map(|r| r.adkim.as_label()));
+    b.str(col::DMARC_ASPF, d.map(|r| r.aspf.as_label()));
+    b.str(col::DMARC_FO, d.map(|r| r.fo.as_str()));
+    b.u32(col::DMARC_RI, d.map(|r| r.ri));
+    b.strs(col::DMARC_RUF, d.map(|r| r.ruf.as_slice()).unwrap_or(&[]));
+    b.str(col::DMARC_EXTERNAL_REPORTS, Some(s.dmarc.external.as_label()));
+    b.strs(col::DMARC_EXTERNAL_UNAUTHORIZED, &s.dmarc.external.unauthorized);
+    let k = &s.dkim;
+    b.str(col::DKIM_STATUS, Some(k.status.as_label()));
+    b.u16(col::DKIM_SELECTORS_PROBED, Some(k.probed));
+    b.strs(col::DKIM_SELECTORS, &k.keys.iter().map(|k| k.selector.as_str()).collect::<Vec<_>>());
+    b.strs(col::DKIM_KEY_TYPES, &k.keys.iter().map(|k| k.key_type.as_label()).collect::<Vec<_>>());
+    b.u32s(col::DKIM_KEY_BITS, &k.keys.iter().map(|k| k.bits).collect::<Vec<_>>());
+    b.u32(col::DKIM_KEY_BITS_MIN, k.min_bits());
+    b.strs(col::DKIM_REVOKED, &k.keys.iter().filter(|k| k.revoked).map(|k| k.selector.as_str()).collect::<Vec<_>>());
+    b.bool(col::DKIM_TESTING, (!k.keys.is_empty()).then(|| k.testing()));
+    b.strs(col::DKIM_FAILED, &k.failed);
+    let m = &s.mta_sts;
+    let policy = m.policy.as_ref();
+    b.str(col::MTA_STS_TXT_OUTCOME, Some(m.txt_outcome));
+    b.str(col::MTA_STS_STATUS, Some(m.status.as_label()));
+    b.str(col::MTA_STS_ID, m.id.as_deref());
+    b.str(col::MTA_STS_FETCH, Some(m.fetch.as_label()));
+    b.u16(col::MTA_STS_HTTP_STATUS, m.http_status);
+    b.str(col::MTA_STS_DETAIL, m.detail.as_deref());
+    b.str(col::MTA_STS_MODE, policy.map(|p| p.mode.as_label()));
+    b.u32(col::MTA_STS_MAX_AGE, policy.map(|p| p.max_age));
+    b.strs(col::MTA_STS_MX, policy.map(|p| p.mx.as_slice()).unwrap_or(&[]));
+    b.str(col::MTA_STS_MX_MATCH, Some(s.mta_sts_mx_match().as_label()));
+    b.bool(col::MTA_STS_EFFECTIVE, s.mta_sts_effective());
+    b.str(col::TLS_RPT_TXT_OUTCOME, Some(s.tls_rpt_txt_outcome));
+    b.str(col::TLS_RPT_STATUS, Some(s.tls_rpt.status.as_label()));
+    b.strs(col::TLS_RPT_RUA, &s.tls_rpt.rua);
+    b.str(col::TLS_RPT_DETAIL, s.tls_rpt.detail.as_deref());
     b.str(col::STARTTLS, Some(s.starttls().as_label()));
     b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
     b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
+    b.bool(col::GMAIL_UNAUTHENTICATED_RISK, s.gmail_unauthenticated_risk());
     b.end_row();
 }
 

@@ -162,6 +162,7 @@ mod tests {
                 DataType::Boolean => b.bool(name, (!null).then_some(false)),
                 DataType::Timestamp(_, _) => b.timestamp_ms(name, Some(0)),
                 DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => b.mx_list(name, &[]),
+                DataType::List(item) if item.data_type() == &DataType::UInt32 => b.u32s(name, &[]),
                 DataType::List(_) => b.strs::<&str>(name, &[]),
                 other => unreachable!("{other}"),
             }

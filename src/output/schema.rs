@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 
 /// Column names.
 pub mod col {
@@ -41,6 +41,47 @@ pub mod col {
     pub const DMARC_RUA: &str = "dmarc_rua";
     pub const DMARC_RECORDS: &str = "dmarc_records";
     pub const DMARC_DETAIL: &str = "dmarc_detail";
+    pub const SPF_OUTCOME: &str = "spf_outcome";
+    pub const SPF_PERMERROR_REASON: &str = "spf_permerror_reason";
+    pub const SPF_LOOKUPS: &str = "spf_lookups";
+    pub const SPF_VOID_LOOKUPS: &str = "spf_void_lookups";
+    pub const SPF_IPV4_AUTHORIZED: &str = "spf_ipv4_authorized";
+    pub const SPF_SENDER_DEPENDENT: &str = "spf_sender_dependent";
+    pub const DMARC_SOURCE: &str = "dmarc_source";
+    pub const DMARC_ORG_DOMAIN: &str = "dmarc_org_domain";
+    pub const DMARC_EFFECTIVE_POLICY: &str = "dmarc_effective_policy";
+    pub const DMARC_ADKIM: &str = "dmarc_adkim";
+    pub const DMARC_ASPF: &str = "dmarc_aspf";
+    pub const DMARC_FO: &str = "dmarc_fo";
+    pub const DMARC_RI: &str = "dmarc_ri";
+    pub const DMARC_RUF: &str = "dmarc_ruf";
+    pub const DMARC_EXTERNAL_REPORTS: &str = "dmarc_external_reports";
+    pub const DMARC_EXTERNAL_UNAUTHORIZED: &str = "dmarc_external_unauthorized";
+    pub const DKIM_STATUS: &str = "dkim_status";
+    pub const DKIM_SELECTORS_PROBED: &str = "dkim_selectors_probed";
+    pub const DKIM_SELECTORS: &str = "dkim_selectors";
+    pub const DKIM_KEY_TYPES: &str = "dkim_key_types";
+    pub const DKIM_KEY_BITS: &str = "dkim_key_bits";
+    pub const DKIM_KEY_BITS_MIN: &str = "dkim_key_bits_min";
+    pub const DKIM_REVOKED: &str = "dkim_revoked";
+    pub const DKIM_TESTING: &str = "dkim_testing";
+    pub const DKIM_FAILED: &str = "dkim_failed";
+    pub const MTA_STS_TXT_OUTCOME: &str = "mta_sts_txt_outcome";
+    pub const MTA_STS_STATUS: &str = "mta_sts_status";
+    pub const MTA_STS_ID: &str = "mta_sts_id";
+    pub const MTA_STS_FETCH: &str = "mta_sts_fetch";
+    pub const MTA_STS_HTTP_STATUS: &str = "mta_sts_http_status";
+    pub const MTA_STS_DETAIL: &str = "mta_sts_detail";
+    pub const MTA_STS_MODE: &str = "mta_sts_mode";
+    pub const MTA_STS_MAX_AGE: &str = "mta_sts_max_age";
+    pub const MTA_STS_MX: &str = "mta_sts_mx";
+    pub const MTA_STS_MX_MATCH: &str = "mta_sts_mx_match";
+    pub const MTA_STS_EFFECTIVE: &str = "mta_sts_effective";
+    pub const TLS_RPT_TXT_OUTCOME: &str = "tls_rpt_txt_outcome";
+    pub const TLS_RPT_STATUS: &str = "tls_rpt_status";
+    pub const TLS_RPT_RUA: &str = "tls_rpt_rua";
+    pub const TLS_RPT_DETAIL: &str = "tls_rpt_detail";
+    pub const GMAIL_UNAUTHENTICATED_RISK: &str = "gmail_unauthenticated_risk";
     pub const STARTTLS: &str = "starttls";
     pub const TLS_CERT_VALID: &str = "tls_cert_valid";
     pub const TLS_VERSION_MIN: &str = "tls_version_min";
@@ -105,6 +146,11 @@ pub fn timestamp() -> DataType {
 /// A list of strings.
 pub fn utf8_list() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// A list of unsigned 32-bit integers.
+pub fn u32_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
 }
 
 /// The fields of one MX record in the `mx` list column.
@@ -208,6 +254,141 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(DMARC_RECORDS, utf8_list(), false, "Every v=DMARC1 record as published."),
             f(DMARC_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
             f(
+                SPF_OUTCOME,
+                label(),
+                false,
+                "The whole policy evaluated, include and redirect followed (RFC 7208): none, valid, permerror, temperror (a lookup failed), not_queried.",
+            ),
+            f(
+                SPF_PERMERROR_REASON,
+                label(),
+                true,
+                "Why permerror: multiple_records, syntax_error, too_many_lookups (over 10), too_many_void_lookups (over 2), too_many_mx_names, include_without_record, redirect_without_record.",
+            ),
+            f(
+                SPF_LOOKUPS,
+                UInt8,
+                true,
+                "DNS-querying terms counted (include, a, mx, ptr, exists, redirect); the limit is 10.",
+            ),
+            f(SPF_VOID_LOOKUPS, UInt8, true, "Lookups that returned NXDOMAIN or no records; the limit is 2."),
+            f(
+                SPF_IPV4_AUTHORIZED,
+                UInt64,
+                true,
+                "IPv4 addresses the policy lets send (pass-qualified terms, overlaps counted once; 4294967296 is +all or a /0); null unless valid.",
+            ),
+            f(
+                SPF_SENDER_DEPENDENT,
+                Boolean,
+                true,
+                "Some term uses a macro or needs the sender's address (ptr, exists): those terms are counted but not resolved.",
+            ),
+            f(
+                DMARC_SOURCE,
+                label(),
+                true,
+                "Where the applying record is: domain (_dmarc.<domain>) or organizational_domain (RFC 7489 §6.6.3).",
+            ),
+            f(DMARC_ORG_DOMAIN, Utf8, true, "The organisational domain (public suffix list); null when not queried."),
+            f(
+                DMARC_EFFECTIVE_POLICY,
+                label(),
+                true,
+                "The policy applying to the domain's own mail: p of its record, or sp (else p) of the organisational domain's.",
+            ),
+            f(DMARC_ADKIM, label(), true, "adkim: relaxed (default) or strict."),
+            f(DMARC_ASPF, label(), true, "aspf: relaxed (default) or strict."),
+            f(DMARC_FO, Utf8, true, "fo: failure reporting options (default 0)."),
+            f(DMARC_RI, UInt32, true, "ri: aggregate report interval in seconds (default 86400)."),
+            f(DMARC_RUF, utf8_list(), false, "ruf: failure report destinations."),
+            f(
+                DMARC_EXTERNAL_REPORTS,
+                label(),
+                false,
+                "Report destinations outside the organisational domain authorised by <domain>._report._dmarc.<dest>: all, some, none, unknown (a lookup failed), n_a (none external).",
+            ),
+            f(
+                DMARC_EXTERNAL_UNAUTHORIZED,
+                utf8_list(),
+                false,
+                "External report destination domains without an authorisation record.",
+            ),
+            f(
+                DKIM_STATUS,
+                label(),
+                false,
+                "found (a key at a probed selector), revoked (only empty p=), not_found (none of the probed selectors, NOT proof of no DKIM), temperror, not_queried.",
+            ),
+            f(
+                DKIM_SELECTORS_PROBED,
+                UInt16,
+                false,
+                "How many selectors were probed (built-in or --dkim-selectors list plus the input's column).",
+            ),
+            f(DKIM_SELECTORS, utf8_list(), false, "Selectors where a key record was found, in probing order."),
+            f(DKIM_KEY_TYPES, utf8_list(), false, "Key type of each found selector: rsa, ed25519, unknown."),
+            f(
+                DKIM_KEY_BITS,
+                u32_list(),
+                false,
+                "Key size of each found selector in bits (RSA modulus; 256 for Ed25519; null if revoked or unreadable).",
+            ),
+            f(DKIM_KEY_BITS_MIN, UInt32, true, "Smallest size among the keys that are not revoked."),
+            f(DKIM_REVOKED, utf8_list(), false, "Selectors whose key is revoked (empty p=)."),
+            f(DKIM_TESTING, Boolean, true, "Some key has t=y (testing); null when no key was found."),
+            f(DKIM_FAILED, utf8_list(), false, "Selectors whose lookup failed (unknown)."),
+            f(
+                MTA_STS_TXT_OUTCOME,
+                label(),
+                false,
+                "TXT lookup at _mta-sts.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried.",
+            ),
+            f(
+                MTA_STS_STATUS,
+                label(),
+                false,
+                "The v=STSv1 record: none, valid, multiple_records, syntax_error, temperror, not_queried.",
+            ),
+            f(MTA_STS_ID, Utf8, true, "The record's id."),
+            f(
+                MTA_STS_FETCH,
+                label(),
+                false,
+                "Fetch of https://mta-sts.<domain>/.well-known/mta-sts.txt: ok, not_fetched (no valid record), no_address, connect_failed, timeout, tls_failed, http_error, http_status, wrong_content_type, too_large, syntax_error, skipped.",
+            ),
+            f(MTA_STS_HTTP_STATUS, UInt16, true, "HTTP status of the policy fetch."),
+            f(MTA_STS_DETAIL, Utf8, true, "Why the record or the fetch failed (TLS error, HTTP status, parse error)."),
+            f(MTA_STS_MODE, label(), true, "Policy mode: enforce, testing, none."),
+            f(MTA_STS_MAX_AGE, UInt32, true, "Policy max_age in seconds."),
+            f(MTA_STS_MX, utf8_list(), false, "Policy mx patterns."),
+            f(
+                MTA_STS_MX_MATCH,
+                label(),
+                false,
+                "How many MX hosts match a policy pattern: all, some, none, n_a (no policy).",
+            ),
+            f(
+                MTA_STS_EFFECTIVE,
+                Boolean,
+                true,
+                "enforce mode, every MX host matches a pattern, and every TLS session with them in this run had a valid certificate; null without a policy.",
+            ),
+            f(
+                TLS_RPT_TXT_OUTCOME,
+                label(),
+                false,
+                "TXT lookup at _smtp._tls.<domain>: found, nxdomain, nodata, servfail, refused, timeout, error, not_queried.",
+            ),
+            f(
+                TLS_RPT_STATUS,
+                label(),
+                false,
+                "The v=TLSRPTv1 record: none, valid, multiple_records, syntax_error, temperror, not_queried.",
+            ),
+            f(TLS_RPT_RUA, utf8_list(), false, "TLS-RPT report destinations (mailto: or https:)."),
+            f(TLS_RPT_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
+            f(
                 STARTTLS,
                 label(),
                 false,
@@ -225,6 +406,12 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 Boolean,
                 true,
                 "Predicted Gmail red padlock: true if the preferred answering MX has no working STARTTLS; null when unknown or no mail is accepted.",
+            ),
+            f(
+                GMAIL_UNAUTHENTICATED_RISK,
+                Boolean,
+                true,
+                "Predicted Gmail \"?\" mark: true when there is no working SPF policy (none or permerror) and no DKIM key at any probed selector; null when a lookup failed.",
             ),
         ],
     )

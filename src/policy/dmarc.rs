@@ -1,5 +1,10 @@
-//! DMARC records (RFC 7489): the `v=DMARC1` record at `_dmarc.<domain>` and its main tags
-//! (`p`, `sp`, `pct`, `rua`). Unknown tags are ignored, as the RFC asks.
+//! DMARC records (RFC 7489): the `v=DMARC1` record at `_dmarc.<domain>` with every tag of §6.3 (`p`,
+//! `sp`, `pct`, `rua`, `ruf`, `adkim`, `aspf`, `fo`, `ri`), the fallback to the organisational domain's
+//! record (§6.6.3, organisational domain from the public suffix list), and the check that external
+//! report destinations agreed to receive reports (§7.1, `<domain>._report._dmarc.<destination>`).
+//! Unknown tags are ignored, as the RFC asks.
+
+use std::future::Future;
 
 use super::{PolicyStatus, select_records};
 use crate::dns::DnsOutcome;
@@ -35,6 +40,33 @@ impl Policy {
     }
 }
 
+/// An identifier alignment mode (`adkim`, `aspf`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Alignment {
+    /// `r` (the default): organisational domains must match.
+    Relaxed,
+    /// `s`: domains must match exactly.
+    Strict,
+}
+
+impl Alignment {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Relaxed => "relaxed",
+            Self::Strict => "strict",
+        }
+    }
+
+    fn parse(v: &str) -> Option<Self> {
+        match v.to_ascii_lowercase().as_str() {
+            "r" => Some(Self::Relaxed),
+            "s" => Some(Self::Strict),
+            _ => None,
+        }
+    }
+}
+
 /// A parsed DMARC record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DmarcRecord {
@@ -44,8 +76,48 @@ pub struct DmarcRecord {
     pub subdomain_policy: Option<Policy>,
     /// `pct`: the share of mail the policy applies to (default 100).
     pub pct: u8,
-    /// `rua`: aggregate report destinations.
+    /// `rua`: aggregate report destinations (URIs as published).
     pub rua: Vec<String>,
+    /// `ruf`: failure report destinations.
+    pub ruf: Vec<String>,
+    /// `adkim` (default relaxed).
+    pub adkim: Alignment,
+    /// `aspf` (default relaxed).
+    pub aspf: Alignment,
+    /// `fo`: failure reporting options, colon-separated `0`, `1`, `d`, `s` (default `0`).
+    pub fo: String,
+    /// `ri`: requested aggregate report interval in seconds (default 86400).
+    pub ri: u32,
+}
+
+impl DmarcRecord {
+    /// The domains of the `mailto:` report destinations (`rua` then `ruf`), lowercase, deduplicated.
+    pub fn report_domains(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for uri in self.rua.iter().chain(&self.ruf) {
+            if let Some(d) = mailto_domain(uri)
+                && !out.contains(&d)
+            {
+                out.push(d);
+            }
+        }
+        out
+    }
+}
+
+/// The domain of a `mailto:` URI (`mailto:a@example.com!10m` → `example.com`).
+pub fn mailto_domain(uri: &str) -> Option<String> {
+    let rest = uri.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| &uri[7..])?;
+    let addr = rest.split('!').next()?;
+    let (_, domain) = addr.rsplit_once('@')?;
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    (!domain.is_empty() && !domain.contains(['/', '?', ' '])).then_some(domain)
+}
+
+/// The organisational domain of `domain` (RFC 7489 §3.2): its registrable domain by the public suffix
+/// list, or the domain itself when it is a public suffix or the list does not know it.
+pub fn organizational_domain(domain: &str) -> String {
+    psl::domain_str(domain).unwrap_or(domain).to_string()
 }
 
 /// Is this TXT record a DMARC record (`v=DMARC1` first, then `;` or the end)?
@@ -73,6 +145,13 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
     let mut subdomain_policy = None;
     let mut pct = 100u8;
     let mut rua = Vec::new();
+    let mut ruf = Vec::new();
+    let (mut adkim, mut aspf) = (Alignment::Relaxed, Alignment::Relaxed);
+    let mut fo = "0".to_string();
+    let mut ri = 86_400u32;
+    let uris = |value: &str| -> Vec<String> {
+        value.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect()
+    };
     for (i, part) in record.split(';').enumerate() {
         let part = part.trim();
         if i == 0 || part.is_empty() {
@@ -99,7 +178,18 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
                     .filter(|p| *p <= 100)
                     .ok_or_else(|| format!("pct={value:?} is not 0-100"))?
             }
-            "rua" => rua = value.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect(),
+            "rua" => rua = uris(value),
+            "ruf" => ruf = uris(value),
+            "adkim" => adkim = Alignment::parse(value).ok_or_else(|| format!("adkim={value:?} is not r or s"))?,
+            "aspf" => aspf = Alignment::parse(value).ok_or_else(|| format!("aspf={value:?} is not r or s"))?,
+            "fo" => {
+                let ok = value.split(':').all(|o| matches!(o.trim(), "0" | "1" | "d" | "s"));
+                if !ok {
+                    return Err(format!("fo={value:?} is not a list of 0, 1, d, s"));
+                }
+                fo = value.to_string();
+            }
+            "ri" => ri = value.parse::<u32>().map_err(|_| format!("ri={value:?} is not a number of seconds"))?,
             _ => {}
         }
     }
@@ -109,7 +199,7 @@ pub fn parse(record: &str) -> Result<DmarcRecord, String> {
         None if !rua.is_empty() => Policy::None,
         None => return Err("no p tag".into()),
     };
-    Ok(DmarcRecord { policy, subdomain_policy, pct, rua })
+    Ok(DmarcRecord { policy, subdomain_policy, pct, rua, ruf, adkim, aspf, fo, ri })
 }
 
 /// What the DMARC lookup of one domain came to.
@@ -123,6 +213,126 @@ pub struct DmarcResult {
     pub record: Option<DmarcRecord>,
     /// What was wrong (syntax error) or the lookup failure.
     pub detail: Option<String>,
+    /// Where the record applying to the domain was found.
+    pub source: Option<Source>,
+    /// The domain's organisational domain.
+    pub org_domain: Option<String>,
+    /// Whether the external report destinations agreed to receive reports.
+    pub external: ExternalReports,
+}
+
+impl DmarcResult {
+    /// The result of a domain that was not looked up (excluded).
+    pub fn not_queried() -> Self {
+        Self {
+            status: PolicyStatus::NotQueried,
+            records: Vec::new(),
+            record: None,
+            detail: None,
+            source: None,
+            org_domain: None,
+            external: ExternalReports::default(),
+        }
+    }
+
+    /// The policy that applies to mail from the domain itself: `p` of its own record, `sp` (or `p`)
+    /// of its organisational domain's record.
+    pub fn effective_policy(&self) -> Option<Policy> {
+        let r = self.record.as_ref()?;
+        match self.source {
+            Some(Source::OrganizationalDomain) => Some(r.subdomain_policy.unwrap_or(r.policy)),
+            _ => Some(r.policy),
+        }
+    }
+}
+
+/// Where the applying DMARC record was published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// At `_dmarc.<domain>`.
+    Domain,
+    /// At `_dmarc.<organisational domain>`, because the domain has none (RFC 7489 §6.6.3).
+    OrganizationalDomain,
+}
+
+impl Source {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Domain => "domain",
+            Self::OrganizationalDomain => "organizational_domain",
+        }
+    }
+}
+
+/// The report-authorisation check of RFC 7489 §7.1 for one record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExternalReports {
+    /// Report destination domains outside the policy domain's organisational domain.
+    pub destinations: Vec<String>,
+    /// Of those, the ones that publish no authorisation record.
+    pub unauthorized: Vec<String>,
+    /// Of those, the ones whose authorisation lookup failed (unknown).
+    pub unknown: Vec<String>,
+}
+
+impl ExternalReports {
+    /// `all`, `some`, `none` of the external destinations authorised, `n_a` when there is none,
+    /// `unknown` when a lookup failed and no destination is known to be unauthorised.
+    pub fn as_label(&self) -> &'static str {
+        let n = self.destinations.len();
+        if n == 0 {
+            "n_a"
+        } else if !self.unknown.is_empty() && self.unauthorized.is_empty() {
+            "unknown"
+        } else if self.unauthorized.is_empty() {
+            "all"
+        } else if self.unauthorized.len() + self.unknown.len() == n {
+            "none"
+        } else {
+            "some"
+        }
+    }
+}
+
+/// The TXT lookups DMARC needs beyond the first.
+pub trait DmarcDns: Sync {
+    /// TXT records at `name`.
+    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
+
+/// Classifies the domain's own record, falls back to the organisational domain's, and checks the
+/// external report destinations; `own` is the TXT lookup at `_dmarc.<domain>`.
+pub async fn evaluate(dns: &impl DmarcDns, domain: &str, own: &DnsOutcome<Vec<String>>) -> DmarcResult {
+    let org = organizational_domain(domain);
+    let mut result = from_txt(own);
+    result.org_domain = Some(org.clone());
+    let mut policy_domain = domain.to_string();
+    if result.status == PolicyStatus::None && org != domain {
+        let fallback = from_txt(&dns.txt(&format!("_dmarc.{org}")).await);
+        if fallback.status != PolicyStatus::None {
+            result = DmarcResult { org_domain: Some(org.clone()), ..fallback };
+            result.source = Some(Source::OrganizationalDomain);
+            policy_domain = org.clone();
+        }
+    } else if result.status != PolicyStatus::None {
+        result.source = Some(Source::Domain);
+    }
+    if let Some(record) = &result.record {
+        for dest in record.report_domains() {
+            if organizational_domain(&dest) == org {
+                continue;
+            }
+            let auth = dns.txt(&format!("{policy_domain}._report._dmarc.{dest}")).await;
+            match &auth {
+                DnsOutcome::Found(t) if t.iter().any(|t| is_dmarc(t)) => {}
+                DnsOutcome::Failed(_) => result.external.unknown.push(dest.clone()),
+                _ => result.external.unauthorized.push(dest.clone()),
+            }
+            result.external.destinations.push(dest);
+        }
+    }
+    result
 }
 
 /// Classifies the TXT lookup at `_dmarc.<domain>` as its DMARC result.
@@ -139,12 +349,21 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> DmarcResult {
             }
         }
     }
-    DmarcResult { status, records, record, detail }
+    DmarcResult {
+        status,
+        records,
+        record,
+        detail,
+        source: None,
+        org_domain: None,
+        external: ExternalReports::default(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::{DnsFailure, DnsFailureKind};
     use proptest::prelude::*;
 
     #[test]
@@ -183,7 +402,96 @@ mod tests {
         assert_eq!((ok.status, ok.record.map(|r| r.policy)), (PolicyStatus::Valid, Some(Policy::Reject)));
     }
 
+    #[test]
+    fn all_tags() {
+        let r = parse("v=DMARC1; p=reject; sp=none; adkim=s; aspf=r; fo=0:d:s; ri=3600; ruf=mailto:f@example.net!10m; rua=mailto:a@Example.ORG").unwrap();
+        assert_eq!((r.adkim, r.aspf, r.fo.as_str(), r.ri), (Alignment::Strict, Alignment::Relaxed, "0:d:s", 3600));
+        assert_eq!(r.report_domains(), vec!["example.org".to_string(), "example.net".to_string()]);
+        let d = parse("v=DMARC1; p=none").unwrap();
+        assert_eq!(
+            (d.adkim, d.aspf, d.fo.as_str(), d.ri, d.pct),
+            (Alignment::Relaxed, Alignment::Relaxed, "0", 86_400, 100)
+        );
+        for bad in ["v=DMARC1; p=none; adkim=x", "v=DMARC1; p=none; fo=2", "v=DMARC1; p=none; ri=soon"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mailto_and_org_domain_table() {
+        for (uri, want) in [
+            ("mailto:dmarc@example.com", Some("example.com")),
+            ("MAILTO:d@Sub.Example.COM!50m", Some("sub.example.com")),
+            ("https://example.com/report", None),
+            ("mailto:nobody", None),
+        ] {
+            assert_eq!(mailto_domain(uri).as_deref(), want, "{uri}");
+        }
+        for (domain, org) in [
+            ("mail.example.com", "example.com"),
+            ("example.com", "example.com"),
+            ("a.b.example.co.uk", "example.co.uk"),
+            ("docomo.ne.jp", "docomo.ne.jp"),
+            ("x.ezweb.ne.jp", "ezweb.ne.jp"),
+            ("co.uk", "co.uk"),
+        ] {
+            assert_eq!(organizational_domain(domain), org, "{domain}");
+        }
+    }
+
+    struct Txt(std::collections::HashMap<&'static str, DnsOutcome<Vec<String>>>);
+
+    impl DmarcDns for Txt {
+        async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+            self.0.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
+        }
+    }
+
+    #[test]
+    fn evaluate_fallback_and_report_authorisation() {
+        let found = |t: &str| DnsOutcome::Found(vec![t.to_string()]);
+        let dns = Txt(
+            [
+                ("_dmarc.example.com", found("v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.com,mailto:x@vendor.example,mailto:y@other.example")),
+                ("example.com._report._dmarc.vendor.example", found("v=DMARC1")),
+                ("_dmarc.lone.example", found("v=DMARC1; p=none; rua=mailto:r@slow.example")),
+                ("lone.example._report._dmarc.slow.example", DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Timeout, detail: "t".into() })),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let run = |domain: &str| {
+            rt.block_on(async { evaluate(&dns, domain, &dns.txt(&format!("_dmarc.{domain}")).await).await })
+        };
+
+        let own = run("example.com");
+        assert_eq!((own.source, own.effective_policy()), (Some(Source::Domain), Some(Policy::Reject)));
+        assert_eq!(own.external.destinations, vec!["vendor.example".to_string(), "other.example".to_string()]);
+        assert_eq!(
+            (own.external.unauthorized.clone(), own.external.as_label()),
+            (vec!["other.example".to_string()], "some")
+        );
+
+        let sub = run("mail.example.com");
+        assert_eq!(sub.source, Some(Source::OrganizationalDomain));
+        assert_eq!((sub.status, sub.effective_policy()), (PolicyStatus::Valid, Some(Policy::Quarantine)));
+        assert_eq!(sub.org_domain.as_deref(), Some("example.com"));
+
+        let none = run("nothing.example");
+        assert_eq!((none.status, none.source, none.external.as_label()), (PolicyStatus::None, None, "n_a"));
+
+        let unknown = run("lone.example");
+        assert_eq!(unknown.external.as_label(), "unknown");
+    }
+
     proptest! {
+        #[test]
+        fn mailto_never_panics(s in "\\PC{0,60}") {
+            let _ = mailto_domain(&s);
+            let _ = mailto_domain(&format!("mailto:{s}"));
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,120}") {
             let _ = parse(&s);

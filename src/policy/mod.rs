@@ -1,7 +1,11 @@
-//! What a domain publishes about its mail: SPF and DMARC records, parsed from TXT lookups.
+//! What a domain publishes about its mail: SPF, DMARC, DKIM keys, MTA-STS and TLS-RPT, parsed from
+//! TXT lookups (and, for MTA-STS, a policy file fetched over HTTPS).
 
+pub mod dkim;
 pub mod dmarc;
+pub mod mta_sts;
 pub mod spf;
+pub mod tls_rpt;
 
 /// How a TXT-published policy (SPF, DMARC) came out for a domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,7 +1,15 @@
-//! SPF records (RFC 7208): finding the one `v=spf1` record among a domain's TXT records and checking
-//! its syntax. Evaluation (following `include`/`redirect`, lookup limits) is not done here.
+//! SPF records (RFC 7208): finding the one `v=spf1` record among a domain's TXT records, checking its
+//! syntax, and evaluating the policy as a whole: following `include` and `redirect` with real lookups,
+//! counting DNS-querying terms (limit 10, §4.6.4) and void lookups (limit 2), and measuring how much of
+//! the IPv4 space the policy lets send as the domain.
+//!
+//! The evaluation is of the policy, not of one sender: there is no client IP, so macros are kept as
+//! text and the terms that need one (`ptr`, `exists`, anything with a `%{...}` macro) are counted as
+//! lookups but not resolved.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::pin::Pin;
 
 use super::{PolicyStatus, select_records};
 use crate::dns::DnsOutcome;
@@ -175,14 +183,380 @@ fn parse_term(raw: &str) -> Result<Term, String> {
 /// What the SPF lookup of one domain came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpfResult {
-    /// The outcome.
+    /// The outcome of finding and parsing the domain's own record.
     pub status: PolicyStatus,
     /// Every `v=spf1` record found, as published.
     pub records: Vec<String>,
-    /// The `all` qualifier of a valid record.
+    /// The final `all` qualifier: the record's own, or the `redirect` target's when it has none.
     pub all: Option<Qualifier>,
-    /// What was wrong (syntax error) or the lookup failure.
+    /// What was wrong (syntax error, permerror) or the lookup failure.
     pub detail: Option<String>,
+    /// The evaluation of the whole policy, includes and redirects followed.
+    pub eval: Evaluation,
+}
+
+impl SpfResult {
+    /// The result of a domain that was not looked up (excluded).
+    pub fn not_queried() -> Self {
+        Self {
+            status: PolicyStatus::NotQueried,
+            records: Vec::new(),
+            all: None,
+            detail: None,
+            eval: Evaluation { outcome: SpfOutcome::NotQueried, ..Evaluation::default() },
+        }
+    }
+}
+
+/// The outcome of evaluating a domain's policy (RFC 7208 §2.6 results that do not depend on a sender).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SpfOutcome {
+    /// No SPF record.
+    #[default]
+    None,
+    /// The policy evaluates without error.
+    Valid,
+    /// A permanent error: any receiver evaluating this policy gets `permerror`.
+    PermError(PermErrorReason),
+    /// A lookup failed: the answer is unknown.
+    TempError,
+    /// Not looked up (excluded).
+    NotQueried,
+}
+
+impl SpfOutcome {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Valid => "valid",
+            Self::PermError(_) => "permerror",
+            Self::TempError => "temperror",
+            Self::NotQueried => "not_queried",
+        }
+    }
+}
+
+/// Why a policy is a permanent error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PermErrorReason {
+    /// More than one `v=spf1` record at a domain of the policy (§4.5).
+    MultipleRecords,
+    /// A record of the policy does not parse (§4.6).
+    SyntaxError,
+    /// More than 10 DNS-querying terms (§4.6.4).
+    TooManyLookups,
+    /// More than 2 lookups that returned nothing (§4.6.4).
+    TooManyVoidLookups,
+    /// An `mx` mechanism names more than 10 hosts (§4.6.4).
+    TooManyMxNames,
+    /// An `include` names a domain without an SPF record (§5.2).
+    IncludeWithoutRecord,
+    /// A `redirect` names a domain without an SPF record (§6.1).
+    RedirectWithoutRecord,
+}
+
+impl PermErrorReason {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::MultipleRecords => "multiple_records",
+            Self::SyntaxError => "syntax_error",
+            Self::TooManyLookups => "too_many_lookups",
+            Self::TooManyVoidLookups => "too_many_void_lookups",
+            Self::TooManyMxNames => "too_many_mx_names",
+            Self::IncludeWithoutRecord => "include_without_record",
+            Self::RedirectWithoutRecord => "redirect_without_record",
+        }
+    }
+}
+
+/// The evaluation of a whole policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The outcome.
+    pub outcome: SpfOutcome,
+    /// DNS-querying terms counted (`include`, `a`, `mx`, `ptr`, `exists`, `redirect`), at most 11.
+    pub lookups: u32,
+    /// Lookups that returned NXDOMAIN or no records.
+    pub void_lookups: u32,
+    /// IPv4 addresses the policy authorises (`+` terms, overlaps counted once); `None` unless valid.
+    pub ipv4_authorized: Option<u64>,
+    /// Some term uses a macro or needs the sender's address (`ptr`, `exists`): those terms may
+    /// authorise more than `ipv4_authorized` counts.
+    pub sender_dependent: bool,
+}
+
+/// The DNS lookups SPF evaluation needs; implemented by the run's resolver and by test tables.
+pub trait SpfDns: Sync {
+    /// TXT records at `name`.
+    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+    /// IPv4 addresses of `name`.
+    fn ipv4(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<IpAddr>>> + Send;
+    /// MX hosts of `name` (empty string for the null MX).
+    fn mx_hosts(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
+
+/// RFC 7208 §4.6.4 limits.
+const MAX_LOOKUPS: u32 = 10;
+const MAX_VOID_LOOKUPS: u32 = 2;
+const MAX_MX_NAMES: usize = 10;
+
+/// Why a walk stopped early.
+enum Stop {
+    Perm(PermErrorReason, String),
+    Temp(String),
+}
+
+struct Walk {
+    lookups: u32,
+    void_lookups: u32,
+    /// Authorised IPv4 ranges, inclusive.
+    ranges: Vec<(u32, u32)>,
+    sender_dependent: bool,
+}
+
+impl Walk {
+    fn count_lookup(&mut self, term: &str) -> Result<(), Stop> {
+        self.lookups += 1;
+        if self.lookups > MAX_LOOKUPS {
+            return Err(Stop::Perm(
+                PermErrorReason::TooManyLookups,
+                format!("more than {MAX_LOOKUPS} lookups at {term}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn count_void(&mut self, term: &str) -> Result<(), Stop> {
+        self.void_lookups += 1;
+        if self.void_lookups > MAX_VOID_LOOKUPS {
+            return Err(Stop::Perm(
+                PermErrorReason::TooManyVoidLookups,
+                format!("more than {MAX_VOID_LOOKUPS} void lookups at {term}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn authorize(&mut self, ip: Ipv4Addr, prefix: u8) {
+        let prefix = prefix.min(32);
+        let base = u32::from(ip);
+        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+        let start = base & mask;
+        self.ranges.push((start, start | !mask));
+    }
+
+    fn authorized(&mut self) -> u64 {
+        self.ranges.sort_unstable();
+        let mut total = 0u64;
+        let mut current: Option<(u32, u32)> = None;
+        for &(s, e) in &self.ranges {
+            match current {
+                Some((cs, ce)) if u64::from(s) <= u64::from(ce) + 1 => current = Some((cs, ce.max(e))),
+                Some((cs, ce)) => {
+                    total += u64::from(ce - cs) + 1;
+                    current = Some((s, e));
+                }
+                None => current = Some((s, e)),
+            }
+        }
+        if let Some((cs, ce)) = current {
+            total += u64::from(ce - cs) + 1;
+        }
+        total
+    }
+}
+
+/// The SPF record at `name`, for an include or a redirect: `Ok(None)` when there is none.
+async fn fetch(dns: &impl SpfDns, name: &str) -> Result<Option<SpfRecord>, Stop> {
+    let txt = dns.txt(name).await;
+    let (status, records) = select_records(&txt, is_spf);
+    match status {
+        PolicyStatus::Valid => {
+            parse(&records[0]).map(Some).map_err(|e| Stop::Perm(PermErrorReason::SyntaxError, format!("{name}: {e}")))
+        }
+        PolicyStatus::MultipleRecords => {
+            Err(Stop::Perm(PermErrorReason::MultipleRecords, format!("{name}: {} records", records.len())))
+        }
+        PolicyStatus::TempError => {
+            Err(Stop::Temp(format!("{name}: {}", txt.failure().map(|f| f.to_string()).unwrap_or_default())))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Splits `domain-spec/cidr` (or `/cidr` alone) of an `a` or `mx` mechanism.
+fn target_and_prefix<'v>(value: Option<&'v str>, domain: &'v str) -> (&'v str, u8) {
+    let v = value.unwrap_or("");
+    let (target, cidr) = v.split_once('/').map_or((v, None), |(t, c)| (t, Some(c)));
+    let prefix = cidr.and_then(|c| c.parse::<u8>().ok()).filter(|p| *p <= 32).unwrap_or(32);
+    (if target.is_empty() { domain } else { target }, prefix)
+}
+
+type WalkFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<Qualifier>, Stop>> + Send + 'a>>;
+
+/// Walks one record of the policy; returns the effective `all` qualifier (its own or its redirect's).
+fn walk<'a, D: SpfDns>(dns: &'a D, domain: String, record: SpfRecord, w: &'a mut Walk) -> WalkFuture<'a> {
+    Box::pin(async move {
+        let mut redirect = None;
+        for term in &record.terms {
+            match term {
+                Term::Modifier { name, value } if name == "redirect" => redirect = Some(value.clone()),
+                Term::Modifier { .. } => {}
+                Term::Mechanism { qualifier, name, value } => {
+                    let pass = *qualifier == Qualifier::Pass;
+                    let text = value.as_deref().unwrap_or("");
+                    match name.as_str() {
+                        "all" if pass => w.authorize(Ipv4Addr::UNSPECIFIED, 0),
+                        "ip4" if pass => {
+                            let (ip, cidr) = text.split_once('/').map_or((text, None), |(a, c)| (a, Some(c)));
+                            if let Ok(ip) = ip.parse::<Ipv4Addr>() {
+                                w.authorize(ip, cidr.and_then(|c| c.parse().ok()).unwrap_or(32));
+                            }
+                        }
+                        "all" | "ip4" | "ip6" => {}
+                        "ptr" | "exists" => {
+                            w.count_lookup(name)?;
+                            w.sender_dependent = true;
+                        }
+                        "include" => {
+                            w.count_lookup(&format!("include:{text}"))?;
+                            if text.contains('%') {
+                                w.sender_dependent = true;
+                                continue;
+                            }
+                            let Some(inner) = fetch(dns, text).await? else {
+                                w.count_void(&format!("include:{text}")).ok();
+                                return Err(Stop::Perm(
+                                    PermErrorReason::IncludeWithoutRecord,
+                                    format!("include:{text} has no SPF record"),
+                                ));
+                            };
+                            // Only a pass-qualified include authorises what its target passes.
+                            let mut sub = Walk {
+                                lookups: w.lookups,
+                                void_lookups: w.void_lookups,
+                                ranges: Vec::new(),
+                                sender_dependent: false,
+                            };
+                            let walked = walk(dns, text.to_string(), inner, &mut sub).await;
+                            w.lookups = sub.lookups;
+                            w.void_lookups = sub.void_lookups;
+                            w.sender_dependent |= sub.sender_dependent;
+                            walked?;
+                            if pass {
+                                w.ranges.extend(sub.ranges);
+                            }
+                        }
+                        "a" | "mx" => {
+                            let (target, prefix) = target_and_prefix(value.as_deref(), &domain);
+                            w.count_lookup(name)?;
+                            if target.contains('%') {
+                                w.sender_dependent = true;
+                                continue;
+                            }
+                            let hosts = if name == "a" {
+                                vec![target.to_string()]
+                            } else {
+                                match dns.mx_hosts(target).await {
+                                    DnsOutcome::Found(h) => {
+                                        let h: Vec<String> = h.into_iter().filter(|h| !h.is_empty()).collect();
+                                        if h.len() > MAX_MX_NAMES {
+                                            return Err(Stop::Perm(
+                                                PermErrorReason::TooManyMxNames,
+                                                format!("mx:{target} has {} hosts", h.len()),
+                                            ));
+                                        }
+                                        h
+                                    }
+                                    DnsOutcome::NxDomain | DnsOutcome::NoData => {
+                                        w.count_void(&format!("mx:{target}"))?;
+                                        Vec::new()
+                                    }
+                                    DnsOutcome::Failed(f) => return Err(Stop::Temp(format!("mx:{target}: {f}"))),
+                                }
+                            };
+                            for host in hosts {
+                                match dns.ipv4(&host).await {
+                                    DnsOutcome::Found(ips) => {
+                                        for ip in ips {
+                                            if let (IpAddr::V4(v4), true) = (ip, pass) {
+                                                w.authorize(v4, prefix);
+                                            }
+                                        }
+                                    }
+                                    // A void `a` counts; an MX host without IPv4 is ordinary (IPv6 only).
+                                    DnsOutcome::NxDomain | DnsOutcome::NoData if name == "a" => {
+                                        w.count_void(&format!("a:{host}"))?
+                                    }
+                                    DnsOutcome::NxDomain | DnsOutcome::NoData => {}
+                                    DnsOutcome::Failed(f) => return Err(Stop::Temp(format!("{name}:{host}: {f}"))),
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let own_all = record.all_qualifier();
+        match (own_all, redirect) {
+            (Some(all), _) => Ok(Some(all)),
+            (None, Some(target)) => {
+                w.count_lookup(&format!("redirect={target}"))?;
+                if target.contains('%') {
+                    w.sender_dependent = true;
+                    return Ok(None);
+                }
+                let Some(inner) = fetch(dns, &target).await? else {
+                    return Err(Stop::Perm(
+                        PermErrorReason::RedirectWithoutRecord,
+                        format!("redirect={target} has no SPF record"),
+                    ));
+                };
+                walk(dns, target, inner, w).await
+            }
+            (None, None) => Ok(None),
+        }
+    })
+}
+
+/// Finds, parses and evaluates the SPF policy of `domain` from the TXT lookup at it.
+pub async fn evaluate(dns: &impl SpfDns, domain: &str, txt: &DnsOutcome<Vec<String>>) -> SpfResult {
+    let mut result = from_txt(txt);
+    let outcome = match result.status {
+        PolicyStatus::None => SpfOutcome::None,
+        PolicyStatus::TempError => SpfOutcome::TempError,
+        PolicyStatus::MultipleRecords => SpfOutcome::PermError(PermErrorReason::MultipleRecords),
+        PolicyStatus::SyntaxError => SpfOutcome::PermError(PermErrorReason::SyntaxError),
+        PolicyStatus::NotQueried => SpfOutcome::NotQueried,
+        PolicyStatus::Valid => {
+            let record = parse(&result.records[0]).expect("from_txt parsed it");
+            let mut w = Walk { lookups: 0, void_lookups: 0, ranges: Vec::new(), sender_dependent: false };
+            let walked = walk(dns, domain.to_string(), record, &mut w).await;
+            result.eval.lookups = w.lookups;
+            result.eval.void_lookups = w.void_lookups;
+            result.eval.sender_dependent = w.sender_dependent;
+            match walked {
+                Ok(all) => {
+                    result.all = all;
+                    result.eval.ipv4_authorized = Some(w.authorized());
+                    SpfOutcome::Valid
+                }
+                Err(Stop::Perm(reason, detail)) => {
+                    result.detail = Some(detail);
+                    SpfOutcome::PermError(reason)
+                }
+                Err(Stop::Temp(detail)) => {
+                    result.detail = Some(detail);
+                    SpfOutcome::TempError
+                }
+            }
+        }
+    };
+    result.eval.outcome = outcome;
+    result
 }
 
 /// Classifies the TXT lookup at a domain as its SPF result.
@@ -199,7 +573,7 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> SpfResult {
             }
         }
     }
-    SpfResult { status, records, all, detail }
+    SpfResult { status, records, all, detail, eval: Evaluation::default() }
 }
 
 #[cfg(test)]
@@ -262,7 +636,200 @@ mod tests {
         }
     }
 
+    /// A table of DNS answers for evaluation tests: RFC 7208 appendix A's example zone plus extras.
+    #[derive(Default)]
+    struct Table {
+        txt: std::collections::HashMap<String, DnsOutcome<Vec<String>>>,
+        a: std::collections::HashMap<String, Vec<IpAddr>>,
+        mx: std::collections::HashMap<String, Vec<String>>,
+    }
+
+    impl Table {
+        fn rfc() -> Self {
+            let mut t = Table::default();
+            let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+            t.a.insert("example.com".into(), vec![ip("192.0.2.10"), ip("192.0.2.11")]);
+            for (h, a) in [
+                ("amy.example.com", "192.0.2.65"),
+                ("bob.example.com", "192.0.2.66"),
+                ("mail-a.example.com", "192.0.2.129"),
+                ("mail-b.example.com", "192.0.2.130"),
+                ("mail-c.example.org", "192.0.2.140"),
+            ] {
+                t.a.insert(h.into(), vec![ip(a)]);
+            }
+            t.mx.insert("example.com".into(), vec!["mail-a.example.com".into(), "mail-b.example.com".into()]);
+            t.mx.insert("example.org".into(), vec!["mail-c.example.org".into()]);
+            t
+        }
+
+        fn spf(mut self, name: &str, record: &str) -> Self {
+            self.txt.insert(name.into(), DnsOutcome::Found(vec![record.into()]));
+            self
+        }
+    }
+
+    impl SpfDns for Table {
+        async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+            self.txt.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
+        }
+        async fn ipv4(&self, name: &str) -> DnsOutcome<Vec<IpAddr>> {
+            self.a.get(name).cloned().map(DnsOutcome::Found).unwrap_or(DnsOutcome::NxDomain)
+        }
+        async fn mx_hosts(&self, name: &str) -> DnsOutcome<Vec<String>> {
+            self.mx.get(name).cloned().map(DnsOutcome::Found).unwrap_or(DnsOutcome::NoData)
+        }
+    }
+
+    fn eval(t: &Table, domain: &str) -> SpfResult {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let txt = rt.block_on(t.txt(domain));
+        rt.block_on(evaluate(t, domain, &txt))
+    }
+
+    #[test]
+    fn evaluate_rfc7208_appendix_a() {
+        // (record at example.com, outcome, lookups, void lookups, IPv4 addresses authorised)
+        let cases: &[(&str, &str, u32, u32, Option<u64>)] = &[
+            ("v=spf1 +all", "valid", 0, 0, Some(1 << 32)),
+            ("v=spf1 a -all", "valid", 1, 0, Some(2)),
+            ("v=spf1 a:example.org -all", "valid", 1, 1, Some(0)),
+            ("v=spf1 mx -all", "valid", 1, 0, Some(2)),
+            ("v=spf1 mx:example.org -all", "valid", 1, 0, Some(1)),
+            ("v=spf1 mx mx:example.org -all", "valid", 2, 0, Some(3)),
+            ("v=spf1 mx/30 mx:example.org/30 -all", "valid", 2, 0, Some(8)),
+            ("v=spf1 ptr -all", "valid", 1, 0, Some(0)),
+            ("v=spf1 ip4:192.0.2.128/28 -all", "valid", 0, 0, Some(16)),
+            ("v=spf1 -ip4:192.0.2.128/28 ~all", "valid", 0, 0, Some(0)),
+            ("v=spf1 ip4:10.0.0.0/8 ip4:10.1.0.0/16 -all", "valid", 0, 0, Some(1 << 24)),
+            ("v=spf1 ip4:0.0.0.0/0 -all", "valid", 0, 0, Some(1 << 32)),
+            ("v=spf1 a:nx1.example.com a:nx2.example.com a:nx3.example.com -all", "permerror", 3, 3, None),
+        ];
+        for (record, outcome, lookups, void, ipv4) in cases {
+            let t = Table::rfc().spf("example.com", record);
+            let r = eval(&t, "example.com");
+            assert_eq!(
+                (r.eval.outcome.as_label(), r.eval.lookups, r.eval.void_lookups, r.eval.ipv4_authorized),
+                (*outcome, *lookups, *void, *ipv4),
+                "{record}: {:?}",
+                r.detail
+            );
+        }
+    }
+
+    #[test]
+    fn evaluate_follows_include_and_redirect() {
+        let t = Table::rfc()
+            .spf("example.com", "v=spf1 include:_spf.example.net redirect=_r.example.net")
+            .spf("_spf.example.net", "v=spf1 ip4:198.51.100.0/24 ~all")
+            .spf("_r.example.net", "v=spf1 ip4:203.0.113.0/25 -all");
+        let r = eval(&t, "example.com");
+        // The redirect's -all is the final one; the include's ~all is not.
+        assert_eq!(r.eval.outcome, SpfOutcome::Valid);
+        assert_eq!((r.all, r.eval.lookups, r.eval.ipv4_authorized), (Some(Qualifier::Fail), 2, Some(256 + 128)));
+
+        // A redirect is ignored when the record has an all.
+        let t = Table::rfc().spf("example.com", "v=spf1 -all redirect=_nothing.example.net");
+        let r = eval(&t, "example.com");
+        assert_eq!((r.eval.outcome, r.eval.lookups), (SpfOutcome::Valid, 0));
+
+        // A ~include does not authorise what the include passes.
+        let t = Table::rfc()
+            .spf("example.com", "v=spf1 ~include:_spf.example.net -all")
+            .spf("_spf.example.net", "v=spf1 ip4:198.51.100.0/24");
+        assert_eq!(eval(&t, "example.com").eval.ipv4_authorized, Some(0));
+
+        // An include of a policy with +all authorises everything.
+        let t = Table::rfc()
+            .spf("example.com", "v=spf1 include:open.example.net -all")
+            .spf("open.example.net", "v=spf1 +all");
+        assert_eq!(eval(&t, "example.com").eval.ipv4_authorized, Some(1 << 32));
+    }
+
+    #[test]
+    fn evaluate_permerrors_and_temperrors() {
+        use PermErrorReason as P;
+        // Eleven chained includes.
+        let mut t = Table::rfc().spf("example.com", "v=spf1 include:i0.example.net -all");
+        for i in 0..11 {
+            t = t.spf(&format!("i{i}.example.net"), &format!("v=spf1 include:i{}.example.net", i + 1));
+        }
+        t = t.spf("i11.example.net", "v=spf1 -all");
+        let r = eval(&t, "example.com");
+        assert_eq!((r.eval.outcome, r.eval.lookups), (SpfOutcome::PermError(P::TooManyLookups), 11));
+
+        // Exactly ten is fine.
+        let mut t = Table::rfc().spf("example.com", "v=spf1 include:i0.example.net -all");
+        for i in 0..9 {
+            t = t.spf(&format!("i{i}.example.net"), &format!("v=spf1 include:i{}.example.net", i + 1));
+        }
+        t = t.spf("i9.example.net", "v=spf1 ip4:192.0.2.1 -all");
+        let r = eval(&t, "example.com");
+        assert_eq!((r.eval.outcome, r.eval.lookups, r.eval.ipv4_authorized), (SpfOutcome::Valid, 10, Some(1)));
+
+        let cases: Vec<(Table, SpfOutcome)> = vec![
+            (
+                Table::rfc().spf("example.com", "v=spf1 include:none.example.net -all"),
+                SpfOutcome::PermError(P::IncludeWithoutRecord),
+            ),
+            (
+                Table::rfc().spf("example.com", "v=spf1 redirect=none.example.net"),
+                SpfOutcome::PermError(P::RedirectWithoutRecord),
+            ),
+            (
+                Table::rfc()
+                    .spf("example.com", "v=spf1 include:bad.example.net -all")
+                    .spf("bad.example.net", "v=spf1 ip4:1.2.3 -all"),
+                SpfOutcome::PermError(P::SyntaxError),
+            ),
+            (
+                {
+                    let mut t = Table::rfc().spf("example.com", "v=spf1 include:two.example.net -all");
+                    t.txt.insert(
+                        "two.example.net".into(),
+                        DnsOutcome::Found(vec!["v=spf1 -all".into(), "v=spf1 ~all".into()]),
+                    );
+                    t
+                },
+                SpfOutcome::PermError(P::MultipleRecords),
+            ),
+            (
+                {
+                    let mut t = Table::rfc().spf("example.com", "v=spf1 include:slow.example.net -all");
+                    let timeout = DnsFailure { kind: DnsFailureKind::Timeout, detail: "t".into() };
+                    t.txt.insert("slow.example.net".into(), DnsOutcome::Failed(timeout));
+                    t
+                },
+                SpfOutcome::TempError,
+            ),
+            (
+                {
+                    let mut t = Table::rfc().spf("example.com", "v=spf1 mx:many.example.net -all");
+                    t.mx.insert("many.example.net".into(), (0..11).map(|i| format!("m{i}.example.net")).collect());
+                    t
+                },
+                SpfOutcome::PermError(P::TooManyMxNames),
+            ),
+            (Table::rfc().spf("example.com", "v=spf1 exists:%{i}._spf.%{d} -all"), SpfOutcome::Valid),
+            (Table::rfc(), SpfOutcome::None),
+        ];
+        for (i, (t, want)) in cases.into_iter().enumerate() {
+            let r = eval(&t, "example.com");
+            assert_eq!(r.eval.outcome, want, "case {i}: {:?}", r.detail);
+            if matches!(want, SpfOutcome::PermError(_) | SpfOutcome::TempError) {
+                assert!(r.detail.is_some(), "case {i} says why");
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn evaluate_never_panics(s in "v=spf1( [+~?-]?(all|mx(:[a-z%{}.]{1,8})?(/[0-9]{1,3})?|a(/[0-9]{1,2})?|ptr|ip4:[0-9.]{1,15}(/[0-9]{1,2})?|include:[a-z]{1,3}\\.example\\.net|redirect=[a-z]{1,3}\\.example\\.net)){0,8}") {
+            let t = Table::rfc().spf("example.com", &s).spf("a.example.net", &s).spf("b.example.net", "v=spf1 include:a.example.net");
+            let r = eval(&t, "example.com");
+            prop_assert!(r.eval.lookups <= MAX_LOOKUPS + 1);
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,120}") {
             let _ = parse(&s);

@@ -63,6 +63,7 @@ pub struct TlsContext {
     roots: Arc<RootCertStore>,
     provider: Arc<CryptoProvider>,
     base: Arc<rustls::ClientConfig>,
+    strict: Arc<rustls::ClientConfig>,
 }
 
 /// The ring provider with its cipher suites in the order mainstream clients offer them: AES-128-GCM
@@ -113,7 +114,21 @@ impl TlsContext {
         let provider = Arc::new(client_provider());
         let base = danger::base_config(&provider)
             .map_err(|e| CaFileError { path: "(TLS configuration)".into(), detail: e.to_string() })?;
-        Ok(Self { roots: Arc::new(roots), provider, base: Arc::new(base) })
+        let config_err = |e: rustls::Error| CaFileError { path: "(TLS configuration)".into(), detail: e.to_string() };
+        let roots = Arc::new(roots);
+        let mut strict = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(config_err)?
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        strict.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self { roots, provider, base: Arc::new(base), strict: Arc::new(strict) })
+    }
+
+    /// A fully verifying client configuration (same roots, ALPN `http/1.1`), for HTTPS fetches such
+    /// as the MTA-STS policy, where an invalid certificate must fail the fetch.
+    pub fn strict_config(&self) -> Arc<rustls::ClientConfig> {
+        self.strict.clone()
     }
 
     /// Judges a captured chain for `host`, now.

@@ -1,0 +1,350 @@
+//! DKIM key discovery (RFC 6376 §3.6): keys live at `<selector>._domainkey.<domain>` and selectors are
+//! not listed anywhere, so a documented list of common selectors is probed. "Not found" therefore
+//! means "none of the probed selectors", never "no DKIM".
+//!
+//! A key record is parsed for its type (`k=rsa` or `ed25519`), its size (the RSA modulus, from the
+//! SubjectPublicKeyInfo or a bare PKCS#1 key), revocation (an empty `p=`) and the testing flag (`t=y`).
+
+use std::future::Future;
+
+use base64::Engine;
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::{PublicKey, RSAPublicKey};
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+use crate::dns::DnsOutcome;
+
+/// The selectors probed by default: those of the big mailbox providers and sending platforms
+/// (Google Workspace, Microsoft 365, Fastly-era Mailchimp/Mandrill, Amazon SES, Zoho, Proton,
+/// Fastmail, Mailgun, SendGrid, HubSpot, Yahoo/AOL, and the generic names many MTAs default to).
+/// Each costs one TXT lookup per domain; replace the list with `--dkim-selectors FILE`.
+pub const DEFAULT_SELECTORS: &[&str] = &[
+    "default",
+    "dkim",
+    "mail",
+    "selector1",
+    "selector2",
+    "google",
+    "k1",
+    "k2",
+    "s1",
+    "s2",
+    "mandrill",
+    "zoho",
+    "protonmail",
+    "fm1",
+    "smtp",
+    "mx",
+];
+
+/// Most selectors probed for one domain (the list and the input column together).
+pub const MAX_SELECTORS: usize = 64;
+
+/// Is `s` a usable selector: dot-separated DNS labels of letters, digits, `-` and `_`?
+pub fn is_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// The type of a DKIM key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// `k=rsa` (the default).
+    Rsa,
+    /// `k=ed25519` (RFC 8463).
+    Ed25519,
+    /// Anything else.
+    Unknown,
+}
+
+impl KeyType {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Rsa => "rsa",
+            Self::Ed25519 => "ed25519",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One DKIM key record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkimKey {
+    /// The selector it was found at.
+    pub selector: String,
+    /// `k=`.
+    pub key_type: KeyType,
+    /// Key size in bits: the RSA modulus, 256 for Ed25519; `None` when revoked or unparsable.
+    pub bits: Option<u32>,
+    /// `p=` is empty: the key is revoked.
+    pub revoked: bool,
+    /// `t=y`: the domain is testing DKIM.
+    pub testing: bool,
+    /// Why the key could not be read, if it could not.
+    pub problem: Option<String>,
+}
+
+/// Parses a key record found at `selector`; `Err` when it is not a DKIM key record at all.
+pub fn parse(selector: &str, record: &str) -> Result<DkimKey, String> {
+    let mut key_type = KeyType::Rsa;
+    let mut p = None;
+    let mut testing = false;
+    for (i, part) in record.split(';').enumerate() {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((tag, value)) = part.split_once('=') else {
+            return Err(format!("tag {part:?} has no value"));
+        };
+        let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        match tag.trim().to_ascii_lowercase().as_str() {
+            "v" if i == 0 && value == "DKIM1" => {}
+            "v" => return Err(format!("v={value:?} is not DKIM1 as the first tag")),
+            "k" => {
+                key_type = match value.to_ascii_lowercase().as_str() {
+                    "rsa" => KeyType::Rsa,
+                    "ed25519" => KeyType::Ed25519,
+                    _ => KeyType::Unknown,
+                }
+            }
+            "p" => p = Some(value),
+            "t" => testing = value.split(':').any(|f| f.eq_ignore_ascii_case("y")),
+            _ => {}
+        }
+    }
+    let Some(p) = p else {
+        return Err("no p= tag".into());
+    };
+    let mut key =
+        DkimKey { selector: selector.to_string(), key_type, bits: None, revoked: p.is_empty(), testing, problem: None };
+    if key.revoked {
+        return Ok(key);
+    }
+    let der = match base64::engine::general_purpose::STANDARD.decode(&p) {
+        Ok(d) => d,
+        Err(e) => {
+            key.problem = Some(format!("p= is not base64: {e}"));
+            return Ok(key);
+        }
+    };
+    match key_type {
+        KeyType::Rsa => match rsa_bits(&der) {
+            Some(bits) => key.bits = Some(bits),
+            None => key.problem = Some("p= is not an RSA public key".into()),
+        },
+        KeyType::Ed25519 if der.len() == 32 => key.bits = Some(256),
+        KeyType::Ed25519 => key.problem = Some(format!("Ed25519 key of {} bytes, not 32", der.len())),
+        KeyType::Unknown => {}
+    }
+    Ok(key)
+}
+
+/// The modulus size of an RSA key given as a SubjectPublicKeyInfo (what RFC 6376 specifies) or as a
+/// bare PKCS#1 RSAPublicKey (which some publishers use).
+fn rsa_bits(der: &[u8]) -> Option<u32> {
+    if let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(der)
+        && let Ok(PublicKey::RSA(rsa)) = spki.parsed()
+    {
+        return Some(rsa.key_size() as u32);
+    }
+    RSAPublicKey::from_der(der).ok().map(|(_, rsa)| rsa.key_size() as u32)
+}
+
+/// What the DKIM discovery of one domain came to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DkimResult {
+    /// The outcome.
+    pub status: DkimStatus,
+    /// How many selectors were probed.
+    pub probed: u16,
+    /// The keys found, in probing order.
+    pub keys: Vec<DkimKey>,
+    /// Selectors whose lookup failed (their answer is unknown).
+    pub failed: Vec<String>,
+}
+
+impl DkimResult {
+    /// The smallest key size among the usable keys.
+    pub fn min_bits(&self) -> Option<u32> {
+        self.keys.iter().filter(|k| !k.revoked).filter_map(|k| k.bits).min()
+    }
+
+    /// Some key is in testing mode.
+    pub fn testing(&self) -> bool {
+        self.keys.iter().any(|k| k.testing)
+    }
+}
+
+/// The outcome of DKIM discovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DkimStatus {
+    /// At least one key that is not revoked.
+    Found,
+    /// Only revoked keys.
+    Revoked,
+    /// None of the probed selectors has a key, and every lookup worked.
+    #[default]
+    NotFound,
+    /// No key found and some lookups failed: unknown.
+    TempError,
+    /// Not probed (excluded, or `--no-dkim`).
+    NotQueried,
+}
+
+impl DkimStatus {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Revoked => "revoked",
+            Self::NotFound => "not_found",
+            Self::TempError => "temperror",
+            Self::NotQueried => "not_queried",
+        }
+    }
+}
+
+/// The lookups DKIM discovery needs.
+pub trait DkimDns: Sync {
+    /// TXT records at `name`.
+    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
+
+/// Probes `selectors` (deduplicated, at most [`MAX_SELECTORS`]) under `domain`, all at once.
+pub async fn discover(dns: &impl DkimDns, domain: &str, selectors: &[&str]) -> DkimResult {
+    let mut unique: Vec<&str> = Vec::new();
+    for s in selectors {
+        if !unique.contains(s) && unique.len() < MAX_SELECTORS {
+            unique.push(s);
+        }
+    }
+    let lookups = unique.iter().map(|sel| async move { (*sel, dns.txt(&format!("{sel}._domainkey.{domain}")).await) });
+    let answers = futures::future::join_all(lookups).await;
+    let mut result = DkimResult { probed: unique.len() as u16, ..DkimResult::default() };
+    for (sel, answer) in answers {
+        match answer {
+            DnsOutcome::Found(records) => {
+                // A CNAME to a provider's key is followed by the resolver; take the first key record.
+                if let Some(key) = records.iter().find_map(|r| parse(sel, r).ok()) {
+                    result.keys.push(key);
+                }
+            }
+            DnsOutcome::Failed(_) => result.failed.push(sel.to_string()),
+            DnsOutcome::NxDomain | DnsOutcome::NoData => {}
+        }
+    }
+    result.status = if result.keys.iter().any(|k| !k.revoked) {
+        DkimStatus::Found
+    } else if !result.keys.is_empty() {
+        DkimStatus::Revoked
+    } else if !result.failed.is_empty() {
+        DkimStatus::TempError
+    } else {
+        DkimStatus::NotFound
+    };
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{DnsFailure, DnsFailureKind};
+    use proptest::prelude::*;
+
+    /// RFC 6376 appendix C's example key (1024-bit RSA, SubjectPublicKeyInfo).
+    const RFC6376_KEY: &str = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB";
+
+    /// RFC 8463 appendix A's example Ed25519 key.
+    const RFC8463_KEY: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+    #[test]
+    fn parse_table() {
+        let rsa = format!("v=DKIM1; k=rsa; p={RFC6376_KEY}");
+        let k = parse("brisbane", &rsa).unwrap();
+        assert_eq!((k.key_type, k.bits, k.revoked, k.testing), (KeyType::Rsa, Some(1024), false, false));
+        // Whitespace inside p= (long keys are split), no v=, testing flag.
+        let spaced = format!("k=rsa; t=y:s; p={} {}", &RFC6376_KEY[..40], &RFC6376_KEY[40..]);
+        let k = parse("s", &spaced).unwrap();
+        assert_eq!((k.bits, k.testing), (Some(1024), true));
+        let k = parse("brisbane", &format!("v=DKIM1; k=ed25519; p={RFC8463_KEY}")).unwrap();
+        assert_eq!((k.key_type, k.bits), (KeyType::Ed25519, Some(256)));
+        let k = parse("old", "v=DKIM1; p=").unwrap();
+        assert_eq!((k.revoked, k.bits, k.problem.as_deref()), (true, None, None));
+        let k = parse("bad", "v=DKIM1; p=!!!").unwrap();
+        assert!(k.problem.is_some());
+        let k = parse("bad", "v=DKIM1; k=ed25519; p=AAAA").unwrap();
+        assert!(k.problem.is_some());
+        for not_key in ["v=spf1 -all", "v=DKIM2; p=", "k=rsa", "p=x; v=DKIM1"] {
+            assert!(parse("x", not_key).is_err(), "{not_key}");
+        }
+    }
+
+    #[test]
+    fn pkcs1_rsa_keys_are_sized() {
+        // The RFC key with its SubjectPublicKeyInfo wrapper stripped: a bare RSAPublicKey.
+        let der = base64::engine::general_purpose::STANDARD.decode(RFC6376_KEY).unwrap();
+        let (_, spki) = SubjectPublicKeyInfo::from_der(&der).unwrap();
+        let bare = base64::engine::general_purpose::STANDARD.encode(&spki.subject_public_key.data);
+        assert_eq!(parse("s", &format!("p={bare}")).unwrap().bits, Some(1024));
+    }
+
+    struct Txt(std::collections::HashMap<String, DnsOutcome<Vec<String>>>);
+
+    impl DkimDns for Txt {
+        async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+            self.0.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
+        }
+    }
+
+    #[test]
+    fn discover_table() {
+        let key = |t: &str| DnsOutcome::Found(vec![t.to_string()]);
+        let timeout = DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Timeout, detail: "t".into() });
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        type Case = (Vec<(&'static str, DnsOutcome<Vec<String>>)>, DkimStatus, usize);
+        let cases: Vec<Case> = vec![
+            (vec![("google._domainkey.a.example", key(&format!("v=DKIM1; p={RFC6376_KEY}")))], DkimStatus::Found, 1),
+            (vec![("s1._domainkey.a.example", key("v=DKIM1; p="))], DkimStatus::Revoked, 1),
+            (vec![], DkimStatus::NotFound, 0),
+            (vec![("k1._domainkey.a.example", timeout.clone())], DkimStatus::TempError, 0),
+            (
+                vec![
+                    ("k1._domainkey.a.example", timeout),
+                    ("k2._domainkey.a.example", key(&format!("p={RFC6376_KEY}"))),
+                ],
+                DkimStatus::Found,
+                1,
+            ),
+            (vec![("mail._domainkey.a.example", key("some verification text"))], DkimStatus::NotFound, 0),
+        ];
+        for (i, (records, status, n)) in cases.into_iter().enumerate() {
+            let dns = Txt(records.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+            let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS));
+            assert_eq!((r.status, r.keys.len(), r.probed as usize), (status, n, DEFAULT_SELECTORS.len()), "case {i}");
+        }
+    }
+
+    #[test]
+    fn selector_syntax() {
+        for ok in ["google", "s1024.2023", "k_1", "20230601"] {
+            assert!(is_selector(ok), "{ok}");
+        }
+        for bad in ["", "a..b", "a b", "a/b", ".x", &"x".repeat(64)] {
+            assert!(!is_selector(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            let _ = parse("s", &s);
+            let _ = parse("s", &format!("v=DKIM1; p={s}"));
+            let _ = is_selector(&s);
+        }
+    }
+}
