@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod dns;
+pub mod https;
 pub mod pki;
 pub mod smtp;
 

@@ -6,6 +6,7 @@ mod dns_cases;
 mod hostile;
 mod input_corpus;
 mod lab;
+mod policies;
 mod politeness;
 mod postures;
 mod report;
