@@ -5,7 +5,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use mailcensus::dns::{DnsOutcome, MxEntry};
+use mailcensus::dns::{DnsOutcome, DnssecStatus, MxEntry};
 use mailcensus::domain::normalize;
 use mailcensus::input::Entry;
 use mailcensus::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
@@ -51,6 +51,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                     ip: Some("192.0.2.1".parse().unwrap()),
                     probe: probe.clone(),
                     cached: true,
+                    security: None,
                 })
                 .collect();
             DomainScan {
@@ -63,6 +64,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                 },
                 scanned_at_ms: 1_700_000_000_000,
                 mx: DnsOutcome::Found(mx.clone()),
+                dnssec: DnssecStatus::NotChecked,
                 mx_source: MxSource::Explicit,
                 mx_hosts: mx,
                 spf_txt_outcome: "found",

@@ -247,6 +247,12 @@ pub struct ScanArgs {
     /// Rows per Parquet part file.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub rows_per_part: usize,
+    /// Do not validate DNSSEC (then dnssec_status says not_checked and DANE is not judged).
+    #[arg(long)]
+    pub no_dnssec: bool,
+    /// DNSKEY trust anchors, zone-file lines (`name TTL IN DNSKEY flags 3 alg base64`) [default: the IANA root KSKs].
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
     /// Do not probe DKIM selectors.
     #[arg(long)]
     pub no_dkim: bool,
@@ -351,6 +357,8 @@ impl ScanArgs {
         c.max_mx_per_domain = self.max_mx_per_domain;
         c.max_ips_per_mx = self.max_ips_per_mx;
         c.rows_per_part = self.rows_per_part;
+        c.dns.dnssec = !self.no_dnssec;
+        c.dns.trust_anchor = self.trust_anchor;
         c.dkim = !self.no_dkim;
         if let Some(path) = &self.dkim_selectors {
             c.dkim_selectors = load_selectors(path)?;

@@ -23,6 +23,8 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
     c.dns.resolvers = vec![world.resolver()];
     c.dns.timeout = Duration::from_secs(2);
     c.dns.qps = 50_000;
+    // The simulated world is not signed and has no root keys to validate against.
+    c.dns.dnssec = false;
     c.smtp.port = world.world.config.smtp_port;
     c.smtp.ehlo_name = "demo.mailcensus.test".into();
     c.smtp.connect_timeout = Duration::from_secs(2);
@@ -44,7 +46,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
     format!(
         "mailcensus scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port {} --ehlo-name {} \
          --dns-timeout 2 --dns-qps {} --connect-timeout 2 --read-timeout 3 --probe-timeout 10 --concurrency {} \
-         --retries 1 --retry-delay 0.1 \
+         --retries 1 --retry-delay 0.1 --no-dnssec \
          --probe-rate {} --per-ip-rate {}",
         world.input_file().display(),
         out.display(),

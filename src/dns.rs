@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
@@ -134,12 +136,105 @@ pub struct DnsConfig {
     pub retries: usize,
     /// Queries per second, over the whole run (`--dns-qps`, default 500).
     pub qps: u32,
+    /// Validate DNSSEC for the domain, MX hosts and TLSA records (`--no-dnssec` turns it off; default on).
+    pub dnssec: bool,
+    /// DNSKEY trust anchors in zone-file form (`--trust-anchor FILE`; default: the IANA root KSKs).
+    pub trust_anchor: Option<PathBuf>,
 }
 
 impl Default for DnsConfig {
     fn default() -> Self {
-        Self { resolvers: Vec::new(), timeout: Duration::from_secs(5), retries: 1, qps: 500 }
+        Self {
+            resolvers: Vec::new(),
+            timeout: Duration::from_secs(5),
+            retries: 1,
+            qps: 500,
+            dnssec: true,
+            trust_anchor: None,
+        }
     }
+}
+
+/// Whether an answer validates (RFC 4035 §4.3), as hickory's validator judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DnssecStatus {
+    /// A chain of signatures from a trust anchor covers the answer.
+    Secure,
+    /// The answer is provably in an unsigned zone.
+    Insecure,
+    /// Signatures should be there and do not verify, or are missing.
+    Bogus,
+    /// The validator could not tell (no trust anchor covers the name, unproven negative answer).
+    Indeterminate,
+    /// The validating lookup itself failed (timeout, SERVFAIL ...).
+    LookupFailed,
+    /// Validation is off (`--no-dnssec`) or nothing was queried.
+    NotChecked,
+}
+
+impl DnssecStatus {
+    /// The snake_case label used in output columns.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Secure => "secure",
+            Self::Insecure => "insecure",
+            Self::Bogus => "bogus",
+            Self::Indeterminate => "indeterminate",
+            Self::LookupFailed => "lookup_failed",
+            Self::NotChecked => "not_checked",
+        }
+    }
+
+    fn from_proof(p: Proof) -> Self {
+        match p {
+            Proof::Secure => Self::Secure,
+            Proof::Insecure => Self::Insecure,
+            Proof::Bogus => Self::Bogus,
+            _ => Self::Indeterminate,
+        }
+    }
+
+    /// The weaker of two statuses (bogus < indeterminate < insecure < secure).
+    fn weakest(self, other: Self) -> Self {
+        let rank = |s: Self| match s {
+            Self::Bogus => 0,
+            Self::LookupFailed => 1,
+            Self::Indeterminate => 2,
+            Self::Insecure => 3,
+            Self::Secure => 4,
+            Self::NotChecked => 5,
+        };
+        if rank(other) < rank(self) { other } else { self }
+    }
+}
+
+/// One TLSA record (RFC 6698).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tlsa {
+    /// Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE.
+    pub usage: u8,
+    /// Selector: 0 full certificate, 1 SubjectPublicKeyInfo.
+    pub selector: u8,
+    /// Matching type: 0 exact, 1 SHA-256, 2 SHA-512.
+    pub matching: u8,
+    /// The association data.
+    pub data: Vec<u8>,
+}
+
+impl fmt::Display for Tlsa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {} ", self.usage, self.selector, self.matching)?;
+        self.data.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// The TLSA lookup of an MX host and its validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsaLookup {
+    /// The records at `_25._tcp.<host>`.
+    pub records: DnsOutcome<Vec<Tlsa>>,
+    /// Their DNSSEC status.
+    pub dnssec: DnssecStatus,
 }
 
 /// The A and AAAA lookups of one host.
@@ -158,11 +253,47 @@ pub struct Dns {
     queries: AtomicU64,
     /// MX host addresses, resolved once per run (like the probe cache): grows with distinct MX hosts.
     hosts: Mutex<HashMap<String, Arc<OnceCell<Arc<HostAddresses>>>>>,
+    /// A second, validating resolver (the first one must return bogus data too, to record it).
+    validator: Option<TokioResolver>,
+    /// DNSSEC status and TLSA of MX hosts, once per run per host.
+    mx_security: Mutex<HashMap<String, Arc<OnceCell<Arc<MxSecurity>>>>>,
+}
+
+/// What DNSSEC says about one MX host: its address records' status and its TLSA records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxSecurity {
+    /// DNSSEC status of the host's A (else AAAA) records.
+    pub dnssec: DnssecStatus,
+    /// The TLSA lookup.
+    pub tlsa: TlsaLookup,
 }
 
 impl Dns {
     /// Builds the resolver. Fails only when the system configuration cannot be read.
     pub fn new(config: &DnsConfig) -> Result<Self, NetError> {
+        let validator = if config.dnssec {
+            let anchors = match &config.trust_anchor {
+                Some(path) => TrustAnchors::from_file(path)
+                    .map_err(|e| NetError::from(format!("trust anchor {}: {e}", path.display())))?,
+                None => TrustAnchors::default(),
+            };
+            Some(Self::resolver(config)?.with_trust_anchor(Arc::new(anchors)).build()?)
+        } else {
+            None
+        };
+        Ok(Self {
+            resolver: Self::resolver(config)?.build()?,
+            limiter: RateLimiter::direct(Quota::per_second(
+                NonZeroU32::new(config.qps.max(1)).expect("max(1) is non-zero"),
+            )),
+            queries: AtomicU64::new(0),
+            hosts: Mutex::new(HashMap::new()),
+            validator,
+            mx_security: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn resolver(config: &DnsConfig) -> Result<hickory_resolver::ResolverBuilder<TokioRuntimeProvider>, NetError> {
         let mut builder = if config.resolvers.is_empty() {
             TokioResolver::builder_tokio()?
         } else {
@@ -187,13 +318,96 @@ impl Dns {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.num_concurrent_reqs = 1;
         opts.preserve_intermediates = true;
-        let qps = NonZeroU32::new(config.qps.max(1)).expect("max(1) is non-zero");
-        Ok(Self {
-            resolver: builder.build()?,
-            limiter: RateLimiter::direct(Quota::per_second(qps)),
-            queries: AtomicU64::new(0),
-            hosts: Mutex::new(HashMap::new()),
+        Ok(builder)
+    }
+
+    /// Is DNSSEC validated in this run?
+    pub fn validates(&self) -> bool {
+        self.validator.is_some()
+    }
+
+    /// The DNSSEC status of the `rtype` answer at `name` (weakest record wins); `NotChecked` when
+    /// validation is off.
+    pub async fn dnssec(&self, name: &str, rtype: RecordType) -> DnssecStatus {
+        self.validated(name, rtype).await.1
+    }
+
+    async fn validated(&self, name: &str, rtype: RecordType) -> (DnsOutcome<Vec<RData>>, DnssecStatus) {
+        let Some(validator) = &self.validator else {
+            return (
+                DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Other, detail: "not validated".into() }),
+                DnssecStatus::NotChecked,
+            );
+        };
+        self.limiter.until_ready().await;
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        match validator.lookup(fqdn.as_str(), rtype).await {
+            Ok(lookup) => {
+                let mut status = None::<DnssecStatus>;
+                let mut found = Vec::new();
+                for r in lookup.answers().iter().filter(|r| r.record_type() == rtype) {
+                    let s = DnssecStatus::from_proof(r.proof);
+                    status = Some(status.map_or(s, |prev| prev.weakest(s)));
+                    found.push(r.data.clone());
+                }
+                let outcome = if found.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Found(found) };
+                (outcome, status.unwrap_or(DnssecStatus::Indeterminate))
+            }
+            Err(NetError::Dns(DnsError::DnssecBogus)) => (
+                DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Other, detail: "DNSSEC bogus".into() }),
+                DnssecStatus::Bogus,
+            ),
+            Err(NetError::Dns(DnsError::Nsec { proof, .. })) => (DnsOutcome::NoData, DnssecStatus::from_proof(proof)),
+            Err(e) => {
+                let outcome = classify(&e);
+                let status =
+                    if outcome.failure().is_some() { DnssecStatus::LookupFailed } else { DnssecStatus::Indeterminate };
+                (outcome, status)
+            }
+        }
+    }
+
+    /// DNSSEC status of an MX host's addresses and its TLSA records at `_25._tcp.<host>`, once per run.
+    pub async fn mx_security(&self, host: &str) -> Arc<MxSecurity> {
+        let cell = {
+            let mut map = self.mx_security.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(host.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let tlsa_name = format!("_25._tcp.{host}");
+            let pick = |d: &RData| match d {
+                RData::TLSA(t) => Some(Tlsa {
+                    usage: u8::from(t.cert_usage),
+                    selector: u8::from(t.selector),
+                    matching: u8::from(t.matching),
+                    data: t.cert_data.clone(),
+                }),
+                _ => None,
+            };
+            let (dnssec, tlsa) = if self.validates() {
+                let ((_, a), (records, t)) =
+                    tokio::join!(self.validated(host, RecordType::A), self.validated(&tlsa_name, RecordType::TLSA));
+                let records = records.map(|v| v.iter().filter_map(pick).collect::<Vec<_>>());
+                let records = match records {
+                    DnsOutcome::Found(v) if v.is_empty() => DnsOutcome::NoData,
+                    other => other,
+                };
+                // A bogus TLSA answer is withheld by the validator; ask again without validation to record it.
+                let records = if t == DnssecStatus::Bogus {
+                    self.lookup(&tlsa_name, RecordType::TLSA, pick).await
+                } else {
+                    records
+                };
+                (a, TlsaLookup { records, dnssec: t })
+            } else {
+                let records = self.lookup(&tlsa_name, RecordType::TLSA, pick).await;
+                (DnssecStatus::NotChecked, TlsaLookup { records, dnssec: DnssecStatus::NotChecked })
+            };
+            Arc::new(MxSecurity { dnssec, tlsa })
         })
+        .await
+        .clone()
     }
 
     /// How many lookups this client has made (cache hits included).
@@ -343,6 +557,29 @@ mod tests {
         for (err, want) in cases {
             assert_eq!(classify::<()>(&err).label(), want, "{err:?}");
         }
+    }
+
+    #[test]
+    fn weakest_dnssec_status_wins() {
+        use DnssecStatus as S;
+        let cases = [
+            (S::Secure, S::Secure, S::Secure),
+            (S::Secure, S::Insecure, S::Insecure),
+            (S::Insecure, S::Bogus, S::Bogus),
+            (S::Indeterminate, S::Secure, S::Indeterminate),
+            (S::Bogus, S::Secure, S::Bogus),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!((a.weakest(b), b.weakest(a)), (want, want), "{a:?} {b:?}");
+        }
+        assert_eq!(DnssecStatus::from_proof(Proof::Secure), S::Secure);
+        assert_eq!(DnssecStatus::from_proof(Proof::Bogus), S::Bogus);
+    }
+
+    #[test]
+    fn tlsa_renders_as_presentation_format() {
+        let t = Tlsa { usage: 3, selector: 1, matching: 1, data: vec![0xab, 0x01] };
+        assert_eq!(t.to_string(), "3 1 1 ab01");
     }
 
     #[test]

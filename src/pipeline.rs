@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::address::non_public_range;
 use crate::config::ScanConfig;
-use crate::dns::{Dns, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry};
+use crate::dns::{Dns, DnsFailure, DnsFailureKind, DnsOutcome, DnssecStatus, MxEntry, MxSecurity};
 use crate::input::{self, Entry, InputError, InputItem, InputReader, InputSource};
 use crate::limit::Politeness;
 use crate::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
@@ -119,6 +119,7 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
                 entry,
                 scanned_at_ms,
                 mx: DnsOutcome::Failed(failed.clone()),
+                dnssec: DnssecStatus::NotChecked,
                 mx_source: MxSource::Unknown,
                 mx_hosts: Vec::new(),
                 spf_txt_outcome: "error",
@@ -146,6 +147,7 @@ fn excluded_scan(entry: Entry, scanned_at_ms: i64) -> DomainScan {
         entry,
         scanned_at_ms,
         mx: DnsOutcome::NoData,
+        dnssec: DnssecStatus::NotChecked,
         mx_source: MxSource::Excluded,
         mx_hosts: Vec::new(),
         spf_txt_outcome: "not_queried",
@@ -173,8 +175,14 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
     let (sts_name, rpt_name) = (format!("_mta-sts.{name}"), format!("_smtp._tls.{name}"));
     let dns = &ctx.dns;
     let sts_lookup = async { if ctx.config.mta_sts { Some(dns.txt(&sts_name).await) } else { None } };
-    let (mx, txt, dmarc_txt, sts_txt, rpt_txt) =
-        tokio::join!(dns.mx(&name), dns.txt(&name), dns.txt(&dmarc_name), sts_lookup, dns.txt(&rpt_name));
+    let (mx, txt, dmarc_txt, sts_txt, rpt_txt, dnssec) = tokio::join!(
+        dns.mx(&name),
+        dns.txt(&name),
+        dns.txt(&dmarc_name),
+        sts_lookup,
+        dns.txt(&rpt_name),
+        dns.dnssec(&name, hickory_resolver::proto::rr::RecordType::MX)
+    );
     let (mx_source, mx_hosts) = match &mx {
         DnsOutcome::Found(list) => {
             let hosts: Vec<MxEntry> = list.iter().filter(|m| !m.host.is_empty()).cloned().collect();
@@ -225,6 +233,7 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
         entry,
         scanned_at_ms,
         mx,
+        dnssec,
         mx_source,
         mx_hosts,
         targets,
@@ -239,7 +248,8 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
                   detail: Option<String>,
                   ip: Option<IpAddr>,
                   probe: Arc<ProbeReport>,
-                  cached| MxTarget {
+                  cached,
+                  security: Option<Arc<MxSecurity>>| MxTarget {
         host: mx.host.clone(),
         preference: mx.preference,
         a_outcome: a,
@@ -248,12 +258,21 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
         ip,
         probe,
         cached,
+        security,
     };
     if over_limit || ctx.config.exclude.covers_name(&mx.host) {
         let reason = if over_limit { SkipReason::OverLimit } else { SkipReason::Excluded };
-        return vec![target("not_queried", "not_queried", None, None, Arc::new(ProbeReport::skipped(reason)), false)];
+        return vec![target(
+            "not_queried",
+            "not_queried",
+            None,
+            None,
+            Arc::new(ProbeReport::skipped(reason)),
+            false,
+            None,
+        )];
     }
-    let addresses = ctx.dns.host_addresses(&mx.host).await;
+    let (addresses, security) = tokio::join!(ctx.dns.host_addresses(&mx.host), ctx.dns.mx_security(&mx.host));
     let (a, aaaa) = (&addresses.a, &addresses.aaaa);
     let detail =
         [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).collect::<Vec<_>>().join("; ");
@@ -261,7 +280,15 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
     let ips: Vec<IpAddr> = a.found().into_iter().chain(aaaa.found()).flatten().copied().collect();
     if ips.is_empty() {
         let reason = if detail.is_some() { SkipReason::AddressLookupFailed } else { SkipReason::NoAddress };
-        return vec![target(a.label(), aaaa.label(), detail, None, Arc::new(ProbeReport::skipped(reason)), false)];
+        return vec![target(
+            a.label(),
+            aaaa.label(),
+            detail,
+            None,
+            Arc::new(ProbeReport::skipped(reason)),
+            false,
+            Some(security),
+        )];
     }
     let probes = ips.iter().enumerate().map(|(i, &ip)| {
         let ctx = ctx.clone();
@@ -281,7 +308,9 @@ async fn host_targets(ctx: &Arc<Ctx>, mx: &MxEntry, over_limit: bool) -> Vec<MxT
     futures::future::join_all(probes)
         .await
         .into_iter()
-        .map(|(ip, report, cached)| target(a.label(), aaaa.label(), detail.clone(), Some(ip), report, cached))
+        .map(|(ip, report, cached)| {
+            target(a.label(), aaaa.label(), detail.clone(), Some(ip), report, cached, Some(security.clone()))
+        })
         .collect()
 }
 

@@ -6,8 +6,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::dns::{DnsOutcome, MxEntry};
+use crate::dns::{DnsOutcome, DnssecStatus, MxEntry, MxSecurity};
 use crate::input::Entry;
+use crate::policy::dane;
 use crate::policy::dkim::{DkimResult, DkimStatus};
 use crate::policy::dmarc::DmarcResult;
 use crate::policy::mta_sts::{Mode, MtaStsResult};
@@ -67,6 +68,29 @@ pub struct MxTarget {
     pub probe: Arc<ProbeReport>,
     /// The probe result was shared with an earlier domain.
     pub cached: bool,
+    /// DNSSEC status and TLSA records of the host (looked up once per run per host).
+    pub security: Option<Arc<MxSecurity>>,
+}
+
+impl MxTarget {
+    /// Does DANE hold for this address: secure TLSA records with a usable one matching the chain the
+    /// probe saw? `false` too when the records are secure and usable but STARTTLS did not complete
+    /// (RFC 7672: DANE makes TLS mandatory); `None` without secure, usable TLSA records.
+    pub fn dane_valid(&self) -> Option<bool> {
+        let sec = self.security.as_ref()?;
+        if sec.tlsa.dnssec != DnssecStatus::Secure {
+            return None;
+        }
+        let records = sec.tlsa.records.found()?;
+        if !records.iter().any(dane::usable) {
+            return None;
+        }
+        match &self.probe.tls {
+            Some(tls) => Some(dane::check(records, &tls.chain_digests, tls.assessment.name_matches)),
+            None if matches!(self.probe.attempt, Attempt::Skipped(_)) => None,
+            None => Some(false),
+        }
+    }
 }
 
 /// Everything found for one domain.
@@ -78,6 +102,8 @@ pub struct DomainScan {
     pub scanned_at_ms: i64,
     /// The MX lookup.
     pub mx: DnsOutcome<Vec<MxEntry>>,
+    /// DNSSEC status of the domain's MX answer.
+    pub dnssec: DnssecStatus,
     /// Where the MX hosts come from.
     pub mx_source: MxSource,
     /// The MX hosts in preference order (the domain itself for an implicit MX).
@@ -223,6 +249,12 @@ impl DomainScan {
         self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.version).min()
     }
 
+    /// `dane`: of the MX addresses with secure, usable TLSA records, how many passed DANE.
+    pub fn dane(&self) -> Share {
+        let v: Vec<bool> = self.targets.iter().filter_map(MxTarget::dane_valid).collect();
+        Share::of(v.len(), v.iter().filter(|b| **b).count())
+    }
+
     /// `mta_sts_mx_match`: share of the MX hosts matching a pattern of the fetched policy.
     pub fn mta_sts_mx_match(&self) -> Share {
         let hosts: Vec<&str> = self.mx_hosts.iter().map(|m| m.host.as_str()).collect();
@@ -330,6 +362,7 @@ mod tests {
                 self_signed: false,
                 leaf: None,
             },
+            chain_digests: Vec::new(),
         }
     }
 
@@ -347,6 +380,7 @@ mod tests {
             ip: Some("192.0.2.1".parse().unwrap()),
             probe: Arc::new(report),
             cached: false,
+            security: None,
         }
     }
 
@@ -389,6 +423,7 @@ mod tests {
             },
             scanned_at_ms: 0,
             mx: DnsOutcome::NoData,
+            dnssec: DnssecStatus::NotChecked,
             mx_source: source,
             mx_hosts: hosts.iter().map(|(h, p)| MxEntry { preference: *p, host: h.to_string() }).collect(),
             spf_txt_outcome: "nodata",

@@ -16,7 +16,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use super::schema::{DOMAINS, MX_HOSTS, col};
-use crate::dns::MxEntry;
+use crate::dns::{DnssecStatus, MxEntry};
 use crate::policy::PolicyStatus;
 use crate::policy::spf::SpfOutcome;
 use crate::probe::Attempt;
@@ -300,6 +300,8 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::TLS_RPT_STATUS, Some(s.tls_rpt.status.as_label()));
     b.strs(col::TLS_RPT_RUA, &s.tls_rpt.rua);
     b.str(col::TLS_RPT_DETAIL, s.tls_rpt.detail.as_deref());
+    b.str(col::DNSSEC_STATUS, Some(s.dnssec.as_label()));
+    b.str(col::DANE, Some(s.dane().as_label()));
     b.str(col::STARTTLS, Some(s.starttls().as_label()));
     b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
@@ -369,5 +371,13 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.u32(col::TLS_CERT_KEY_BITS, leaf.map(|l| l.key_bits));
     b.str(col::TLS_CERT_SIGNATURE_ALGORITHM, leaf.map(|l| l.signature_algorithm.as_str()));
     b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));
+    let sec = t.security.as_deref();
+    b.str(col::MX_DNSSEC, Some(sec.map_or(DnssecStatus::NotChecked, |x| x.dnssec).as_label()));
+    b.str(col::TLSA_OUTCOME, Some(sec.map_or("not_queried", |x| x.tlsa.records.label())));
+    b.str(col::TLSA_DNSSEC, Some(sec.map_or(DnssecStatus::NotChecked, |x| x.tlsa.dnssec).as_label()));
+    let records: Vec<String> =
+        sec.and_then(|x| x.tlsa.records.found()).map(|v| v.iter().map(|t| t.to_string()).collect()).unwrap_or_default();
+    b.strs(col::TLSA_RECORDS, &records);
+    b.bool(col::DANE_VALID, t.dane_valid());
     b.end_row();
 }

@@ -82,6 +82,13 @@ pub mod col {
     pub const TLS_RPT_RUA: &str = "tls_rpt_rua";
     pub const TLS_RPT_DETAIL: &str = "tls_rpt_detail";
     pub const GMAIL_UNAUTHENTICATED_RISK: &str = "gmail_unauthenticated_risk";
+    pub const DNSSEC_STATUS: &str = "dnssec_status";
+    pub const DANE: &str = "dane";
+    pub const MX_DNSSEC: &str = "mx_dnssec";
+    pub const TLSA_OUTCOME: &str = "tlsa_outcome";
+    pub const TLSA_DNSSEC: &str = "tlsa_dnssec";
+    pub const TLSA_RECORDS: &str = "tlsa_records";
+    pub const DANE_VALID: &str = "dane_valid";
     pub const STARTTLS: &str = "starttls";
     pub const TLS_CERT_VALID: &str = "tls_cert_valid";
     pub const TLS_VERSION_MIN: &str = "tls_version_min";
@@ -389,6 +396,18 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(TLS_RPT_RUA, utf8_list(), false, "TLS-RPT report destinations (mailto: or https:)."),
             f(TLS_RPT_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
             f(
+                DNSSEC_STATUS,
+                label(),
+                false,
+                "DNSSEC validation of the domain's MX answer (hickory's validator): secure, insecure, bogus, indeterminate, lookup_failed, not_checked (--no-dnssec or excluded).",
+            ),
+            f(
+                DANE,
+                label(),
+                false,
+                "Of the MX addresses with secure, usable TLSA records, how many passed DANE (RFC 7672): all, some, none, n_a (no such address).",
+            ),
+            f(
                 STARTTLS,
                 label(),
                 false,
@@ -498,6 +517,31 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(TLS_CERT_KEY_BITS, UInt32, true, "Leaf key size in bits."),
             f(TLS_CERT_SIGNATURE_ALGORITHM, label(), true, "Leaf signature algorithm (e.g. sha256WithRSAEncryption)."),
             f(TLS_CERT_SHA256, Utf8, true, "SHA-256 fingerprint of the leaf DER, lowercase hex."),
+            f(
+                MX_DNSSEC,
+                label(),
+                false,
+                "DNSSEC validation of the MX host's A answer: secure, insecure, bogus, indeterminate, lookup_failed, not_checked.",
+            ),
+            f(
+                TLSA_OUTCOME,
+                label(),
+                false,
+                "TLSA lookup at _25._tcp.<mx host>: found, nxdomain, nodata, servfail, refused, timeout, error (a bogus answer is looked up again without validation), not_queried.",
+            ),
+            f(
+                TLSA_DNSSEC,
+                label(),
+                false,
+                "DNSSEC validation of the TLSA answer (only secure records count for DANE).",
+            ),
+            f(TLSA_RECORDS, utf8_list(), false, "TLSA records as 'usage selector matching hex-data'."),
+            f(
+                DANE_VALID,
+                Boolean,
+                true,
+                "A usable (DANE-TA or DANE-EE) secure TLSA record matches the chain this address presented; false also when STARTTLS failed; null without secure, usable TLSA records.",
+            ),
         ],
     )
 });

@@ -10,8 +10,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hickory_resolver::proto::dnssec::crypto::EcdsaSigningKey;
+use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
+use hickory_resolver::proto::dnssec::{Algorithm, DnssecSigner, SigningKey};
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, TLSA, TXT};
+use hickory_resolver::proto::rr::{DNSClass, RecordSet};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -51,8 +55,72 @@ impl<A: Answerer> Answerer for Arc<A> {
     }
 }
 
+/// Signs the answers under one zone apex with an ECDSA P-256 key (RFC 6605), so that a validating
+/// resolver given [`ZoneSigner::trust_anchor`] sees them as secure. Names marked with
+/// [`ZoneSigner::tamper`] get a signature over another owner name: bogus.
+///
+/// Only positive answers are signed (no NSEC): negative answers under the apex stay unproven.
+pub struct ZoneSigner {
+    apex: Name,
+    signer: DnssecSigner,
+    dnskey: DNSKEY,
+    tampered: HashSet<String>,
+}
+
+impl ZoneSigner {
+    /// A fresh key for the zone at `apex`.
+    pub fn new(apex: &str) -> Self {
+        let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).expect("P-256 key");
+        let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256).expect("P-256 key");
+        let public = key.to_public_key().expect("public key");
+        let dnskey = DNSKEY::new(true, true, false, public);
+        let apex = fqdn(apex);
+        let signer =
+            DnssecSigner::new(dnskey.clone(), Box::new(key), apex.clone(), std::time::Duration::from_secs(86_400));
+        Self { apex, signer, dnskey, tampered: HashSet::new() }
+    }
+
+    /// The trust anchor, as a line of a `--trust-anchor` file (`<apex> 3600 IN DNSKEY ...`).
+    pub fn trust_anchor(&self) -> String {
+        format!("{} 3600 IN DNSKEY {}\n", self.apex, self.dnskey)
+    }
+
+    /// Answers at `name` get a signature that does not verify.
+    pub fn tamper(&mut self, name: &str) -> &mut Self {
+        self.tampered.insert(key(name));
+        self
+    }
+
+    fn covers(&self, name: &Name) -> bool {
+        self.apex.zone_of(name)
+    }
+
+    /// The RRSIG over `records` (all of one name and type).
+    fn sign(&self, name: &Name, rtype: RecordType, records: &[Record]) -> Option<Record> {
+        let owner = if self.tampered.contains(&key(&name.to_ascii())) {
+            Name::from_ascii(format!("tampered.{}", self.apex)).ok()?
+        } else {
+            name.clone()
+        };
+        let mut set = RecordSet::new(owner.clone(), rtype, 0);
+        for r in records {
+            let mut r = r.clone();
+            r.name = owner.clone();
+            set.insert(r, 0);
+        }
+        let inception = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let rrsig = RRSIG::from_rrset(&set, DNSClass::IN, inception, &self.signer).ok()?;
+        Some(Record::from_rdata(name.clone(), 60, RData::DNSSEC(DNSSECRData::RRSIG(rrsig))))
+    }
+}
+
 /// The wire response of `answerer` to a wire query; `None` to stay silent.
 pub fn respond(answerer: &dyn Answerer, query: &[u8]) -> Option<Vec<u8>> {
+    respond_signed(answerer, None, query)
+}
+
+/// [`respond`], with the answers under `signer`'s apex signed.
+pub fn respond_signed(answerer: &dyn Answerer, signer: Option<&ZoneSigner>, query: &[u8]) -> Option<Vec<u8>> {
     let q = Message::from_vec(query).ok()?;
     if q.metadata.message_type != MessageType::Query {
         return None;
@@ -70,11 +138,22 @@ pub fn respond(answerer: &dyn Answerer, query: &[u8]) -> Option<Vec<u8>> {
     };
     let name = key(&question.name().to_ascii());
     resp.add_query(question.clone());
-    let negative = match answerer.answer(&name, question.query_type()) {
+    let signer = signer.filter(|s| s.covers(question.name()));
+    let answer = match signer {
+        Some(s) if question.query_type() == RecordType::DNSKEY && *question.name() == s.apex => {
+            Answer::Records(vec![RData::DNSSEC(DNSSECRData::DNSKEY(s.dnskey.clone()))])
+        }
+        _ => answerer.answer(&name, question.query_type()),
+    };
+    let negative = match answer {
         Answer::Records(records) => {
             let empty = records.is_empty();
-            for data in records {
-                resp.add_answer(Record::from_rdata(question.name().clone(), 60, data));
+            let records: Vec<Record> =
+                records.into_iter().map(|data| Record::from_rdata(question.name().clone(), 60, data)).collect();
+            let rrsig =
+                signer.filter(|_| !empty).and_then(|s| s.sign(question.name(), question.query_type(), &records));
+            for r in records.into_iter().chain(rrsig) {
+                resp.add_answer(r);
             }
             empty
         }
@@ -168,6 +247,12 @@ impl Zone {
         self.add(name, RecordType::TXT, RData::TXT(TXT::new(chunks)))
     }
 
+    /// A TLSA record (RFC 6698): usage, selector, matching type and association data.
+    pub fn tlsa(&mut self, name: &str, usage: u8, selector: u8, matching: u8, data: Vec<u8>) -> &mut Self {
+        let t = TLSA::new(usage.into(), selector.into(), matching.into(), data);
+        self.add(name, RecordType::TLSA, RData::TLSA(t))
+    }
+
     /// Every query at `name` gets `fault`.
     pub fn fault(&mut self, name: &str, fault: Fault) -> &mut Self {
         self.faults.insert(key(name), fault);
@@ -240,7 +325,17 @@ impl FakeDns {
 
     /// Serves `answerer` at `addr` (port 0: a free port, the same for UDP and TCP).
     pub async fn spawn_at(addr: SocketAddr, answerer: impl Answerer) -> io::Result<Self> {
+        Self::spawn_signed(addr, answerer, None).await
+    }
+
+    /// Serves `answerer` at `addr`, signing what falls under `signer`'s zone.
+    pub async fn spawn_signed(
+        addr: SocketAddr,
+        answerer: impl Answerer,
+        signer: Option<ZoneSigner>,
+    ) -> io::Result<Self> {
         let zone: Arc<dyn Answerer> = Arc::new(answerer);
+        let signer = signer.map(Arc::new);
         let queries = Arc::new(AtomicU64::new(0));
         let mut last_err = None;
         for _ in 0..20 {
@@ -249,8 +344,8 @@ impl FakeDns {
             match TcpListener::bind(addr).await {
                 Ok(tcp) => {
                     let tasks = vec![
-                        tokio::spawn(serve_udp(udp, zone.clone(), queries.clone())),
-                        tokio::spawn(serve_tcp(tcp, zone.clone(), queries.clone())),
+                        tokio::spawn(serve_udp(udp, zone.clone(), signer.clone(), queries.clone())),
+                        tokio::spawn(serve_tcp(tcp, zone.clone(), signer.clone(), queries.clone())),
                     ];
                     return Ok(Self { addr, queries, tasks });
                 }
@@ -289,25 +384,35 @@ fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
-async fn serve_udp(socket: UdpSocket, zone: Arc<dyn Answerer>, queries: Arc<AtomicU64>) {
+async fn serve_udp(
+    socket: UdpSocket,
+    zone: Arc<dyn Answerer>,
+    signer: Option<Arc<ZoneSigner>>,
+    queries: Arc<AtomicU64>,
+) {
     let mut buf = vec![0u8; 4096];
     loop {
         let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         queries.fetch_add(1, Ordering::Relaxed);
-        if let Some(resp) = respond(&*zone, &buf[..n]) {
+        if let Some(resp) = respond_signed(&*zone, signer.as_deref(), &buf[..n]) {
             let _ = socket.send_to(&resp, peer).await;
         }
     }
 }
 
-async fn serve_tcp(listener: TcpListener, zone: Arc<dyn Answerer>, queries: Arc<AtomicU64>) {
+async fn serve_tcp(
+    listener: TcpListener,
+    zone: Arc<dyn Answerer>,
+    signer: Option<Arc<ZoneSigner>>,
+    queries: Arc<AtomicU64>,
+) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
         };
-        let (zone, queries) = (zone.clone(), queries.clone());
+        let (zone, signer, queries) = (zone.clone(), signer.clone(), queries.clone());
         tokio::spawn(async move {
             loop {
                 let mut len = [0u8; 2];
@@ -319,7 +424,7 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<dyn Answerer>, queries: Arc<
                     return;
                 }
                 queries.fetch_add(1, Ordering::Relaxed);
-                if let Some(resp) = respond(&*zone, &msg) {
+                if let Some(resp) = respond_signed(&*zone, signer.as_deref(), &msg) {
                     let mut out = (resp.len() as u16).to_be_bytes().to_vec();
                     out.extend_from_slice(&resp);
                     if stream.write_all(&out).await.is_err() {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod dns_cases;
+mod dnssec;
 mod hostile;
 mod input_corpus;
 mod lab;

@@ -9,7 +9,7 @@ use mailcensus::input::InputSource;
 use mailcensus::pipeline::{self, ScanSummary};
 use mailcensus::testkit::AddressBlock;
 use mailcensus::testkit::dataset::{Row, read_rows};
-use mailcensus::testkit::dns::{FakeDns, Logged, QueryLog, Zone};
+use mailcensus::testkit::dns::{FakeDns, Logged, QueryLog, Zone, ZoneSigner};
 use mailcensus::testkit::pki::TestCa;
 use mailcensus::testkit::smtp::{Behaviour, FakeSmtp};
 
@@ -22,6 +22,8 @@ pub struct World {
     pub zone: Zone,
     pub ca: TestCa,
     pub servers: Vec<(String, FakeSmtp)>,
+    /// Signs one zone of the world (and the scan then validates with its trust anchor).
+    pub signer: Option<ZoneSigner>,
 }
 
 pub struct Scan {
@@ -66,6 +68,7 @@ impl World {
             zone: Zone::new(),
             ca: TestCa::new("mailcensus scenario CA"),
             servers: Vec::new(),
+            signer: None,
         }
     }
 
@@ -94,6 +97,8 @@ impl World {
         c.dns.timeout = Duration::from_millis(800);
         c.dns.retries = 0;
         c.dns.qps = 10_000;
+        // The zones here are unsigned unless a test signs one and gives its trust anchor.
+        c.dns.dnssec = false;
         c.smtp.port = SMTP_PORT;
         c.smtp.ehlo_name = "scanner.mailcensus.test".into();
         c.smtp.connect_timeout = Duration::from_secs(2);
@@ -112,8 +117,17 @@ impl World {
     pub async fn scan(&mut self, name: &str, input: &str, tweak: impl FnOnce(&mut ScanConfig)) -> Scan {
         let dns_ip = IpAddr::from([127, self.block_id, 255, 53]);
         let queries = QueryLog::default();
-        let dns = FakeDns::spawn(dns_ip, Logged { inner: self.zone.clone(), log: queries.clone() }).await.unwrap();
+        let signer = self.signer.take();
+        let anchor = signer.as_ref().map(|s| s.trust_anchor());
+        let answerer = Logged { inner: self.zone.clone(), log: queries.clone() };
+        let dns = FakeDns::spawn_signed(SocketAddr::new(dns_ip, 0), answerer, signer).await.unwrap();
         let mut config = self.config(name, &dns, input);
+        if let Some(anchor) = anchor {
+            let path = config.out.with_file_name("trust-anchor.txt");
+            std::fs::write(&path, anchor).unwrap();
+            config.dns.dnssec = true;
+            config.dns.trust_anchor = Some(path);
+        }
         tweak(&mut config);
         let dir = config.out.clone();
         let summary = pipeline::run(config).await.expect("scan runs");

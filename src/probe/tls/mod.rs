@@ -55,6 +55,8 @@ pub struct TlsObservation {
     pub signature_valid: bool,
     /// The certificate judgement.
     pub assessment: Assessment,
+    /// Digests of every certificate presented, leaf first, for DANE.
+    pub chain_digests: Vec<crate::policy::dane::CertDigests>,
 }
 
 /// Trust roots and crypto provider for every handshake of a run, built once.
@@ -167,6 +169,7 @@ impl TlsContext {
             chain_length: chain.len(),
             signature_valid: verifier.signature_error().is_none(),
             assessment,
+            chain_digests: chain.iter().take(8).map(|c| crate::policy::dane::digests(c)).collect(),
         };
         Ok((tls, observation))
     }
