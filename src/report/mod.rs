@@ -45,6 +45,19 @@ pub const METRICS: &[(&str, &str)] = &[
     ("dmarc_none", "DMARC p=none, of domains with DMARC"),
     ("dmarc_quarantine", "DMARC p=quarantine, of domains with DMARC"),
     ("dmarc_reject", "DMARC p=reject, of domains with DMARC"),
+    ("spf_permerror", "SPF policy that is a permanent error when evaluated, of domains whose SPF evaluation finished"),
+    ("dkim_found", "a DKIM key at one of the probed selectors, of domains whose DKIM lookups worked"),
+    (
+        "unauthenticated_risk",
+        "predicted Gmail \"?\" mark (no SPF policy, no DKIM key found), of domains where it can be predicted",
+    ),
+    (
+        "mta_sts_effective",
+        "MTA-STS in force (enforce, every MX matching, valid certificates), of domains whose MTA-STS lookup worked",
+    ),
+    ("tls_rpt_present", "a valid TLS-RPT record, of domains whose TLS-RPT lookup worked"),
+    ("dnssec_secure", "a DNSSEC-secure MX answer, of domains whose DNSSEC status was checked"),
+    ("dane_valid_all", "DANE valid on every MX address with secure TLSA records, of domains with such addresses"),
 ];
 
 /// The tallies of one group.
@@ -68,6 +81,14 @@ struct DomainFacts {
     grade: GradeInput,
     tls_version_min: Option<String>,
     red_lock: Option<bool>,
+    spf_outcome: String,
+    dkim_status: String,
+    unauthenticated_risk: Option<bool>,
+    mta_sts_status: String,
+    mta_sts_effective: Option<bool>,
+    tls_rpt_status: String,
+    dnssec_status: String,
+    dane: String,
 }
 
 impl GroupStats {
@@ -85,7 +106,8 @@ impl GroupStats {
         let dmarc_known = !matches!(g.dmarc_status.as_str(), "temperror" | "not_queried");
         let dmarc_valid = g.dmarc_status == "valid";
         let policy = g.dmarc_policy.as_deref();
-        let answers: [Option<bool>; 13] = [
+        let known = |status: &str| !matches!(status, "temperror" | "not_queried" | "");
+        let answers: [Option<bool>; 20] = [
             (!d.excluded).then_some(matches!(d.mx_source.as_str(), "explicit" | "implicit")),
             known_tls.then(|| g.starttls == "all"),
             known_tls.then(|| g.starttls == "some"),
@@ -99,6 +121,14 @@ impl GroupStats {
             dmarc_valid.then(|| policy == Some("none")),
             dmarc_valid.then(|| policy == Some("quarantine")),
             dmarc_valid.then(|| policy == Some("reject")),
+            matches!(d.spf_outcome.as_str(), "valid" | "permerror").then(|| d.spf_outcome == "permerror"),
+            matches!(d.dkim_status.as_str(), "found" | "revoked" | "not_found").then(|| d.dkim_status == "found"),
+            d.unauthenticated_risk,
+            known(&d.mta_sts_status).then(|| d.mta_sts_effective == Some(true)),
+            known(&d.tls_rpt_status).then(|| d.tls_rpt_status == "valid"),
+            matches!(d.dnssec_status.as_str(), "secure" | "insecure" | "bogus" | "indeterminate")
+                .then(|| d.dnssec_status == "secure"),
+            matches!(d.dane.as_str(), "all" | "some" | "none").then(|| d.dane == "all"),
         ];
         for (tally, answer) in self.tallies.iter_mut().zip(answers) {
             if let Some(hit) = answer {
@@ -228,6 +258,14 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         col::SPF_ALL,
         col::DMARC_STATUS,
         col::DMARC_POLICY,
+        col::SPF_OUTCOME,
+        col::DKIM_STATUS,
+        col::GMAIL_UNAUTHENTICATED_RISK,
+        col::MTA_STS_STATUS,
+        col::MTA_STS_EFFECTIVE,
+        col::TLS_RPT_STATUS,
+        col::DNSSEC_STATUS,
+        col::DANE,
     ];
     for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
         let domain = r.str(col::DOMAIN).unwrap_or_default();
@@ -240,6 +278,14 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             mx_source: s(col::MX_SOURCE),
             tls_version_min: r.str(col::TLS_VERSION_MIN).map(str::to_string),
             red_lock: r.bool(col::GMAIL_RED_LOCK),
+            spf_outcome: s(col::SPF_OUTCOME),
+            dkim_status: s(col::DKIM_STATUS),
+            unauthenticated_risk: r.bool(col::GMAIL_UNAUTHENTICATED_RISK),
+            mta_sts_status: s(col::MTA_STS_STATUS),
+            mta_sts_effective: r.bool(col::MTA_STS_EFFECTIVE),
+            tls_rpt_status: s(col::TLS_RPT_STATUS),
+            dnssec_status: s(col::DNSSEC_STATUS),
+            dane: s(col::DANE),
             grade: GradeInput {
                 starttls: s(col::STARTTLS),
                 tls_cert_valid: s(col::TLS_CERT_VALID),

@@ -60,9 +60,11 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
         let red: Vec<_> = rs.iter().filter_map(|r| r["gmail_red_lock"].bool()).collect();
         let spf_known: Vec<_> = rs.iter().filter(|r| r["spf_status"].str() != Some("temperror")).collect();
         let spf_valid = spf_known.iter().filter(|r| r["spf_status"].str() == Some("valid")).count();
+        let unauth: Vec<_> = rs.iter().filter_map(|r| r["gmail_unauthenticated_risk"].bool()).collect();
         let row = &groups[g];
         assert_eq!(row["domains"], rs.len().to_string(), "{g}");
         for (metric, hits, n) in [
+            ("unauthenticated_risk", unauth.iter().filter(|b| **b).count(), unauth.len()),
             ("starttls_all", all, known.len()),
             ("red_lock", red.iter().filter(|b| **b).count(), red.len()),
             ("spf_valid", spf_valid, spf_known.len()),
