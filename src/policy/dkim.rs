@@ -216,7 +216,14 @@ pub trait DkimDns: Sync {
 }
 
 /// Probes `selectors` (deduplicated, at most [`MAX_SELECTORS`]) under `domain`, all at once.
+///
+/// First asks for `_domainkey.<domain>`: when that name does not exist (NXDOMAIN), nothing below it
+/// exists either (RFC 8020), so no selector is probed (`probed` is 0). A server that wrongly answers
+/// NXDOMAIN for an empty non-terminal would hide its keys; such servers also break other lookups.
 pub async fn discover(dns: &impl DkimDns, domain: &str, selectors: &[&str]) -> DkimResult {
+    if dns.txt(&format!("_domainkey.{domain}")).await == DnsOutcome::NxDomain {
+        return DkimResult { status: DkimStatus::NotFound, ..DkimResult::default() };
+    }
     let mut unique: Vec<&str> = Vec::new();
     for s in selectors {
         if !unique.contains(s) && unique.len() < MAX_SELECTORS {
@@ -297,7 +304,12 @@ mod tests {
 
     impl DkimDns for Txt {
         async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
-            self.0.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
+            match self.0.get(name) {
+                Some(answer) => answer.clone(),
+                // An empty non-terminal above a key: NODATA.
+                None if self.0.keys().any(|k| k.ends_with(&format!(".{name}"))) => DnsOutcome::NoData,
+                None => DnsOutcome::NxDomain,
+            }
         }
     }
 
@@ -325,8 +337,24 @@ mod tests {
         for (i, (records, status, n)) in cases.into_iter().enumerate() {
             let dns = Txt(records.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
             let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS));
-            assert_eq!((r.status, r.keys.len(), r.probed as usize), (status, n, DEFAULT_SELECTORS.len()), "case {i}");
+            let probed = if dns.0.is_empty() { 0 } else { DEFAULT_SELECTORS.len() };
+            assert_eq!((r.status, r.keys.len(), r.probed as usize), (status, n, probed), "case {i}");
         }
+        // `_domainkey` exists (NODATA) but no probed selector has a key: every selector is asked.
+        let dns = Txt([("unlisted._domainkey.a.example".to_string(), key("p="))].into_iter().collect());
+        let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS));
+        assert_eq!((r.status, r.probed as usize), (DkimStatus::NotFound, DEFAULT_SELECTORS.len()));
+        // A failing `_domainkey` lookup does not stop the probing.
+        let dns = Txt([
+            (
+                "_domainkey.a.example".to_string(),
+                DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::ServFail, detail: "s".into() }),
+            ),
+            ("dkim._domainkey.a.example".to_string(), key(&format!("p={RFC6376_KEY}"))),
+        ]
+        .into_iter()
+        .collect());
+        assert_eq!(rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS)).status, DkimStatus::Found);
     }
 
     #[test]

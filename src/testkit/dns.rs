@@ -204,14 +204,21 @@ impl Zone {
     }
 
     fn add(&mut self, name: &str, rtype: RecordType, data: RData) -> &mut Self {
-        self.names.insert(key(name));
+        self.exists(name);
         self.records.entry((key(name), rtype)).or_default().push(data);
         self
     }
 
     /// Declares that `name` exists (so other types are NODATA rather than NXDOMAIN).
     pub fn exists(&mut self, name: &str) -> &mut Self {
-        self.names.insert(key(name));
+        // Its ancestors exist too, as empty non-terminals: NODATA, never NXDOMAIN (RFC 8020).
+        let k = key(name);
+        let mut rest = k.as_str();
+        while let Some((_, parent)) = rest.split_once('.') {
+            self.names.insert(parent.to_string());
+            rest = parent;
+        }
+        self.names.insert(k);
         self
     }
 
@@ -255,6 +262,9 @@ impl Zone {
 
     /// Every query at `name` gets `fault`.
     pub fn fault(&mut self, name: &str, fault: Fault) -> &mut Self {
+        if let Some((_, parent)) = key(name).split_once('.') {
+            self.exists(parent);
+        }
         self.faults.insert(key(name), fault);
         self
     }

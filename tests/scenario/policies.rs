@@ -220,6 +220,9 @@ async fn policies_are_evaluated_and_written() {
     assert_eq!(label("flaky.pol.test", "dkim_status").as_deref(), Some("temperror"));
     assert_eq!(strs("flaky.pol.test", "dkim_failed"), vec!["default"]);
     assert_eq!(label("bare.sub.pol.test", "dkim_status").as_deref(), Some("not_found"));
+    // No _domainkey name at all: nothing below it exists (RFC 8020), so no selector is asked.
+    assert_eq!(d("bare.sub.pol.test")["dkim_selectors_probed"].int(), Some(0));
+    assert!(!scan.queries.asked("google._domainkey.bare.sub.pol.test"));
     let c = d("custom.pol.test");
     assert_eq!((c["dkim_status"].str(), c["dkim_testing"].bool()), (Some("found"), Some(true)));
     assert_eq!(strs("custom.pol.test", "dkim_selectors"), vec!["brand2024"]);
