@@ -618,6 +618,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dkim_selector_files() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-selectors-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases: &[(&str, Result<Vec<&str>, &str>)] = &[
+            ("# ours\nGoogle\n\n  brand2024  # marketing\ns1.eu\n", Ok(vec!["google", "brand2024", "s1.eu"])),
+            ("good\nbad/selector\n", Err(":2: \"bad/selector\"")),
+            ("", Ok(vec![])),
+        ];
+        for (i, (text, want)) in cases.iter().enumerate() {
+            let path = dir.join(format!("{i}.txt"));
+            std::fs::write(&path, text).unwrap();
+            match (load_selectors(&path), want) {
+                (Ok(got), Ok(want)) => assert_eq!(&got, want, "case {i}"),
+                (Err(e), Err(part)) => assert!(e.contains(part), "case {i}: {e}"),
+                (got, _) => panic!("case {i}: {got:?}"),
+            }
+        }
+        let many: String = (0..65).map(|i| format!("s{i}\n")).collect();
+        std::fs::write(dir.join("many.txt"), many).unwrap();
+        assert!(load_selectors(&dir.join("many.txt")).unwrap_err().contains("more than 64"));
+        assert!(load_selectors(&dir.join("missing.txt")).is_err());
+        let cli = Cli::try_parse_from([
+            "mailcensus",
+            "scan",
+            "in.csv",
+            "--out",
+            "o",
+            "--dkim-selectors",
+            dir.join("0.txt").to_str().unwrap(),
+            "--no-dnssec",
+            "--no-mta-sts",
+            "--https-port",
+            "8443",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else { panic!() };
+        let c = args.into_config(Vec::new()).unwrap();
+        assert_eq!(c.dkim_selectors, vec!["google", "brand2024", "s1.eu"]);
+        assert_eq!((c.dns.dnssec, c.mta_sts, c.https_port, c.dkim), (false, false, 8443, true));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn resolver_forms() {
         assert_eq!(parse_resolver("127.0.0.1").unwrap(), "127.0.0.1:53".parse().unwrap());
         assert_eq!(parse_resolver("127.0.0.1:5353").unwrap(), "127.0.0.1:5353".parse().unwrap());
