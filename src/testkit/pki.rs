@@ -119,3 +119,13 @@ pub fn self_signed(names: &[&str]) -> ServerCert {
     let cert = leaf_params(names, Validity::Current).self_signed(&key).expect("self-signed");
     ServerCert { chain: vec![cert.der().clone()], key: key.serialize_der() }
 }
+
+/// A self-signed certificate for `names` that is also a CA (basicConstraints CA:TRUE), as
+/// `openssl req -x509` makes by default: the kind real servers often present.
+pub fn self_signed_ca(names: &[&str]) -> ServerCert {
+    let key = KeyPair::generate().expect("P-256 key");
+    let mut params = leaf_params(names, Validity::Current);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-signed");
+    ServerCert { chain: vec![cert.der().clone()], key: key.serialize_der() }
+}

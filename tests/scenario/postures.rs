@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mailcensus::testkit::pki::{Validity, self_signed};
+use mailcensus::testkit::pki::{Validity, self_signed, self_signed_ca};
 use mailcensus::testkit::smtp::{Behaviour, Posture};
 
 use crate::world::World;
@@ -19,6 +19,8 @@ async fn mx_postures_are_classified() {
     let leaf = w.ca.leaf(&["mx.valid.test"], Validity::Current);
     w.mx("valid.test", "mx.valid.test", starttls(leaf, false)).await;
     w.mx("selfsigned.test", "mx.selfsigned.test", starttls(self_signed(&["mx.selfsigned.test"]), false)).await;
+    // Found against postfix with an `openssl req -x509` certificate (CA:TRUE): also self_signed.
+    w.mx("selfsignedca.test", "mx.selfsignedca.test", starttls(self_signed_ca(&["mx.selfsignedca.test"]), false)).await;
     let leaf = w.ca.leaf(&["mx.expired.test"], Validity::Expired);
     w.mx("expired.test", "mx.expired.test", starttls(leaf, false)).await;
     let leaf = w.ca.leaf(&["mx.elsewhere.test"], Validity::Current);
@@ -55,6 +57,7 @@ async fn mx_postures_are_classified() {
     let domains = [
         "valid.test",
         "selfsigned.test",
+        "selfsignedca.test",
         "expired.test",
         "mismatch.test",
         "unknownca.test",
@@ -78,6 +81,7 @@ async fn mx_postures_are_classified() {
     let tls_cases = [
         ("valid.test", "valid"),
         ("selfsigned.test", "self_signed"),
+        ("selfsignedca.test", "self_signed"),
         ("expired.test", "expired"),
         ("mismatch.test", "name_mismatch"),
         ("unknownca.test", "unknown_issuer"),

@@ -145,10 +145,14 @@ fn chain_verdict(e: &Error, self_signed: bool) -> CertVerdict {
         Error::InvalidCertificate(c) => match c {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertVerdict::Expired,
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => CertVerdict::NotYetValid,
-            CertificateError::UnknownIssuer if self_signed => CertVerdict::SelfSigned,
+            // A self-issued leaf that is not itself a trusted root can never verify, whatever the
+            // verifier says first: unknown issuer, or (for the CA:TRUE certificates `openssl req -x509`
+            // makes) "CA used as end entity".
+            _ if self_signed => CertVerdict::SelfSigned,
             CertificateError::UnknownIssuer => CertVerdict::UnknownIssuer,
             _ => CertVerdict::Other,
         },
+        _ if self_signed => CertVerdict::SelfSigned,
         _ => CertVerdict::Other,
     }
 }
@@ -204,7 +208,7 @@ pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::pki::{TestCa, Validity, self_signed};
+    use crate::testkit::pki::{TestCa, Validity, self_signed, self_signed_ca};
 
     #[test]
     fn verdict_table() {
@@ -221,6 +225,8 @@ mod tests {
             (ca.leaf(&["other.example.test"], Validity::Current), CertVerdict::NameMismatch, false, false, false),
             (other.leaf(&[host], Validity::Current), CertVerdict::UnknownIssuer, true, false, false),
             (self_signed(&[host]), CertVerdict::SelfSigned, true, false, true),
+            // What `openssl req -x509` makes (basicConstraints CA:TRUE), as postfix admins do.
+            (self_signed_ca(&[host]), CertVerdict::SelfSigned, true, false, true),
         ];
         for (i, (cert, verdict, name, expired, selfsigned)) in cases.into_iter().enumerate() {
             let a = assess(&cert.chain, host, &roots, &provider, UnixTime::now());
