@@ -359,6 +359,20 @@ impl Dns {
                 DnssecStatus::Bogus,
             ),
             Err(NetError::Dns(DnsError::Nsec { proof, .. })) => (DnsOutcome::NoData, DnssecStatus::from_proof(proof)),
+            // A negative answer that validated: its proof is on the authority records (NSEC/NSEC3, SOA).
+            Err(NetError::Dns(DnsError::NoRecordsFound(nr))) if nr.authorities.is_some() => {
+                let status = nr
+                    .authorities
+                    .iter()
+                    .flat_map(|a| a.iter())
+                    .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3 | RecordType::SOA))
+                    .map(|r| DnssecStatus::from_proof(r.proof))
+                    .reduce(DnssecStatus::weakest)
+                    .unwrap_or(DnssecStatus::Indeterminate);
+                let outcome =
+                    if nr.response_code == ResponseCode::NXDomain { DnsOutcome::NxDomain } else { DnsOutcome::NoData };
+                (outcome, status)
+            }
             Err(e) => {
                 let outcome = classify(&e);
                 let status =

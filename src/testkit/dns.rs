@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_resolver::proto::dnssec::crypto::EcdsaSigningKey;
-use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
+use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
 use hickory_resolver::proto::dnssec::{Algorithm, DnssecSigner, SigningKey};
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, TLSA, TXT};
@@ -59,7 +59,9 @@ impl<A: Answerer> Answerer for Arc<A> {
 /// resolver given [`ZoneSigner::trust_anchor`] sees them as secure. Names marked with
 /// [`ZoneSigner::tamper`] get a signature over another owner name: bogus.
 ///
-/// Only positive answers are signed (no NSEC): negative answers under the apex stay unproven.
+/// Negative answers are proven with minimal NSEC records made on the fly, as online signers do
+/// (RFC 4470): NODATA with an NSEC at the name listing no other type, NXDOMAIN with one NSEC from
+/// the apex to the last possible name under it, which covers both the name and the apex wildcard.
 pub struct ZoneSigner {
     apex: Name,
     signer: DnssecSigner,
@@ -93,6 +95,23 @@ impl ZoneSigner {
 
     fn covers(&self, name: &Name) -> bool {
         self.apex.zone_of(name)
+    }
+
+    /// The NSEC records (with their RRSIGs) proving that `name` has no `rtype` (`nxdomain`: no name).
+    fn deny(&self, name: &Name, nxdomain: bool) -> Vec<Record> {
+        let (owner, next, types) = if nxdomain {
+            let last = Name::from_labels(std::iter::once(vec![0xffu8; 63]).chain(self.apex.iter().map(<[u8]>::to_vec)));
+            let types = [RecordType::SOA, RecordType::NS, RecordType::DNSKEY, RecordType::RRSIG, RecordType::NSEC];
+            (self.apex.clone(), last.ok(), types.to_vec())
+        } else {
+            let next = Name::from_labels(std::iter::once(vec![0u8]).chain(name.iter().map(<[u8]>::to_vec)));
+            (name.clone(), next.ok(), vec![RecordType::RRSIG, RecordType::NSEC])
+        };
+        let Some(mut next) = next else { return Vec::new() };
+        next.set_fqdn(true);
+        let nsec = Record::from_rdata(owner.clone(), 60, RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(next, types))));
+        let sig = self.sign(&owner, RecordType::NSEC, std::slice::from_ref(&nsec));
+        std::iter::once(nsec).chain(sig).collect()
     }
 
     /// The RRSIG over `records` (all of one name and type).
@@ -166,7 +185,7 @@ pub fn respond_signed(answerer: &dyn Answerer, signer: Option<&ZoneSigner>, quer
     if negative {
         // As real authoritative servers do: the zone's SOA in the authority section, so that
         // resolvers cache the negative answer (RFC 2308) for the SOA minimum.
-        let apex = question.name().trim_to(2);
+        let apex = signer.map_or_else(|| question.name().trim_to(2), |s| s.apex.clone());
         let soa = SOA::new(
             Name::from_ascii("ns.invalid.").expect("valid"),
             Name::from_ascii("hostmaster.invalid.").expect("valid"),
@@ -176,7 +195,16 @@ pub fn respond_signed(answerer: &dyn Answerer, signer: Option<&ZoneSigner>, quer
             86400,
             60,
         );
-        resp.add_authority(Record::from_rdata(apex, 60, RData::SOA(soa)));
+        let soa = Record::from_rdata(apex.clone(), 60, RData::SOA(soa));
+        let signed = signer.map(|s| {
+            let sig = s.sign(&apex, RecordType::SOA, std::slice::from_ref(&soa));
+            let nxdomain = resp.metadata.response_code == ResponseCode::NXDomain;
+            sig.into_iter().chain(s.deny(question.name(), nxdomain)).collect::<Vec<_>>()
+        });
+        resp.add_authority(soa);
+        for r in signed.into_iter().flatten() {
+            resp.add_authority(r);
+        }
     }
     resp.to_vec().ok()
 }

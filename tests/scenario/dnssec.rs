@@ -37,10 +37,13 @@ async fn dnssec_status_and_dane_are_judged() {
     }
     signer.tamper("tamper.sec.test").tamper("_25._tcp.mx.badtlsa.sec.test").tamper("mx.badhost.sec.test");
     w.signer = Some(signer);
+    // An implicit MX: the MX lookup is NODATA, proven by NSEC.
+    let ip = w.block.next_ip();
+    w.zone.addr("implicit.sec.test", ip);
     // Outside the signed zone: no trust anchor covers it.
     w.mx("plain.test", "mx.plain.test", Behaviour::new(Posture::NoStartTls)).await;
 
-    let input = "domain\ngood.sec.test\nwrongtlsa.sec.test\nbadtlsa.sec.test\nnotls.sec.test\ntamper.sec.test\nbadhost.sec.test\nplain.test\n";
+    let input = "domain\ngood.sec.test\nwrongtlsa.sec.test\nbadtlsa.sec.test\nnotls.sec.test\ntamper.sec.test\nbadhost.sec.test\nimplicit.sec.test\nplain.test\n";
     let scan = w.scan("dnssec", input, |_| {}).await;
     let d = |name: &str, col: &str| scan.domain(name)[col].str().map(str::to_string);
     let mx = |name: &str, col: &str| scan.mx_row(name)[col].clone();
@@ -75,6 +78,12 @@ async fn dnssec_status_and_dane_are_judged() {
     assert_eq!(mx("badhost.sec.test", "mx_dnssec").str(), Some("bogus"));
     assert_eq!(d("badhost.sec.test", "dnssec_status").as_deref(), Some("secure"));
     assert_eq!(mx("tamper.sec.test", "tlsa_outcome").str(), Some("nxdomain"));
+    // Negative answers of the signed zone are proven by NSEC: a missing TLSA record is securely
+    // missing (found against unbound and nsd: hickory puts that proof on the authority records).
+    assert_eq!(mx("wrongtlsa.sec.test", "tlsa_dnssec").str(), Some("secure"));
+    assert_eq!(mx("tamper.sec.test", "tlsa_dnssec").str(), Some("secure"), "NXDOMAIN proven");
+    assert_eq!(d("implicit.sec.test", "mx_source").as_deref(), Some("implicit"));
+    assert_eq!(d("implicit.sec.test", "dnssec_status").as_deref(), Some("secure"), "NODATA proven");
 
     // Unsigned answers are never secure. (The fake server cannot prove a zone unsigned, having no
     // NSEC records, so hickory, finding no chain from the only anchor, says bogus; against a real

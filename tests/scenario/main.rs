@@ -10,6 +10,7 @@ mod lab;
 mod policies;
 mod politeness;
 mod postures;
+mod realworld;
 mod report;
 mod resume;
 mod world;

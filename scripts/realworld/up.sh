@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Brings up a small real mail and DNS world on loopback (block 127.30.0.0/16), for the real-server
+# test (`tests/scenario/realworld.rs`) and for trying the scanner by hand:
+#   - nsd on 127.30.53.1:53, authoritative for a root zone of our own and for rw.test (both signed
+#     with ldns-signzone, ECDSA P-256, rw.test delegated with a DS) and plain.test (unsigned);
+#   - unbound on 127.30.53.2:53, validating, with nsd as its root server and our root's key as anchor;
+#   - postfix with one smtpd listener per TLS posture on 127.30.0.2-8, port 25.
+# Needs root and the Debian packages postfix, unbound, nsd, ldnsutils and openssl. Everything lives
+# in $RW_DIR (default /tmp/mailcensus-realworld); scripts/realworld/down.sh stops it all and restores
+# /etc/postfix. Prints the scan flags to use at the end.
+set -euo pipefail
+
+RW_DIR=${RW_DIR:-/tmp/mailcensus-realworld}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NS_IP=127.30.53.1
+RESOLVER_IP=127.30.53.2
+
+for tool in postfix unbound nsd ldns-signzone ldns-keygen openssl; do
+    command -v "$tool" >/dev/null || { echo "up.sh: $tool is missing (apt-get install postfix unbound nsd ldnsutils openssl)" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "up.sh: needs root (port 25 and 53, /etc/postfix)" >&2; exit 2; }
+
+"$HERE/down.sh" >/dev/null 2>&1 || true
+rm -rf "$RW_DIR"
+mkdir -p "$RW_DIR"/{pki,dns,postfix}
+cd "$RW_DIR"
+
+# ---- certificates: a test CA, leaves for each posture ----
+pki=$RW_DIR/pki
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+    -days 30 -subj "/CN=mailcensus realworld CA" 2>/dev/null
+touch "$pki/index.txt"
+echo 01 > "$pki/serial"
+cat > "$pki/ca.cnf" <<CNF
+[ca]
+default_ca = rw
+[rw]
+dir = $pki
+database = $pki/index.txt
+serial = $pki/serial
+new_certs_dir = $pki
+certificate = $pki/ca.pem
+private_key = $pki/ca.key
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+[any]
+commonName = supplied
+CNF
+# leaf NAME SAN [startdate enddate]: signed by the CA (dates YYYYMMDDHHMMSSZ, default: valid now)
+leaf() {
+    local name=$1 san=$2 start=${3:-} end=${4:-}
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$name.key" -out "$pki/$name.csr" \
+        -subj "/CN=$san" -addext "subjectAltName=DNS:$san" 2>/dev/null
+    if [ -n "$start" ]; then
+        openssl ca -batch -config "$pki/ca.cnf" -in "$pki/$name.csr" -out "$pki/$name.pem" -notext \
+            -startdate "$start" -enddate "$end" 2>/dev/null
+    else
+        openssl ca -batch -config "$pki/ca.cnf" -in "$pki/$name.csr" -out "$pki/$name.pem" -notext -days 30 2>/dev/null
+    fi
+}
+leaf valid mx-valid.rw.test
+leaf expired mx-expired.rw.test 20200101000000Z 20200201000000Z
+leaf mismatch other.rw.test
+leaf tls12 mx-tls12.rw.test
+leaf postscreen mx-postscreen.rw.test
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/selfsigned.key" \
+    -out "$pki/selfsigned.pem" -days 30 -subj "/CN=mx-selfsigned.rw.test" \
+    -addext "subjectAltName=DNS:mx-selfsigned.rw.test" 2>/dev/null
+chmod 600 "$pki"/*.key
+tlsa=$(openssl x509 -in "$pki/valid.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+
+# ---- DNS: a signed root of our own (so DNSSEC works as on the internet, from a root trust
+# anchor), a signed rw.test delegated with a DS, and an unsigned plain.test delegated without one ----
+dns=$RW_DIR/dns
+cat > "$dns/rw.test.zone" <<ZONE
+\$ORIGIN rw.test.
+\$TTL 300
+@                 SOA   ns.rw.test. hostmaster.rw.test. 1 3600 600 86400 300
+@                 NS    ns.rw.test.
+ns                A     $NS_IP
+valid             MX    10 mx-valid
+valid             TXT   "v=spf1 mx -all"
+_dmarc.valid      TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@valid.rw.test"
+_smtp._tls.valid  TXT   "v=TLSRPTv1; rua=mailto:tlsrpt@valid.rw.test"
+_mta-sts.valid    TXT   "v=STSv1; id=20261128"
+mx-valid          A     127.30.0.2
+_25._tcp.mx-valid TLSA  3 1 1 $tlsa
+selfsigned        MX    10 mx-selfsigned
+selfsigned        TXT   "v=spf1 include:nothing.rw.test -all"
+mx-selfsigned     A     127.30.0.3
+expired           MX    10 mx-expired
+mx-expired        A     127.30.0.4
+mismatch          MX    10 mx-mismatch
+mx-mismatch       A     127.30.0.5
+nostarttls        MX    10 mx-nostarttls
+mx-nostarttls     A     127.30.0.6
+tls12             MX    10 mx-tls12
+mx-tls12          A     127.30.0.7
+postscreen        MX    10 mx-postscreen
+mx-postscreen     A     127.30.0.8
+nullmx            MX    0 .
+nullmx            TXT   "v=spf1 -all"
+implicit          A     127.30.0.2
+bogus             MX    10 mx-valid
+_dmarc            TXT   "v=DMARC1; p=quarantine; sp=reject"
+ZONE
+cat > "$dns/plain.test.zone" <<ZONE
+\$ORIGIN plain.test.
+\$TTL 300
+@    SOA   ns.rw.test. hostmaster.rw.test. 1 3600 600 86400 300
+@    NS    ns.rw.test.
+@    MX    10 mx.plain.test.
+@    TXT   "v=spf1 ip4:127.30.0.0/24 ~all"
+mx   A     127.30.0.2
+ZONE
+(
+    cd "$dns"
+    ldns-keygen -a ECDSAP256SHA256 -k rw.test >rw.ksk && ldns-keygen -a ECDSAP256SHA256 rw.test >rw.zsk
+    ldns-signzone -o rw.test. -f rw.test.zone.signed rw.test.zone "$(cat rw.zsk)" "$(cat rw.ksk)"
+    ldns-key2ds -n -2 "$(cat rw.ksk).key" > rw.test.ds
+    cat > root.zone <<ROOT
+\$ORIGIN .
+\$TTL 300
+.            SOA   ns.root. hostmaster.root. 1 3600 600 86400 300
+.            NS    ns.root.
+ns.root.     A     $NS_IP
+rw.test.     NS    ns.rw.test.
+ns.rw.test.  A     $NS_IP
+plain.test.  NS    ns.rw.test.
+ROOT
+    cat rw.test.ds >> root.zone
+    ldns-keygen -a ECDSAP256SHA256 -k . >root.ksk && ldns-keygen -a ECDSAP256SHA256 . >root.zsk
+    ldns-signzone -o . -f root.zone.signed root.zone "$(cat root.zsk)" "$(cat root.ksk)"
+)
+# Break one signature: bogus.rw.test's MX now points elsewhere than what was signed.
+sed -i -E 's/^(bogus\.rw\.test\.\s+[0-9]+\s+IN\s+MX\s+10\s+)mx-valid\.rw\.test\./\1mx-selfsigned.rw.test./' "$dns/rw.test.zone.signed"
+grep -Eq "^bogus.*MX.*mx-selfsigned" "$dns/rw.test.zone.signed" || { echo "up.sh: could not tamper bogus.rw.test" >&2; exit 1; }
+# The trust anchor is our root's KSK (zone-file line with a TTL), for unbound and --trust-anchor.
+awk '{ print $1, 300, "IN", "DNSKEY", $4, $5, $6, $7 }' "$dns/$(cat "$dns/root.ksk").key" > "$RW_DIR/trust-anchor.txt"
+
+cat > "$dns/nsd.conf" <<NSD
+server:
+    ip-address: $NS_IP
+    port: 53
+    username: ""
+    zonesdir: "$dns"
+    database: ""
+    pidfile: "$dns/nsd.pid"
+    logfile: "$dns/nsd.log"
+    xfrdfile: "$dns/xfrd.state"
+    zonelistfile: "$dns/zone.list"
+    xfrdir: "$dns"
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: "."
+    zonefile: root.zone.signed
+zone:
+    name: rw.test
+    zonefile: rw.test.zone.signed
+zone:
+    name: plain.test
+    zonefile: plain.test.zone
+NSD
+nsd -c "$dns/nsd.conf"
+
+cat > "$dns/root.hints" <<HINTS
+.         3600000 NS ns.root.
+ns.root.  3600000 A  $NS_IP
+HINTS
+cat > "$dns/unbound.conf" <<UNB
+server:
+    interface: $RESOLVER_IP
+    port: 53
+    username: ""
+    chroot: ""
+    directory: "$dns"
+    pidfile: "$dns/unbound.pid"
+    logfile: "$dns/unbound.log"
+    use-syslog: no
+    verbosity: 1
+    do-ip6: no
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    module-config: "validator iterator"
+    root-hints: "$dns/root.hints"
+    trust-anchor-file: "$RW_DIR/trust-anchor.txt"
+    local-zone: "test." nodefault
+    val-log-level: 2
+    qname-minimisation: no
+UNB
+unbound -c "$dns/unbound.conf"
+
+# ---- postfix: one smtpd per posture ----
+pf=$RW_DIR/postfix
+if [ ! -e /etc/postfix/.mailcensus-backup ]; then
+    mkdir -p /etc/postfix/.mailcensus-backup
+    cp -a /etc/postfix/main.cf /etc/postfix/master.cf /etc/postfix/.mailcensus-backup/ 2>/dev/null || true
+fi
+cat > /etc/postfix/main.cf <<MAIN
+compatibility_level = 3.6
+myhostname = mx.rw.test
+mydestination =
+inet_interfaces = all
+inet_protocols = ipv4
+maillog_file = $pf/postfix.log
+maillog_file_prefixes = /var, /dev/stdout, $RW_DIR
+smtpd_banner = \$myhostname ESMTP
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $pki/valid.pem
+smtpd_tls_key_file = $pki/valid.key
+smtpd_tls_loglevel = 1
+biff = no
+MAIN
+# The default master.cf minus its smtp listener, plus ours (no chroot: certificates live outside it).
+grep -v -E '^(smtp|submission|submissions)[[:space:]]+inet' /etc/postfix/.mailcensus-backup/master.cf > /etc/postfix/master.cf
+cat >> /etc/postfix/master.cf <<MASTER
+127.30.0.2:25 inet n - n - - smtpd -o syslog_name=rw-valid -o myhostname=mx-valid.rw.test
+127.30.0.3:25 inet n - n - - smtpd -o syslog_name=rw-selfsigned -o myhostname=mx-selfsigned.rw.test -o smtpd_tls_cert_file=$pki/selfsigned.pem -o smtpd_tls_key_file=$pki/selfsigned.key
+127.30.0.4:25 inet n - n - - smtpd -o syslog_name=rw-expired -o myhostname=mx-expired.rw.test -o smtpd_tls_cert_file=$pki/expired.pem -o smtpd_tls_key_file=$pki/expired.key
+127.30.0.5:25 inet n - n - - smtpd -o syslog_name=rw-mismatch -o myhostname=mx-mismatch.rw.test -o smtpd_tls_cert_file=$pki/mismatch.pem -o smtpd_tls_key_file=$pki/mismatch.key
+127.30.0.6:25 inet n - n - - smtpd -o syslog_name=rw-nostarttls -o myhostname=mx-nostarttls.rw.test -o smtpd_tls_security_level=none
+127.30.0.7:25 inet n - n - - smtpd -o syslog_name=rw-tls12 -o myhostname=mx-tls12.rw.test -o smtpd_tls_cert_file=$pki/tls12.pem -o smtpd_tls_key_file=$pki/tls12.key -o smtpd_tls_protocols=!TLSv1.3
+127.30.0.8:25 inet n - n - 1 postscreen -o syslog_name=rw-postscreen -o postscreen_greet_wait=2s -o postscreen_greet_ttl=1s -o postscreen_greet_action=enforce -o postscreen_access_list= -o myhostname=mx-postscreen.rw.test
+smtpd pass - - n - - smtpd -o syslog_name=rw-postscreen -o myhostname=mx-postscreen.rw.test -o smtpd_tls_cert_file=$pki/postscreen.pem -o smtpd_tls_key_file=$pki/postscreen.key
+tlsproxy unix - - n - 0 tlsproxy
+dnsblog unix - - n - 0 dnsblog
+MASTER
+# postscreen remembers clients that passed its greeting test: forget them, so the delay is seen.
+rm -f /var/lib/postfix/postscreen_cache.*
+postfix check
+postfix start
+
+# ---- wait until everything answers ----
+for _ in $(seq 1 50); do
+    ok=1
+    for ip in 127.30.0.2 127.30.0.3 127.30.0.4 127.30.0.5 127.30.0.6 127.30.0.7 127.30.0.8; do
+        (exec 3<>/dev/tcp/$ip/25) 2>/dev/null || ok=0
+    done
+    (exec 3<>/dev/tcp/$RESOLVER_IP/53) 2>/dev/null || ok=0
+    [ $ok = 1 ] && break
+    sleep 0.2
+done
+[ $ok = 1 ] || { echo "up.sh: servers did not start; logs in $RW_DIR" >&2; exit 1; }
+
+cat > "$RW_DIR/env" <<ENV
+MAILCENSUS_REALWORLD=$RW_DIR
+ENV
+echo "real world up in $RW_DIR"
+echo "scan it with: mailcensus scan INPUT --out OUT --resolver $RESOLVER_IP --trust-anchor $RW_DIR/trust-anchor.txt --ca-file $pki/ca.pem --allow-private --ehlo-name scanner.rw.test"

@@ -1,0 +1,178 @@
+//! The real-server suite (block 127.30.0.0/16): postfix, unbound and nsd brought up by
+//! `scripts/realworld/up.sh` (which `.ci/run` runs), scanned through the real pipeline, and every
+//! domain and MX checked against the exact expected result. Ignored in the ordinary run; run it with
+//! `cargo nextest run --run-ignored only -E 'test(realworld)'` once the servers are up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mailcensus::config::ScanConfig;
+use mailcensus::input::InputSource;
+use mailcensus::pipeline;
+use mailcensus::testkit::dataset::read_rows;
+
+use crate::world::test_dir;
+
+fn realworld_dir() -> PathBuf {
+    let dir = PathBuf::from(std::env::var("RW_DIR").unwrap_or_else(|_| "/tmp/mailcensus-realworld".into()));
+    assert!(
+        dir.join("env").exists(),
+        "the real servers are not up: run scripts/realworld/up.sh first (as root), or leave this test ignored"
+    );
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real servers of scripts/realworld/up.sh"]
+async fn realworld_postfix_unbound_nsd() {
+    let rw = realworld_dir();
+    let domains = [
+        "valid.rw.test",
+        "selfsigned.rw.test",
+        "expired.rw.test",
+        "mismatch.rw.test",
+        "nostarttls.rw.test",
+        "tls12.rw.test",
+        "postscreen.rw.test",
+        "nullmx.rw.test",
+        "implicit.rw.test",
+        "bogus.rw.test",
+        "missing.rw.test",
+        "plain.test",
+    ];
+    let dir = test_dir("realworld");
+    let input = dir.join("input.csv");
+    std::fs::write(&input, format!("domain\n{}\n", domains.join("\n"))).unwrap();
+    let mut c = ScanConfig::new(InputSource::File(input), dir.join("out"));
+    c.dns.resolvers = vec!["127.30.53.2:53".parse().unwrap()];
+    c.dns.trust_anchor = Some(rw.join("trust-anchor.txt"));
+    c.dns.timeout = Duration::from_secs(3);
+    c.ca_files = vec![rw.join("pki/ca.pem")];
+    c.smtp.port = 25;
+    c.smtp.ehlo_name = "scanner.rw.test".into();
+    c.smtp.read_timeout = Duration::from_secs(10);
+    c.https_timeout = Duration::from_secs(2);
+    c.allow_private = true;
+    c.progress = false;
+    let out = c.out.clone();
+    let summary = pipeline::run(c).await.expect("scan runs");
+    assert!(summary.complete);
+    let rows = read_rows(&out.join("domains")).unwrap();
+    let mx = read_rows(&out.join("mx_hosts")).unwrap();
+    assert_eq!(rows.len(), domains.len());
+
+    // domain: mx_source, starttls, tls_version_min, tls_cert_valid, spf_outcome, dmarc_effective_policy,
+    // dnssec_status, dane, gmail_red_lock
+    type Want = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+        Option<bool>,
+    );
+    let want: &[(&str, Want)] = &[
+        (
+            "valid.rw.test",
+            ("explicit", "all", Some("tls1_3"), "all", "valid", Some("reject"), "secure", "all", Some(false)),
+        ),
+        (
+            "selfsigned.rw.test",
+            ("explicit", "all", Some("tls1_3"), "none", "permerror", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        (
+            "expired.rw.test",
+            ("explicit", "all", Some("tls1_3"), "none", "none", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        (
+            "mismatch.rw.test",
+            ("explicit", "all", Some("tls1_3"), "none", "none", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        ("nostarttls.rw.test", ("explicit", "none", None, "n_a", "none", Some("reject"), "secure", "n_a", Some(true))),
+        (
+            "tls12.rw.test",
+            ("explicit", "all", Some("tls1_2"), "all", "none", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        (
+            "postscreen.rw.test",
+            ("explicit", "all", Some("tls1_3"), "all", "none", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        ("nullmx.rw.test", ("null_mx", "no_mx", None, "n_a", "valid", Some("reject"), "secure", "n_a", None)),
+        (
+            "implicit.rw.test",
+            ("implicit", "all", Some("tls1_3"), "none", "none", Some("reject"), "secure", "n_a", Some(false)),
+        ),
+        // unbound validates and answers SERVFAIL for bogus data: the scan cannot see it, and says so.
+        ("bogus.rw.test", ("unknown", "dns_failed", None, "n_a", "none", Some("reject"), "lookup_failed", "n_a", None)),
+        ("missing.rw.test", ("none", "no_mx", None, "n_a", "none", Some("reject"), "secure", "n_a", None)),
+        ("plain.test", ("explicit", "all", Some("tls1_3"), "none", "valid", None, "insecure", "n_a", Some(false))),
+    ];
+    for (domain, w) in want {
+        let r = rows.iter().find(|r| r["domain"].str() == Some(domain)).unwrap_or_else(|| panic!("no row {domain}"));
+        let got: Want = (
+            leak(r["mx_source"].str()),
+            leak(r["starttls"].str()),
+            r["tls_version_min"].str().map(|s| leak(Some(s))),
+            leak(r["tls_cert_valid"].str()),
+            leak(r["spf_outcome"].str()),
+            r["dmarc_effective_policy"].str().map(|s| leak(Some(s))),
+            leak(r["dnssec_status"].str()),
+            leak(r["dane"].str()),
+            r["gmail_red_lock"].bool(),
+        );
+        assert_eq!(&got, w, "{domain}");
+    }
+    let d = |name: &str, col: &str| {
+        rows.iter().find(|r| r["domain"].str() == Some(name)).unwrap()[col].str().map(str::to_string)
+    };
+    assert_eq!(d("selfsigned.rw.test", "spf_permerror_reason").as_deref(), Some("include_without_record"));
+    assert_eq!(d("valid.rw.test", "dmarc_source").as_deref(), Some("domain"));
+    assert_eq!(d("expired.rw.test", "dmarc_source").as_deref(), Some("organizational_domain"));
+    assert_eq!(d("valid.rw.test", "tls_rpt_status").as_deref(), Some("valid"));
+    assert_eq!(d("valid.rw.test", "mta_sts_fetch").as_deref(), Some("no_address"));
+
+    // mx_hosts: tls_cert_verdict, mx_dnssec, tlsa_outcome, tlsa_dnssec, dane_valid
+    type WantMx = (&'static str, Option<&'static str>, &'static str, &'static str, &'static str, Option<bool>);
+    let want_mx: &[WantMx] = &[
+        ("valid.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
+        ("selfsigned.rw.test", Some("self_signed"), "secure", "nxdomain", "secure", None),
+        ("expired.rw.test", Some("expired"), "secure", "nxdomain", "secure", None),
+        ("mismatch.rw.test", Some("name_mismatch"), "secure", "nxdomain", "secure", None),
+        ("nostarttls.rw.test", None, "secure", "nxdomain", "secure", None),
+        ("tls12.rw.test", Some("valid"), "secure", "nxdomain", "secure", None),
+        ("postscreen.rw.test", Some("valid"), "secure", "nxdomain", "secure", None),
+        ("implicit.rw.test", Some("name_mismatch"), "secure", "nxdomain", "secure", None),
+        ("plain.test", Some("name_mismatch"), "insecure", "nxdomain", "insecure", None),
+    ];
+    assert_eq!(mx.len(), want_mx.len(), "one MX row per domain that accepts mail");
+    for (domain, verdict, dnssec, tlsa, tlsa_dnssec, dane) in want_mx {
+        let r = mx.iter().find(|r| r["domain"].str() == Some(domain)).unwrap_or_else(|| panic!("no mx row {domain}"));
+        assert_eq!(r["probe_status"].str(), Some("done"), "{domain}: {:?}", r["probe_detail"]);
+        assert_eq!(r["smtp_banner_code"].int(), Some(220), "{domain}");
+        assert_eq!(
+            (
+                r["tls_cert_verdict"].str(),
+                r["mx_dnssec"].str(),
+                r["tlsa_outcome"].str(),
+                r["tlsa_dnssec"].str(),
+                r["dane_valid"].bool()
+            ),
+            (*verdict, Some(*dnssec), Some(*tlsa), Some(*tlsa_dnssec), *dane),
+            "{domain}"
+        );
+        assert_eq!(r["smtp_starttls_offered"].bool(), Some(verdict.is_some()), "{domain}");
+    }
+    // postscreen: a multi-line greeting whose last line comes after its 2 s pregreet wait; the
+    // scanner waited for it without talking first (else postscreen would have dropped it).
+    let ps = mx.iter().find(|r| r["domain"].str() == Some("postscreen.rw.test")).unwrap();
+    assert!(ps["probe_duration_ms"].int().unwrap() >= 1900, "{:?}", ps["probe_duration_ms"]);
+    assert!(ps["smtp_banner"].str().unwrap().contains('\n'), "{:?}", ps["smtp_banner"]);
+}
+
+/// The label as a `&'static str` for the comparison tuple (a test, a handful of strings).
+fn leak(s: Option<&str>) -> &'static str {
+    Box::leak(s.unwrap_or("<null>").to_string().into_boxed_str())
+}
