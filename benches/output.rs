@@ -16,7 +16,7 @@ use mailcensus::policy::mta_sts::MtaStsResult;
 use mailcensus::policy::{dmarc, spf, tls_rpt};
 use mailcensus::probe::Attempt;
 use mailcensus::probe::smtp::{ProbeReport, Reply, SmtpObservation, StartTls};
-use mailcensus::record::{DomainScan, MxSource, MxTarget};
+use mailcensus::record::{ClientScan, DomainScan, MxSource, MxTarget};
 
 fn scans(n: usize) -> Vec<DomainScan> {
     let txt = DnsOutcome::Found(vec!["v=spf1 mx ~all".to_string()]);
@@ -75,6 +75,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                 mta_sts: MtaStsResult::not_queried(),
                 tls_rpt_txt_outcome: "nodata",
                 tls_rpt: tls_rpt::from_txt(&DnsOutcome::NoData),
+                client: ClientScan::not_probed(),
                 targets,
                 scan_error: None,
             }

@@ -253,6 +253,15 @@ pub struct ScanArgs {
     /// DNSKEY trust anchors, zone-file lines (`name TTL IN DNSKEY flags 3 alg base64`) [default: the IANA root KSKs].
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
+    /// Do not look for or probe client endpoints (submission, IMAP, POP3).
+    #[arg(long)]
+    pub no_client_probes: bool,
+    /// Client protocols to look for, comma-separated: submissions, submission, imaps, imap, pop3s, pop3 [default: all].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub client_protocols: Vec<String>,
+    /// Port of guessed client endpoints of one protocol, e.g. imaps=10993 (repeatable) [default: the standard ports].
+    #[arg(long, value_name = "PROTO=PORT")]
+    pub client_port: Vec<String>,
     /// Do not probe DKIM selectors.
     #[arg(long)]
     pub no_dkim: bool,
@@ -359,6 +368,30 @@ impl ScanArgs {
         c.rows_per_part = self.rows_per_part;
         c.dns.dnssec = !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
+        c.client.enabled = !self.no_client_probes;
+        if !self.client_protocols.is_empty() {
+            c.client.protocols = self
+                .client_protocols
+                .iter()
+                .map(|p| {
+                    Protocol::from_label(p.trim()).ok_or_else(|| format!("--client-protocols: unknown protocol {p:?}"))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        for spec in &self.client_port {
+            let (proto, port) =
+                spec.split_once('=').ok_or_else(|| format!("--client-port {spec:?} is not PROTO=PORT"))?;
+            let proto = Protocol::from_label(proto.trim())
+                .ok_or_else(|| format!("--client-port: unknown protocol {proto:?}"))?;
+            let port: u16 = port
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("--client-port: bad port in {spec:?}"))?;
+            c.client.ports.retain(|(p, _)| *p != proto);
+            c.client.ports.push((proto, port));
+        }
         c.dkim = !self.no_dkim;
         if let Some(path) = &self.dkim_selectors {
             c.dkim_selectors = load_selectors(path)?;
@@ -371,6 +404,8 @@ impl ScanArgs {
         Ok(c)
     }
 }
+
+use crate::probe::client::Protocol;
 
 /// Reads a DKIM selector file: one selector a line, blank lines and `#` comments ignored.
 fn load_selectors(path: &std::path::Path) -> Result<Vec<String>, String> {
@@ -434,8 +469,13 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
         Command::Lab(lab) => run_lab(lab),
         Command::Bench(bench) => run_bench(bench),
         Command::Schema => {
-            use crate::output::schema::{DOMAINS, MX_HOSTS, markdown};
-            println!("## domains\n\n{}\n## mx_hosts\n\n{}", markdown(&DOMAINS), markdown(&MX_HOSTS));
+            use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS, markdown};
+            println!(
+                "## domains\n\n{}\n## mx_hosts\n\n{}\n## client_endpoints\n\n{}",
+                markdown(&DOMAINS),
+                markdown(&MX_HOSTS),
+                markdown(&CLIENT_ENDPOINTS)
+            );
             ExitCode::SUCCESS
         }
         Command::Scan(scan) => {
@@ -657,6 +697,27 @@ mod tests {
         let c = args.into_config(Vec::new()).unwrap();
         assert_eq!(c.dkim_selectors, vec!["google", "brand2024", "s1.eu"]);
         assert_eq!((c.dns.dnssec, c.mta_sts, c.https_port, c.dkim), (false, false, 8443, true));
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["mailcensus", "scan", "in.csv", "--out", "o"];
+            argv.extend_from_slice(extra);
+            let Command::Scan(args) = Cli::try_parse_from(argv).unwrap().command else { panic!() };
+            args.into_config(Vec::new())
+        };
+        let c =
+            parse(&["--client-protocols", "imaps,pop3", "--client-port", "imaps=10993", "--no-client-probes"]).unwrap();
+        assert_eq!(c.client.protocols, vec![Protocol::Imaps, Protocol::Pop3]);
+        assert_eq!(
+            (c.client.port(Protocol::Imaps), c.client.port(Protocol::Imap), c.client.enabled),
+            (10993, 143, false)
+        );
+        for bad in [
+            &["--client-protocols", "smtp"][..],
+            &["--client-port", "imaps"],
+            &["--client-port", "imaps=0"],
+            &["--client-port", "x=1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::dns::DnsConfig;
 use crate::input::{ColumnSpec, InputSource};
 use crate::limit::Limits;
+use crate::probe::client::Protocol;
 use crate::probe::smtp::SmtpConfig;
 
 /// Everything a scan needs to run.
@@ -63,6 +64,8 @@ pub struct ScanConfig {
     pub https_port: u16,
     /// Deadline of one policy fetch, connect to last byte (`--https-timeout`, default 10 s).
     pub https_timeout: Duration,
+    /// Client-endpoint discovery and probes (submission, IMAP, POP3).
+    pub client: ClientSettings,
     /// The command line, for `run.json`.
     pub args: Vec<String>,
     /// Fault injection for tests: the scan of this domain, or a probe of this MX host, panics.
@@ -114,8 +117,38 @@ impl ScanConfig {
             mta_sts: true,
             https_port: 443,
             https_timeout: Duration::from_secs(10),
+            client: ClientSettings::default(),
             args: Vec::new(),
             inject_panic: None,
         }
+    }
+}
+
+/// Which client endpoints are looked for and probed.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// Find and probe client endpoints (`--no-client-probes` turns it off; default on).
+    pub enabled: bool,
+    /// Protocols looked for (`--client-protocols`, default all six).
+    pub protocols: Vec<Protocol>,
+    /// Ports of guessed endpoints, by protocol (`--client-port PROTO=PORT`; default the standard
+    /// ones: 465, 587, 993, 143, 995, 110). SRV and autoconfig endpoints use the port they publish.
+    pub ports: Vec<(Protocol, u16)>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            protocols: Protocol::ALL.to_vec(),
+            ports: Protocol::ALL.iter().map(|p| (*p, p.default_port())).collect(),
+        }
+    }
+}
+
+impl ClientSettings {
+    /// The port guessed endpoints of `protocol` are probed on.
+    pub fn port(&self, protocol: Protocol) -> u16 {
+        self.ports.iter().find(|(p, _)| *p == protocol).map_or(protocol.default_port(), |(_, port)| *port)
     }
 }

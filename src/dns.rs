@@ -125,6 +125,19 @@ pub struct MxEntry {
     pub host: String,
 }
 
+/// One SRV record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SrvEntry {
+    /// Priority (lower first).
+    pub priority: u16,
+    /// Weight among equal priorities.
+    pub weight: u16,
+    /// Port.
+    pub port: u16,
+    /// Target host, lowercase, no trailing dot; empty for `.`.
+    pub target: String,
+}
+
 /// Resolver settings.
 #[derive(Clone, Debug)]
 pub struct DnsConfig {
@@ -463,6 +476,25 @@ impl Dns {
             _ => None,
         })
         .await
+    }
+
+    /// SRV records at `name` (RFC 2782): (priority, weight, port, target); a target of `.` is the
+    /// empty string ("service not offered", RFC 6186 §4).
+    pub async fn srv(&self, name: &str) -> DnsOutcome<Vec<SrvEntry>> {
+        self.lookup(name, RecordType::SRV, |d| match d {
+            RData::SRV(s) => Some(SrvEntry {
+                priority: s.priority,
+                weight: s.weight,
+                port: s.port,
+                target: host_text(&s.target.to_ascii()),
+            }),
+            _ => None,
+        })
+        .await
+        .map(|mut v| {
+            v.sort();
+            v
+        })
     }
 
     /// A and AAAA of an MX host, looked up once per run however many domains share the host.

@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod dns;
 pub mod domain;
+pub mod endpoint;
 pub mod exclude;
 pub mod input;
 pub mod limit;

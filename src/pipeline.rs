@@ -26,23 +26,28 @@ use tokio::task::JoinSet;
 use crate::address::non_public_range;
 use crate::config::ScanConfig;
 use crate::dns::{Dns, DnsFailure, DnsFailureKind, DnsOutcome, DnssecStatus, MxEntry, MxSecurity};
+use crate::endpoint::{self, Endpoint, Source};
 use crate::input::{self, Entry, InputError, InputItem, InputReader, InputSource};
 use crate::limit::Politeness;
-use crate::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
+use crate::output::batch::{
+    client_endpoints_builder, domains_builder, mx_hosts_builder, push_client, push_domain, push_mx,
+};
 use crate::output::parquet::{DatasetWriter, OutputError};
 use crate::output::rejects::RejectsWriter;
 use crate::output::resume::{self, Resume};
 use crate::output::run_info::{Counts, RunInfo, rfc3339};
-use crate::output::schema::{DOMAINS, MX_HOSTS};
-use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
+use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS};
+use crate::output::{CLIENT_ENDPOINTS_DIR, DATASET_DIRS, DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
 use crate::policy::dkim::{self, DkimResult};
 use crate::policy::mta_sts::{self, FetchOutcome, MtaStsResult};
 use crate::policy::{PolicyStatus, dmarc, spf, tls_rpt};
 use crate::probe::cache::ProbeCache;
+use crate::probe::client::{self, ClientReport};
 use crate::probe::https::{self, FetchFailure, FetchLimits};
 use crate::probe::smtp::{self, ProbeReport};
 use crate::probe::tls::{CaFileError, TlsContext};
 use crate::probe::{Attempt, FailureReason, Phase, ProbeFailure, SkipReason};
+use crate::record::{ClientScan, ClientTarget};
 use crate::record::{DomainScan, MxSource, MxTarget};
 
 /// Why a scan could not run or finish.
@@ -90,6 +95,7 @@ struct Ctx {
     dns: Dns,
     tls: TlsContext,
     cache: ProbeCache,
+    client_cache: ProbeCache<(client::Protocol, String, u16, IpAddr), ClientReport>,
     politeness: Politeness,
     config: ScanConfig,
     internal_errors: AtomicU64,
@@ -134,6 +140,7 @@ async fn scan_domain(ctx: &Arc<Ctx>, entry: Entry) -> DomainScan {
                 },
                 tls_rpt_txt_outcome: "error",
                 tls_rpt: tls_rpt::from_txt(&DnsOutcome::Failed(failed)),
+                client: ClientScan::not_probed(),
                 targets: Vec::new(),
                 scan_error: Some(format!("internal: {}", panic_text(&*p))),
             }
@@ -158,6 +165,7 @@ fn excluded_scan(entry: Entry, scanned_at_ms: i64) -> DomainScan {
         mta_sts: MtaStsResult::not_queried(),
         tls_rpt_txt_outcome: "not_queried",
         tls_rpt: tls_rpt::TlsRptResult::not_queried(),
+        client: ClientScan::not_probed(),
         targets: Vec::new(),
         scan_error: None,
     }
@@ -213,12 +221,13 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
             DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() }
         }
     };
-    let (targets, spf, dmarc, dkim, mta_sts) = tokio::join!(
+    let (targets, spf, dmarc, dkim, mta_sts, client) = tokio::join!(
         futures::future::join_all(per_host),
         spf::evaluate(dns, &name, &txt),
         dmarc::evaluate(dns, &name, &dmarc_txt),
         dkim_lookup,
         mta_sts_policy(ctx, &name, sts_txt.as_ref()),
+        client_scan(ctx, &name),
     );
     let targets = targets.into_iter().flatten().collect();
     DomainScan {
@@ -230,6 +239,7 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
         mta_sts,
         tls_rpt_txt_outcome: rpt_txt.label(),
         tls_rpt: tls_rpt::from_txt(&rpt_txt),
+        client,
         entry,
         scanned_at_ms,
         mx,
@@ -334,35 +344,67 @@ async fn mta_sts_policy(ctx: &Arc<Ctx>, domain: &str, txt: Option<&DnsOutcome<Ve
         return result;
     }
     let host = format!("mta-sts.{domain}");
+    let fetched = fetch_small_file(ctx, &host, "/.well-known/mta-sts.txt", mta_sts::MAX_POLICY_BYTES).await;
+    result.http_status = fetched.http_status;
+    let body = match fetched.body {
+        Ok(body) => body,
+        Err((outcome, detail)) => {
+            result.fetch = outcome;
+            result.detail = Some(detail);
+            return result;
+        }
+    };
     let fail = |mut r: MtaStsResult, outcome, detail: String| {
         r.fetch = outcome;
         r.detail = Some(detail);
         r
     };
-    if ctx.config.exclude.covers_name(&host) {
-        return fail(result, FetchOutcome::Skipped, format!("{host} is excluded"));
+    let media =
+        fetched.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media != "text/plain" {
+        return fail(result, FetchOutcome::WrongContentType, format!("Content-Type {:?}", fetched.content_type));
     }
-    let addresses = ctx.dns.host_addresses(&host).await;
-    let ips: Vec<IpAddr> = addresses.a.found().into_iter().chain(addresses.aaaa.found()).flatten().copied().collect();
+    match std::str::from_utf8(&body).map_err(|e| e.to_string()).and_then(mta_sts::parse_policy) {
+        Ok(policy) => {
+            result.fetch = FetchOutcome::Ok;
+            result.policy = Some(policy);
+            result
+        }
+        Err(e) => fail(result, FetchOutcome::SyntaxError, e),
+    }
+}
+
+/// What [`fetch_small_file`] got: the body of a 200 answer, or why there is none.
+struct Fetched {
+    http_status: Option<u16>,
+    content_type: Option<String>,
+    body: Result<Vec<u8>, (FetchOutcome, String)>,
+}
+
+/// GETs `https://{host}{path}` (at most `max_body` bytes) from the first address of `host` that may be
+/// contacted, with strict certificate checks, the exclude list and the per-IP politeness limits.
+/// The host is resolved without the per-run cache: these hosts are one per domain.
+async fn fetch_small_file(ctx: &Arc<Ctx>, host: &str, path: &str, max_body: usize) -> Fetched {
+    let fail =
+        |outcome, detail: String| Fetched { http_status: None, content_type: None, body: Err((outcome, detail)) };
+    if ctx.config.exclude.covers_name(host) {
+        return fail(FetchOutcome::Skipped, format!("{host} is excluded"));
+    }
+    let (a, aaaa) = tokio::join!(ctx.dns.ipv4(host), ctx.dns.ipv6(host));
+    let ips: Vec<IpAddr> = a.found().into_iter().chain(aaaa.found()).flatten().copied().collect();
     if ips.is_empty() {
-        let why = [addresses.a.failure(), addresses.aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).next();
-        return fail(result, FetchOutcome::NoAddress, why.unwrap_or_else(|| format!("{host} has no address")));
+        let why = [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).next();
+        return fail(FetchOutcome::NoAddress, why.unwrap_or_else(|| format!("{host} has no address")));
     }
     let Some(ip) =
         ips.iter().enumerate().find(|(i, ip)| address_skip(&ctx.config, *i, **ip).is_none()).map(|(_, ip)| *ip)
     else {
-        return fail(result, FetchOutcome::Skipped, format!("no address of {host} may be contacted"));
+        return fail(FetchOutcome::Skipped, format!("no address of {host} may be contacted"));
     };
-    let limits = FetchLimits { timeout: ctx.config.https_timeout, max_body: mta_sts::MAX_POLICY_BYTES };
+    let limits = FetchLimits { timeout: ctx.config.https_timeout, max_body };
     let permit = ctx.politeness.admit(ip).await;
-    let response = https::get(
-        ctx.tls.strict_config(),
-        SocketAddr::new(ip, ctx.config.https_port),
-        &host,
-        "/.well-known/mta-sts.txt",
-        &limits,
-    )
-    .await;
+    let response =
+        https::get(ctx.tls.strict_config(), SocketAddr::new(ip, ctx.config.https_port), host, path, &limits).await;
     drop(permit);
     let response = match response {
         Ok(r) => r,
@@ -374,26 +416,148 @@ async fn mta_sts_policy(ctx: &Arc<Ctx>, domain: &str, txt: Option<&DnsOutcome<Ve
                 FetchFailure::Http => FetchOutcome::HttpError,
                 FetchFailure::TooLarge => FetchOutcome::TooLarge,
             };
-            return fail(result, outcome, e.detail);
+            return fail(outcome, e.detail);
         }
     };
-    result.http_status = Some(response.status);
-    if response.status != 200 {
-        return fail(result, FetchOutcome::HttpStatus, format!("HTTP {}", response.status));
+    let status = response.status;
+    let body =
+        if status == 200 { Ok(response.body) } else { Err((FetchOutcome::HttpStatus, format!("HTTP {status}"))) };
+    Fetched { http_status: Some(status), content_type: response.content_type, body }
+}
+
+/// Finds the client endpoints of `domain` (SRV, autoconfig, guesses) and probes each.
+async fn client_scan(ctx: &Arc<Ctx>, domain: &str) -> ClientScan {
+    let cfg = &ctx.config.client;
+    if !cfg.enabled {
+        return ClientScan::not_probed();
     }
-    let media =
-        response.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if media != "text/plain" {
-        return fail(result, FetchOutcome::WrongContentType, format!("Content-Type {:?}", response.content_type));
-    }
-    match std::str::from_utf8(&response.body).map_err(|e| e.to_string()).and_then(mta_sts::parse_policy) {
-        Ok(policy) => {
-            result.fetch = FetchOutcome::Ok;
-            result.policy = Some(policy);
-            result
+    let mut scan = ClientScan { probed: true, ..ClientScan::default() };
+    // 1. SRV.
+    let srv = futures::future::join_all(
+        cfg.protocols
+            .iter()
+            .map(|p| async move { (*p, ctx.dns.srv(&format!("_{}._tcp.{domain}", p.as_label())).await) }),
+    )
+    .await;
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for (protocol, answer) in srv {
+        match answer {
+            DnsOutcome::Found(records) => {
+                if records.iter().all(|r| r.target.is_empty()) {
+                    scan.srv_not_offered.push(protocol);
+                }
+                for r in records.into_iter().filter(|r| !r.target.is_empty()).take(4) {
+                    endpoints.push(Endpoint { protocol, host: r.target, port: r.port, source: Source::Srv });
+                }
+            }
+            DnsOutcome::Failed(_) => scan.srv_failed.push(protocol),
+            DnsOutcome::NxDomain | DnsOutcome::NoData => {}
         }
-        Err(e) => fail(result, FetchOutcome::SyntaxError, e),
     }
+    // 2. Autoconfig.
+    let host = format!("autoconfig.{domain}");
+    let fetched = fetch_small_file(ctx, &host, "/mail/config-v1.1.xml", endpoint::MAX_AUTOCONFIG_BYTES).await;
+    scan.autoconfig = match fetched.body {
+        Ok(body) => match std::str::from_utf8(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|x| endpoint::parse_autoconfig(x, domain))
+        {
+            Ok(servers) => {
+                for (protocol, host, port) in servers {
+                    let dup = endpoints.iter().any(|e| e.protocol == protocol && e.host == host && e.port == port);
+                    if cfg.protocols.contains(&protocol) && !dup {
+                        endpoints.push(Endpoint { protocol, host, port, source: Source::Autoconfig });
+                    }
+                }
+                (FetchOutcome::Ok, None)
+            }
+            Err(e) => (FetchOutcome::SyntaxError, Some(e)),
+        },
+        Err((outcome, detail)) => (outcome, Some(detail)),
+    };
+    // 3. Guesses, only when nothing was published (and nothing was said not to be offered).
+    if endpoints.is_empty() && scan.srv_not_offered.is_empty() {
+        let guesses = futures::future::join_all(endpoint::GUESSES.iter().map(|(prefix, protocols)| async move {
+            let host = format!("{prefix}.{domain}");
+            let resolves = !ctx.config.exclude.covers_name(&host) && ctx.dns.ipv4(&host).await.found().is_some();
+            (host, *protocols, resolves)
+        }))
+        .await;
+        for (host, protocols, resolves) in guesses {
+            for p in protocols.iter().filter(|p| resolves && cfg.protocols.contains(p)) {
+                endpoints.push(Endpoint {
+                    protocol: *p,
+                    host: host.clone(),
+                    port: cfg.port(*p),
+                    source: Source::Guess,
+                });
+            }
+        }
+    }
+    scan.endpoints = endpoints.len();
+    // Probe every (endpoint, address).
+    let probes = endpoints.into_iter().map(|e| client_targets(ctx, e));
+    scan.targets = futures::future::join_all(probes).await.into_iter().flatten().collect();
+    scan
+}
+
+/// Resolves one client endpoint and probes each of its addresses (once per run per key).
+async fn client_targets(ctx: &Arc<Ctx>, endpoint: Endpoint) -> Vec<ClientTarget> {
+    let skipped = |endpoint: Endpoint, a: &'static str, reason, detail| ClientTarget {
+        endpoint,
+        address_outcome: a,
+        address_detail: detail,
+        ip: None,
+        report: Arc::new(ClientReport::skipped(reason)),
+        cached: false,
+    };
+    if ctx.config.exclude.covers_name(&endpoint.host) {
+        return vec![skipped(endpoint, "not_queried", SkipReason::Excluded, None)];
+    }
+    let addresses = ctx.dns.host_addresses(&endpoint.host).await;
+    let (a, aaaa) = (&addresses.a, &addresses.aaaa);
+    let ips: Vec<IpAddr> = a.found().into_iter().chain(aaaa.found()).flatten().copied().collect();
+    let label = if a.found().is_some() { a.label() } else { aaaa.label() };
+    if ips.is_empty() {
+        let detail = [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).next();
+        let reason = if detail.is_some() { SkipReason::AddressLookupFailed } else { SkipReason::NoAddress };
+        return vec![skipped(endpoint, label, reason, detail)];
+    }
+    let probes = ips.into_iter().enumerate().map(|(i, ip)| {
+        let (ctx, endpoint) = (ctx.clone(), endpoint.clone());
+        async move {
+            let (report, cached) = match address_skip(&ctx.config, i, ip) {
+                Some(reason) => (Arc::new(ClientReport::skipped(reason)), false),
+                None => {
+                    let key = (endpoint.protocol, endpoint.host.clone(), endpoint.port, ip);
+                    let (ctx2, host) = (ctx.clone(), endpoint.host.clone());
+                    ctx.client_cache
+                        .get_or_run(key, move || async move {
+                            let permit = ctx2.politeness.admit(ip).await;
+                            let cfg = client::ClientConfig {
+                                connect_timeout: ctx2.config.smtp.connect_timeout,
+                                read_timeout: ctx2.config.smtp.read_timeout,
+                                probe_timeout: ctx2.config.smtp.probe_timeout,
+                                ehlo_name: ctx2.config.smtp.ehlo_name.clone(),
+                            };
+                            let report = client::probe(
+                                endpoint.protocol,
+                                SocketAddr::new(ip, endpoint.port),
+                                &host,
+                                &cfg,
+                                &ctx2.tls,
+                            )
+                            .await;
+                            drop(permit);
+                            report
+                        })
+                        .await
+                }
+            };
+            ClientTarget { endpoint, address_outcome: label, address_detail: None, ip: Some(ip), report, cached }
+        }
+    });
+    futures::future::join_all(probes).await
 }
 
 /// Why the `index`-th address of an MX host is not probed, if it is not: over the per-host limit,
@@ -461,7 +625,7 @@ fn prepare_out_dir(out: &Path, overwrite: bool, resume: bool) -> Result<Resume, 
     if resume {
         return Ok(resume::prepare(out)?);
     }
-    for dataset in [DOMAINS_DIR, MX_HOSTS_DIR] {
+    for dataset in DATASET_DIRS {
         let dir = out.join(dataset);
         let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
         if has_files {
@@ -539,12 +703,19 @@ pub async fn run_until(
         MX_HOSTS.clone(),
         previous.next_part,
     )?;
+    let client_rows = DatasetWriter::create(
+        &config.out.join(CLIENT_ENDPOINTS_DIR),
+        client_endpoints_builder(),
+        CLIENT_ENDPOINTS.clone(),
+        previous.next_part,
+    )?;
     let bar = progress_bar(&config, total);
 
     let ctx = Arc::new(Ctx {
         dns,
         tls,
         cache: ProbeCache::new(),
+        client_cache: ProbeCache::new(),
         politeness: Politeness::new(&config.limits),
         internal_errors: AtomicU64::new(0),
         probes_in_flight: AtomicU64::new(0),
@@ -603,12 +774,16 @@ pub async fn run_until(
     let writer_thread = std::thread::Builder::new()
         .name("scan-writer".into())
         .spawn(move || -> Result<Counts, OutputError> {
-            let (mut domains, mut mx_rows) = (domains, mx_rows);
+            let (mut domains, mut mx_rows, mut client_rows) = (domains, mx_rows, client_rows);
             let mut counts = Counts::default();
             let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
-            let close_parts = |domains: &mut DatasetWriter, mx_rows: &mut DatasetWriter| -> Result<(), OutputError> {
-                // mx_hosts first: a domains part on disk means its mx_hosts twin is complete.
+            let close_parts = |domains: &mut DatasetWriter,
+                               mx_rows: &mut DatasetWriter,
+                               client_rows: &mut DatasetWriter|
+             -> Result<(), OutputError> {
+                // domains last: a domains part on disk means its mx_hosts and client_endpoints twins are complete.
                 mx_rows.close_part()?;
+                client_rows.close_part()?;
                 domains.close_part()
             };
             while let Some(scan) = scan_rx.blocking_recv() {
@@ -619,17 +794,21 @@ pub async fn run_until(
                         *counts.probe_outcomes.entry(probe_outcome_key(&t.probe)).or_default() += 1;
                     }
                 }
+                for t in &scan.client.targets {
+                    client_rows.push(|b| push_client(b, &scan, t))?;
+                }
                 *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
                 writer_bar.inc(1);
                 if domains.rows_in_part() >= rows_per_part {
-                    close_parts(&mut domains, &mut mx_rows)?;
+                    close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;
                 }
             }
             if domains.rows_in_part() > 0 {
-                close_parts(&mut domains, &mut mx_rows)?;
+                close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;
             }
             counts.domains = domains.finish()?;
             counts.mx_rows = mx_rows.finish()?;
+            counts.client_rows = client_rows.finish()?;
             counts.starttls = starttls;
             Ok(counts)
         })

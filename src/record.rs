@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::dns::{DnsOutcome, DnssecStatus, MxEntry, MxSecurity};
+use crate::endpoint::Endpoint;
 use crate::input::Entry;
 use crate::policy::dane;
 use crate::policy::dkim::{DkimResult, DkimStatus};
@@ -14,6 +15,8 @@ use crate::policy::dmarc::DmarcResult;
 use crate::policy::mta_sts::{Mode, MtaStsResult};
 use crate::policy::spf::{SpfOutcome, SpfResult};
 use crate::policy::tls_rpt::TlsRptResult;
+use crate::probe::client::{ClientReport, Protocol};
+use crate::probe::https::FetchOutcome;
 use crate::probe::smtp::ProbeReport;
 use crate::probe::tls::{CertVerdict, TlsVersion};
 use crate::probe::{Attempt, FailureReason, Phase};
@@ -93,6 +96,70 @@ impl MxTarget {
     }
 }
 
+/// One (client endpoint, IP) of a domain and what its probe saw.
+#[derive(Clone, Debug)]
+pub struct ClientTarget {
+    /// The endpoint (protocol, host, port, where it came from).
+    pub endpoint: Endpoint,
+    /// The label of the endpoint host's A lookup (AAAA when A found nothing).
+    pub address_outcome: &'static str,
+    /// The address lookups' failure text.
+    pub address_detail: Option<String>,
+    /// The address probed.
+    pub ip: Option<IpAddr>,
+    /// The probe (possibly shared with other domains).
+    pub report: Arc<ClientReport>,
+    /// The probe result was shared with an earlier domain.
+    pub cached: bool,
+}
+
+/// The client-to-server side of a domain: its mail-app endpoints and their probes.
+#[derive(Clone, Debug, Default)]
+pub struct ClientScan {
+    /// Discovery ran (not excluded, `--no-client-probes` not given).
+    pub probed: bool,
+    /// Endpoints found (SRV, autoconfig or guesses).
+    pub endpoints: usize,
+    /// Protocols whose SRV record says "not offered" (target `.`).
+    pub srv_not_offered: Vec<Protocol>,
+    /// Protocols whose SRV lookup failed.
+    pub srv_failed: Vec<Protocol>,
+    /// How the autoconfig fetch went, and why it failed.
+    pub autoconfig: (FetchOutcome, Option<String>),
+    /// One entry per (endpoint, IP).
+    pub targets: Vec<ClientTarget>,
+}
+
+impl ClientScan {
+    /// Nothing was looked up.
+    pub fn not_probed() -> Self {
+        Self::default()
+    }
+
+    /// `client_tls`: of the endpoints that answered far enough to tell, how many ended in TLS: `all`,
+    /// `some`, `none`; `not_found` (no endpoint found), `unreachable` (none answered), `not_probed`.
+    pub fn client_tls(&self) -> &'static str {
+        if !self.probed {
+            return "not_probed";
+        }
+        if self.endpoints == 0 {
+            return "not_found";
+        }
+        let known: Vec<bool> = self.targets.iter().filter_map(|t| t.report.encrypts()).collect();
+        match Share::of(known.len(), known.iter().filter(|k| **k).count()) {
+            Share::NotApplicable => "unreachable",
+            share => share.as_label(),
+        }
+    }
+
+    /// `client_plaintext_auth`: some plaintext port accepts authentication before TLS (`true`), none
+    /// does (`false`), or no plaintext port answered (`None`).
+    pub fn plaintext_auth(&self) -> Option<bool> {
+        let seen: Vec<bool> = self.targets.iter().filter_map(|t| t.report.plaintext_auth).collect();
+        (!seen.is_empty()).then(|| seen.contains(&true))
+    }
+}
+
 /// Everything found for one domain.
 #[derive(Clone, Debug)]
 pub struct DomainScan {
@@ -124,6 +191,8 @@ pub struct DomainScan {
     pub tls_rpt_txt_outcome: &'static str,
     /// TLS-RPT.
     pub tls_rpt: TlsRptResult,
+    /// The client-to-server endpoints.
+    pub client: ClientScan,
     /// One entry per (MX host, IP).
     pub targets: Vec<MxTarget>,
     /// A scanner bug hit while scanning this domain.
@@ -181,7 +250,8 @@ pub enum Share {
 }
 
 impl Share {
-    fn of(total: usize, hits: usize) -> Self {
+    /// The share of `hits` among `total`.
+    pub fn of(total: usize, hits: usize) -> Self {
         match (total, hits) {
             (0, _) => Self::NotApplicable,
             (t, h) if h == t => Self::All,
@@ -434,6 +504,7 @@ mod tests {
             mta_sts: MtaStsResult::not_queried(),
             tls_rpt_txt_outcome: "nodata",
             tls_rpt: crate::policy::tls_rpt::from_txt(&DnsOutcome::NoData),
+            client: ClientScan::not_probed(),
             targets,
             scan_error: None,
         }

@@ -15,12 +15,12 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
-use super::schema::{DOMAINS, MX_HOSTS, col};
+use super::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS, col};
 use crate::dns::{DnssecStatus, MxEntry};
 use crate::policy::PolicyStatus;
 use crate::policy::spf::SpfOutcome;
 use crate::probe::Attempt;
-use crate::record::{DomainScan, MxTarget};
+use crate::record::{ClientTarget, DomainScan, MxTarget};
 
 enum Column {
     Utf8(StringBuilder),
@@ -302,11 +302,67 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::TLS_RPT_DETAIL, s.tls_rpt.detail.as_deref());
     b.str(col::DNSSEC_STATUS, Some(s.dnssec.as_label()));
     b.str(col::DANE, Some(s.dane().as_label()));
+    let c = &s.client;
+    b.str(col::CLIENT_TLS, Some(c.client_tls()));
+    b.bool(col::CLIENT_PLAINTEXT_AUTH, c.plaintext_auth());
+    b.u16(col::CLIENT_ENDPOINT_COUNT, Some(c.endpoints.min(u16::MAX as usize) as u16));
+    b.strs(col::CLIENT_SRV_NOT_OFFERED, &c.srv_not_offered.iter().map(|p| p.as_label()).collect::<Vec<_>>());
+    b.str(col::CLIENT_AUTOCONFIG, Some(c.autoconfig.0.as_label()));
+    b.str(col::CLIENT_AUTOCONFIG_DETAIL, c.autoconfig.1.as_deref());
     b.str(col::STARTTLS, Some(s.starttls().as_label()));
     b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
     b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
     b.bool(col::GMAIL_UNAUTHENTICATED_RISK, s.gmail_unauthenticated_risk());
+    b.end_row();
+}
+
+/// Builders for the `client_endpoints` schema.
+pub fn client_endpoints_builder() -> BatchBuilder {
+    BatchBuilder::new(CLIENT_ENDPOINTS.clone())
+}
+
+/// Appends the `client_endpoints` row of one client target of a scan.
+pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
+    let r = &t.report;
+    let (phase, reason, code, detail) = match &r.attempt {
+        Attempt::Done(_) => (None, None, None, None),
+        Attempt::Failed(f) => {
+            (Some(f.phase.as_label()), Some(f.reason.as_label()), f.reply_code, Some(f.detail.as_str()))
+        }
+        Attempt::Skipped(why) => (None, Some(why.as_label()), None, None),
+    };
+    let tls = r.tls.as_ref();
+    let cert = tls.map(|t| &t.assessment);
+    let leaf = cert.and_then(|c| c.leaf.as_ref());
+    let e = &t.endpoint;
+    b.str(col::DOMAIN, Some(s.entry.domain.as_str()));
+    b.str(col::GROUP, s.entry.group.as_deref());
+    b.str(col::CLIENT_PROTOCOL, Some(e.protocol.as_label()));
+    b.str(col::CLIENT_HOST, Some(&e.host));
+    b.u16(col::CLIENT_PORT, Some(e.port));
+    b.str(col::CLIENT_SOURCE, Some(e.source.as_label()));
+    b.bool(col::CLIENT_IMPLICIT_TLS, Some(e.protocol.implicit_tls()));
+    b.str(col::CLIENT_ADDRESS_OUTCOME, Some(t.address_outcome));
+    b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());
+    b.str(col::PROBE_STATUS, Some(r.attempt.label()));
+    b.str(col::PROBE_PHASE, phase);
+    b.str(col::PROBE_REASON, reason);
+    b.u16(col::PROBE_REPLY_CODE, code);
+    b.str(col::PROBE_DETAIL, detail.or(t.address_detail.as_deref()));
+    b.bool(col::PROBE_CACHED, Some(t.cached));
+    let skipped = matches!(r.attempt, Attempt::Skipped(_));
+    b.u32(col::PROBE_DURATION_MS, (!skipped).then_some(r.duration_ms));
+    b.str(col::CLIENT_GREETING, r.greeting.as_deref());
+    b.strs(col::CLIENT_CAPABILITIES, &r.capabilities);
+    b.bool(col::CLIENT_STARTTLS_OFFERED, r.starttls_offered);
+    b.bool(col::CLIENT_PLAINTEXT_AUTH, r.plaintext_auth);
+    b.str(col::TLS_VERSION, tls.map(|t| t.version.as_label()));
+    b.str(col::TLS_CIPHER, tls.map(|t| t.cipher.as_str()));
+    b.str(col::TLS_CERT_VERDICT, cert.map(|c| c.verdict.as_label()));
+    b.str(col::TLS_CERT_DETAIL, cert.and_then(|c| c.detail.as_deref()));
+    b.timestamp_ms(col::TLS_CERT_NOT_AFTER, leaf.map(|l| l.not_after.saturating_mul(1000)));
+    b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));
     b.end_row();
 }
 

@@ -1,8 +1,8 @@
 //! Resuming an interrupted scan in the same output directory (`--resume`).
 //!
-//! Part N of `domains` and part N of `mx_hosts` hold the same domains and are closed together (the
-//! `mx_hosts` part first), so a domain is done exactly when part N exists, complete and readable, in
-//! both datasets. Everything else (a `.parquet.tmp` left by a kill, a part without its twin, a file
+//! Part N of `domains`, `mx_hosts` and `client_endpoints` hold the same domains and are closed
+//! together (`domains` last), so a domain is done exactly when part N exists, complete and readable,
+//! in all three datasets. Everything else (a `.parquet.tmp` left by a kill, a part without its twin, a file
 //! that does not read) is moved into `<dataset>/.set-aside/`, where loaders do not look, and its
 //! domains are scanned again.
 
@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::DATASET_DIRS;
 use super::parquet::OutputError;
 use super::schema::col;
-use super::{DOMAINS_DIR, MX_HOSTS_DIR};
 use crate::input::domain_key;
 
 /// Folder, inside a dataset folder, for part files that cannot be kept.
@@ -62,9 +62,9 @@ fn set_aside(path: &Path, moved: &mut Vec<PathBuf>) -> Result<(), OutputError> {
 /// Examines `out`, sets aside what cannot be kept, and returns what is done.
 pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
     let mut resume = Resume::default();
-    // part number -> (domains file, mx_hosts file)
-    let mut parts: BTreeMap<u32, [Option<PathBuf>; 2]> = BTreeMap::new();
-    for (slot, dataset) in [DOMAINS_DIR, MX_HOSTS_DIR].into_iter().enumerate() {
+    // part number -> (domains file, mx_hosts file, client_endpoints file)
+    let mut parts: BTreeMap<u32, [Option<PathBuf>; 3]> = BTreeMap::new();
+    for (slot, dataset) in DATASET_DIRS.into_iter().enumerate() {
         let dir = out.join(dataset);
         let Ok(entries) = fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
@@ -80,10 +80,12 @@ pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
             }
         }
     }
-    for (n, [domains, mx]) in parts {
+    for (n, [domains, mx, client]) in parts {
         resume.next_part = resume.next_part.max(n + 1);
-        let complete = match (&domains, &mx) {
-            (Some(d), Some(m)) => read_domains(m).is_some().then(|| read_domains(d)).flatten(),
+        let complete = match (&domains, &mx, &client) {
+            (Some(d), Some(m), Some(c)) => {
+                (read_domains(m).is_some() && read_domains(c).is_some()).then(|| read_domains(d)).flatten()
+            }
             _ => None,
         };
         match complete {
@@ -92,7 +94,7 @@ pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
                 resume.done.extend(names.iter().map(|d| domain_key(d)));
             }
             None => {
-                for path in [domains, mx].into_iter().flatten() {
+                for path in [domains, mx, client].into_iter().flatten() {
                     set_aside(&path, &mut resume.set_aside)?;
                 }
             }

@@ -17,6 +17,8 @@ pub struct Counts {
     pub rejects: u64,
     /// Rows written to `mx_hosts`.
     pub mx_rows: u64,
+    /// Rows written to `client_endpoints`.
+    pub client_rows: u64,
     /// SMTP probes actually run.
     pub probes: u64,
     /// (MX host, IP) requests answered from the probe cache.

@@ -89,6 +89,21 @@ pub mod col {
     pub const TLSA_DNSSEC: &str = "tlsa_dnssec";
     pub const TLSA_RECORDS: &str = "tlsa_records";
     pub const DANE_VALID: &str = "dane_valid";
+    pub const CLIENT_TLS: &str = "client_tls";
+    pub const CLIENT_PLAINTEXT_AUTH: &str = "client_plaintext_auth";
+    pub const CLIENT_ENDPOINT_COUNT: &str = "client_endpoint_count";
+    pub const CLIENT_SRV_NOT_OFFERED: &str = "client_srv_not_offered";
+    pub const CLIENT_AUTOCONFIG: &str = "client_autoconfig";
+    pub const CLIENT_AUTOCONFIG_DETAIL: &str = "client_autoconfig_detail";
+    pub const CLIENT_PROTOCOL: &str = "client_protocol";
+    pub const CLIENT_HOST: &str = "client_host";
+    pub const CLIENT_PORT: &str = "client_port";
+    pub const CLIENT_SOURCE: &str = "client_source";
+    pub const CLIENT_IMPLICIT_TLS: &str = "client_implicit_tls";
+    pub const CLIENT_ADDRESS_OUTCOME: &str = "client_address_outcome";
+    pub const CLIENT_GREETING: &str = "client_greeting";
+    pub const CLIENT_CAPABILITIES: &str = "client_capabilities";
+    pub const CLIENT_STARTTLS_OFFERED: &str = "client_starttls_offered";
     pub const STARTTLS: &str = "starttls";
     pub const TLS_CERT_VALID: &str = "tls_cert_valid";
     pub const TLS_VERSION_MIN: &str = "tls_version_min";
@@ -408,6 +423,37 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 "Of the MX addresses with secure, usable TLSA records, how many passed DANE (RFC 7672): all, some, none, n_a (no such address).",
             ),
             f(
+                CLIENT_TLS,
+                label(),
+                false,
+                "Client-to-server TLS (submission, IMAP, POP3): of the endpoints that answered, how many ended in TLS: all, some, none; not_found (no endpoint found), unreachable, not_probed (--no-client-probes or excluded).",
+            ),
+            f(
+                CLIENT_PLAINTEXT_AUTH,
+                Boolean,
+                true,
+                "Some plaintext port accepts authentication before TLS (AUTH before STARTTLS, no LOGINDISABLED, USER/SASL before STLS); null when no plaintext port answered.",
+            ),
+            f(
+                CLIENT_ENDPOINT_COUNT,
+                UInt16,
+                false,
+                "Client endpoints found (SRV, autoconfig, or guesses), before address lookups.",
+            ),
+            f(
+                CLIENT_SRV_NOT_OFFERED,
+                utf8_list(),
+                false,
+                "Protocols whose SRV record says the service is not offered (target '.').",
+            ),
+            f(
+                CLIENT_AUTOCONFIG,
+                label(),
+                false,
+                "Fetch of https://autoconfig.<domain>/mail/config-v1.1.xml: ok, no_address, connect_failed, timeout, tls_failed, http_error, http_status, too_large, syntax_error, skipped, not_fetched (not probed).",
+            ),
+            f(CLIENT_AUTOCONFIG_DETAIL, Utf8, true, "Why the autoconfig fetch failed."),
+            f(
                 STARTTLS,
                 label(),
                 false,
@@ -432,6 +478,91 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "Predicted Gmail \"?\" mark: true when there is no working SPF policy (none or permerror) and no DKIM key at any probed selector; null when a lookup failed.",
             ),
+        ],
+    )
+});
+
+/// `client_endpoints`: one row per (domain, protocol, endpoint, port, IP).
+pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    schema(
+        "client_endpoints",
+        vec![
+            f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
+            f(GROUP, Utf8, true, "Group from the input."),
+            f(
+                CLIENT_PROTOCOL,
+                label(),
+                false,
+                "submissions (465, implicit TLS), submission (587, STARTTLS), imaps (993), imap (143, STARTTLS), pop3s (995), pop3 (110, STLS).",
+            ),
+            f(CLIENT_HOST, Utf8, false, "Endpoint host name."),
+            f(CLIENT_PORT, UInt16, false, "Endpoint port."),
+            f(
+                CLIENT_SOURCE,
+                label(),
+                false,
+                "Where the endpoint came from: srv, autoconfig, guess (a conventional name that resolves).",
+            ),
+            f(
+                CLIENT_IMPLICIT_TLS,
+                Boolean,
+                false,
+                "TLS from the first byte (465, 993, 995) rather than after STARTTLS/STLS.",
+            ),
+            f(
+                CLIENT_ADDRESS_OUTCOME,
+                label(),
+                false,
+                "A lookup of the endpoint host (AAAA when A found nothing): found, nxdomain, nodata, servfail, refused, timeout, error, not_queried.",
+            ),
+            f(IP, Utf8, true, "The address probed; null when the host has no usable address."),
+            f(PROBE_STATUS, label(), false, "done, failed, skipped."),
+            f(
+                PROBE_PHASE,
+                label(),
+                true,
+                "Phase of a failure: connect, banner (greeting), ehlo (capabilities), starttls, handshake, post_tls.",
+            ),
+            f(PROBE_REASON, label(), true, "Reason of a failure (as in mx_hosts), or why the probe was skipped."),
+            f(PROBE_REPLY_CODE, UInt16, true, "SMTP reply code of a rejection (submission)."),
+            f(PROBE_DETAIL, Utf8, true, "The error text or the server's words."),
+            f(
+                PROBE_CACHED,
+                Boolean,
+                false,
+                "The result was shared with an earlier domain (each (protocol, host, port, IP) is probed once per run).",
+            ),
+            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe, milliseconds."),
+            f(CLIENT_GREETING, Utf8, true, "The server's greeting."),
+            f(
+                CLIENT_CAPABILITIES,
+                utf8_list(),
+                false,
+                "Capabilities before TLS (over TLS for implicit-TLS ports): EHLO keywords, IMAP CAPABILITY, POP3 CAPA.",
+            ),
+            f(
+                CLIENT_STARTTLS_OFFERED,
+                Boolean,
+                true,
+                "STARTTLS (or STLS) is offered on a plaintext port; null on implicit-TLS ports.",
+            ),
+            f(
+                CLIENT_PLAINTEXT_AUTH,
+                Boolean,
+                true,
+                "The plaintext port accepts authentication before TLS: AUTH in EHLO before STARTTLS, LOGINDISABLED absent (IMAP), USER or SASL before STLS (POP3). No credential is ever sent.",
+            ),
+            f(TLS_VERSION, label(), true, "Negotiated TLS version: tls1_2, tls1_3."),
+            f(TLS_CIPHER, label(), true, "Negotiated cipher suite (IANA name)."),
+            f(
+                TLS_CERT_VERDICT,
+                label(),
+                true,
+                "valid, expired, not_yet_valid, self_signed, unknown_issuer, name_mismatch (against the endpoint host name), other.",
+            ),
+            f(TLS_CERT_DETAIL, Utf8, true, "The verifier's words when the verdict is not valid."),
+            f(TLS_CERT_NOT_AFTER, timestamp(), true, "Leaf notAfter (UTC)."),
+            f(TLS_CERT_SHA256, Utf8, true, "SHA-256 fingerprint of the leaf DER, lowercase hex."),
         ],
     )
 });
@@ -599,11 +730,12 @@ mod tests {
     fn schemas_match_golden_files() {
         check_golden("domains", &DOMAINS);
         check_golden("mx_hosts", &MX_HOSTS);
+        check_golden("client_endpoints", &CLIENT_ENDPOINTS);
     }
 
     #[test]
     fn column_names_are_snake_case_and_unique() {
-        for schema in [&*DOMAINS, &*MX_HOSTS] {
+        for schema in [&*DOMAINS, &*MX_HOSTS, &*CLIENT_ENDPOINTS] {
             let mut seen = std::collections::HashSet::new();
             for field in schema.fields() {
                 assert!(
@@ -631,7 +763,7 @@ mod tests {
     #[test]
     fn readme_documents_every_column() {
         let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        for schema in [&*DOMAINS, &*MX_HOSTS] {
+        for schema in [&*DOMAINS, &*MX_HOSTS, &*CLIENT_ENDPOINTS] {
             for field in schema.fields() {
                 assert!(
                     readme.contains(&format!("| `{}` |", field.name())),

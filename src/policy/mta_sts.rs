@@ -151,54 +151,7 @@ pub fn mx_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
-/// How fetching the policy file went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FetchOutcome {
-    /// Fetched, and it parses.
-    Ok,
-    /// Not fetched: no valid `_mta-sts` TXT record.
-    NotFetched,
-    /// `mta-sts.<domain>` has no address, or its lookup failed.
-    NoAddress,
-    /// TCP connection refused or unreachable.
-    ConnectFailed,
-    /// No complete answer in time.
-    Timeout,
-    /// The TLS handshake failed (certificate not valid for the name, untrusted, expired ...).
-    TlsFailed,
-    /// Not a usable HTTP answer.
-    HttpError,
-    /// An HTTP status other than 200 (redirects are not followed, RFC 8461 §3.3).
-    HttpStatus,
-    /// A media type other than text/plain.
-    WrongContentType,
-    /// Larger than [`MAX_POLICY_BYTES`].
-    TooLarge,
-    /// The file does not parse.
-    SyntaxError,
-    /// The address is excluded or not public, so nothing was sent.
-    Skipped,
-}
-
-impl FetchOutcome {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::NotFetched => "not_fetched",
-            Self::NoAddress => "no_address",
-            Self::ConnectFailed => "connect_failed",
-            Self::Timeout => "timeout",
-            Self::TlsFailed => "tls_failed",
-            Self::HttpError => "http_error",
-            Self::HttpStatus => "http_status",
-            Self::WrongContentType => "wrong_content_type",
-            Self::TooLarge => "too_large",
-            Self::SyntaxError => "syntax_error",
-            Self::Skipped => "skipped",
-        }
-    }
-}
+pub use crate::probe::https::FetchOutcome;
 
 /// What MTA-STS came to for one domain.
 #[derive(Clone, Debug, PartialEq, Eq)]

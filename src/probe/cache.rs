@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,22 +14,21 @@ use tokio::sync::OnceCell;
 
 use super::smtp::ProbeReport;
 
-type Key = (String, IpAddr);
-
-/// Probe results by (MX host, IP).
-#[derive(Default)]
-pub struct ProbeCache {
-    cells: Mutex<HashMap<Key, Arc<OnceCell<Arc<ProbeReport>>>>>,
+/// Probe results by key: (MX host, IP) for the MX probes, (protocol, host, port, IP) for client
+/// endpoints.
+pub struct ProbeCache<K = (String, IpAddr), V = ProbeReport> {
+    cells: Mutex<HashMap<K, Arc<OnceCell<Arc<V>>>>>,
     probes: AtomicU64,
     hits: AtomicU64,
 }
 
-impl ProbeCache {
-    /// An empty cache.
-    pub fn new() -> Self {
-        Self::default()
+impl<K, V> Default for ProbeCache<K, V> {
+    fn default() -> Self {
+        Self { cells: Mutex::new(HashMap::new()), probes: AtomicU64::new(0), hits: AtomicU64::new(0) }
     }
+}
 
+impl ProbeCache {
     /// The report for (`host`, `ip`), running `probe` only if no one has. The flag says whether the
     /// report was shared (true) or produced by this call (false).
     pub async fn get_or_probe<F, Fut>(&self, host: &str, ip: IpAddr, probe: F) -> (Arc<ProbeReport>, bool)
@@ -36,9 +36,25 @@ impl ProbeCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = ProbeReport>,
     {
+        self.get_or_run((host.to_string(), ip), probe).await
+    }
+}
+
+impl<K: Eq + Hash, V> ProbeCache<K, V> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value for `key`, running `probe` only if no one has; the flag says whether it was shared.
+    pub async fn get_or_run<F, Fut>(&self, key: K, probe: F) -> (Arc<V>, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+    {
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            cells.entry((host.to_string(), ip)).or_default().clone()
+            cells.entry(key).or_default().clone()
         };
         let mut ran = false;
         let report = cell
@@ -74,7 +90,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_requests_share_one_probe() {
-        let cache = Arc::new(ProbeCache::new());
+        let cache: Arc<ProbeCache> = Arc::new(ProbeCache::new());
         let runs = Arc::new(AtomicUsize::new(0));
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let mut tasks = Vec::new();

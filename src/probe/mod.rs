@@ -6,6 +6,7 @@
 //! become outcomes; free text goes only into the `detail`.
 
 pub mod cache;
+pub mod client;
 pub mod https;
 pub mod smtp;
 pub mod tls;

@@ -25,6 +25,9 @@ struct Text {
     columns: [&'static str; 4],
     compare_title: &'static str,
     compare_columns: [&'static str; 6],
+    four_title: &'static str,
+    four_note: &'static str,
+    four_columns: [&'static str; 6],
 }
 
 const EN: Text = Text {
@@ -41,6 +44,9 @@ const EN: Text = Text {
     columns: ["domain", "group", "grade", "findings"],
     compare_title: "Changes since the earlier scan",
     compare_columns: ["group", "share", "before", "now", "change", "intervals disjoint"],
+    four_title: "The four columns",
+    four_note: "Per group, the share of domains with a valid SPF policy, a DKIM key at a probed selector, TLS on every client endpoint that answered (submission, IMAP, POP3), and STARTTLS on every MX that answered; n is the number of domains each share is over.",
+    four_columns: ["group", "domains", "SPF", "DKIM", "TLS client to server", "TLS server to server"],
 };
 
 const JA: Text = Text {
@@ -57,6 +63,9 @@ const JA: Text = Text {
     columns: ["ドメイン", "グループ", "評価", "指摘"],
     compare_title: "前回のスキャンからの変化",
     compare_columns: ["グループ", "指標", "前回", "今回", "変化", "信頼区間が重ならない"],
+    four_title: "4 つの観点",
+    four_note: "グループ別に、有効な SPF、調べたセレクタでの DKIM 鍵、応答したすべてのクライアント接続先（サブミッション、IMAP、POP3）での TLS、応答したすべての MX での STARTTLS を持つドメインの割合。n は各割合の母数です。",
+    four_columns: ["グループ", "ドメイン数", "SPF", "DKIM", "TLS（クライアント〜サーバー）", "TLS（サーバー間）"],
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -249,6 +258,30 @@ fn compare_section(c: &super::compare::Comparison, t: &Text) -> String {
     )
 }
 
+/// The four-columns table: per group, the guide's four shares.
+fn four_columns_table(report: &Report, t: &Text) -> String {
+    let mut out = String::from("<table id=\"four-columns\"><thead><tr>");
+    for c in t.four_columns {
+        let _ = write!(out, "<th>{}</th>", escape(c));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (name, g) in ordered_groups(report) {
+        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", escape(name), g.domains);
+        for (_, metric) in super::FOUR_COLUMNS {
+            let tally = &g.tallies[metric_index(metric)];
+            match tally.share() {
+                Some(p) => {
+                    let _ = write!(out, "<td>{:.1}% <small>(n={})</small></td>", p * 100.0, tally.n);
+                }
+                None => out.push_str("<td>-</td>"),
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
 /// The whole page, with the comparison section when there is one.
 pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, lang: Lang) -> String {
     let t = text(lang);
@@ -310,6 +343,9 @@ th {{ cursor: pointer; background: #f7fafc; }} .gA {{ color: #276749; }} .gF {{ 
 <h2>{by_group}</h2>
 <p>{by_group_note}</p>
 {group_chart}
+<h2>{four_title}</h2>
+<p>{four_note}</p>
+{four_table}
 <h2>{tls_versions}</h2>
 {tls_chart}
 <h2>{cert_verdicts}</h2>
@@ -351,6 +387,9 @@ window.addEventListener("error", function (e) {{ document.body.dataset.error = S
 </body></html>
 "##,
         group_chart = group_chart(report, t),
+        four_title = t.four_title,
+        four_note = t.four_note,
+        four_table = four_columns_table(report, t),
         lang = t.lang,
         title = t.title,
         by_group = t.by_group,

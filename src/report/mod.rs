@@ -58,6 +58,22 @@ pub const METRICS: &[(&str, &str)] = &[
     ("tls_rpt_present", "a valid TLS-RPT record, of domains whose TLS-RPT lookup worked"),
     ("dnssec_secure", "a DNSSEC-secure MX answer, of domains whose DNSSEC status was checked"),
     ("dane_valid_all", "DANE valid on every MX address with secure TLSA records, of domains with such addresses"),
+    (
+        "client_tls_all",
+        "TLS on every client endpoint that answered (submission, IMAP, POP3), of domains whose client endpoints answered",
+    ),
+    (
+        "client_plaintext_auth",
+        "a plaintext client port accepting authentication before TLS, of domains with a plaintext client port that answered",
+    ),
+];
+
+/// The four columns of the business guide, in its order: (header, metric behind it).
+pub const FOUR_COLUMNS: [(&str, &str); 4] = [
+    ("spf", "spf_valid"),
+    ("dkim", "dkim_found"),
+    ("tls_client_to_server", "client_tls_all"),
+    ("tls_server_to_server", "starttls_all"),
 ];
 
 /// The tallies of one group.
@@ -89,6 +105,8 @@ struct DomainFacts {
     tls_rpt_status: String,
     dnssec_status: String,
     dane: String,
+    client_tls: String,
+    client_plaintext_auth: Option<bool>,
 }
 
 impl GroupStats {
@@ -107,7 +125,7 @@ impl GroupStats {
         let dmarc_valid = g.dmarc_status == "valid";
         let policy = g.dmarc_policy.as_deref();
         let known = |status: &str| !matches!(status, "temperror" | "not_queried" | "");
-        let answers: [Option<bool>; 20] = [
+        let answers: [Option<bool>; 22] = [
             (!d.excluded).then_some(matches!(d.mx_source.as_str(), "explicit" | "implicit")),
             known_tls.then(|| g.starttls == "all"),
             known_tls.then(|| g.starttls == "some"),
@@ -129,6 +147,8 @@ impl GroupStats {
             matches!(d.dnssec_status.as_str(), "secure" | "insecure" | "bogus" | "indeterminate")
                 .then(|| d.dnssec_status == "secure"),
             matches!(d.dane.as_str(), "all" | "some" | "none").then(|| d.dane == "all"),
+            matches!(d.client_tls.as_str(), "all" | "some" | "none").then(|| d.client_tls == "all"),
+            d.client_plaintext_auth,
         ];
         for (tally, answer) in self.tallies.iter_mut().zip(answers) {
             if let Some(hit) = answer {
@@ -231,7 +251,19 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     let mut domains_csv = csv::Writer::from_path(&domains_path).map_err(csv_error(&domains_path))?;
     let mut transparency = csv::Writer::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
     domains_csv
-        .write_record(["domain", "group", "grade", "not_graded", "findings", "finding_titles", "remedies"])
+        .write_record([
+            "domain",
+            "group",
+            "grade",
+            "not_graded",
+            "findings",
+            "finding_titles",
+            "remedies",
+            "spf",
+            "dkim",
+            "tls_client_to_server",
+            "tls_server_to_server",
+        ])
         .map_err(csv_error(&domains_path))?;
     transparency
         .write_record([
@@ -266,6 +298,8 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         col::TLS_RPT_STATUS,
         col::DNSSEC_STATUS,
         col::DANE,
+        col::CLIENT_TLS,
+        col::CLIENT_PLAINTEXT_AUTH,
     ];
     for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
         let domain = r.str(col::DOMAIN).unwrap_or_default();
@@ -286,6 +320,8 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             tls_rpt_status: s(col::TLS_RPT_STATUS),
             dnssec_status: s(col::DNSSEC_STATUS),
             dane: s(col::DANE),
+            client_tls: s(col::CLIENT_TLS),
+            client_plaintext_auth: r.bool(col::CLIENT_PLAINTEXT_AUTH),
             grade: GradeInput {
                 starttls: s(col::STARTTLS),
                 tls_cert_valid: s(col::TLS_CERT_VALID),
@@ -324,6 +360,10 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             &labels.join(";"),
             &titles.join("; "),
             &remedies.join(" | "),
+            facts.spf_outcome.as_str(),
+            facts.dkim_status.as_str(),
+            facts.client_tls.as_str(),
+            facts.grade.starttls.as_str(),
         ];
         if let Err(e) = domains_csv.write_record(row) {
             write_error.get_or_insert(csv_error(&domains_path)(e));
@@ -346,6 +386,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     report.graded.truncate(HTML_TABLE_ROWS);
     write_groups(&out.join("groups.csv"), &report)?;
+    write_four_columns(&out.join("four_columns.csv"), &report)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
     std::fs::write(out.join("index.html"), html::render(&report, None, lang))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
@@ -417,6 +458,32 @@ fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
     for (name, g) in ordered_groups(report) {
         let mut row = vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
         for t in &g.tallies {
+            let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
+            let (lo, hi) = t.interval().unzip();
+            row.extend([fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]);
+        }
+        w.write_record(&row).map_err(csv_error(path))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `four_columns.csv`: per group, the business guide's four columns (SPF, DKIM, TLS client to server,
+/// TLS server to server) as shares with their intervals and counts.
+fn write_four_columns(path: &Path, report: &Report) -> Result<(), ReadError> {
+    let mut w = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut header = vec!["group".to_string(), "domains".to_string()];
+    for (name, _) in FOUR_COLUMNS {
+        for suffix in ["share", "low", "high", "n"] {
+            header.push(format!("{name}_{suffix}"));
+        }
+    }
+    w.write_record(&header).map_err(csv_error(path))?;
+    let index = |m: &str| METRICS.iter().position(|(n, _)| *n == m).expect("metric exists");
+    for (name, g) in ordered_groups(report) {
+        let mut row = vec![name.clone(), g.domains.to_string()];
+        for (_, metric) in FOUR_COLUMNS {
+            let t = &g.tallies[index(metric)];
             let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
             let (lo, hi) = t.interval().unzip();
             row.extend([fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]);

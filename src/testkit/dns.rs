@@ -14,7 +14,7 @@ use hickory_resolver::proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
 use hickory_resolver::proto::dnssec::{Algorithm, DnssecSigner, SigningKey};
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, TLSA, TXT};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA, SRV, TLSA, TXT};
 use hickory_resolver::proto::rr::{DNSClass, RecordSet};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,6 +280,12 @@ impl Zone {
             text.as_bytes().chunks(255).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
         let chunks = if chunks.is_empty() { vec![String::new()] } else { chunks };
         self.add(name, RecordType::TXT, RData::TXT(TXT::new(chunks)))
+    }
+
+    /// An SRV record (RFC 2782); `target` `.` says the service is not offered.
+    pub fn srv(&mut self, name: &str, priority: u16, port: u16, target: &str) -> &mut Self {
+        let target = if target == "." { Name::root() } else { fqdn(target) };
+        self.add(name, RecordType::SRV, RData::SRV(SRV::new(priority, 0, port, target)))
     }
 
     /// A TLSA record (RFC 6698): usage, selector, matching type and association data.

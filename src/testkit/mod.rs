@@ -6,6 +6,7 @@
 pub mod dataset;
 pub mod dns;
 pub mod https;
+pub mod mailbox;
 pub mod pki;
 pub mod smtp;
 

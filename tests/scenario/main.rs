@@ -2,6 +2,7 @@
 //! the Parquet output read back. Each test module uses its own 127.B.0.0/16 block.
 
 mod cli;
+mod clients;
 mod dns_cases;
 mod dnssec;
 mod hostile;

@@ -1,0 +1,576 @@
+//! Probing the endpoints a mail app uses: submission (465 implicit TLS, 587 STARTTLS), IMAP (993, 143
+//! with `STARTTLS`) and POP3 (995, 110 with `STLS`). **No login, no credentials, ever**: the dialogue
+//! is greeting → capabilities → STARTTLS/STLS → TLS → capabilities again → logout.
+//!
+//! Besides TLS, the probe records whether the plaintext port accepts authentication before TLS: `AUTH`
+//! in EHLO before STARTTLS (submission), `LOGINDISABLED` absent (IMAP), `USER` or `SASL` offered before
+//! STLS (POP3). The TLS observation and the failure vocabulary are the MX probe's (`probe::tls`,
+//! [`classify_io`]); SMTP replies are read with `probe::smtp`'s bounded reader.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::smtp::{self, ReadError, Reply};
+use super::tls::{TlsContext, TlsObservation};
+use super::{Attempt, FailureReason, Phase, ProbeFailure, classify_io};
+
+/// A client-facing mail protocol and how TLS starts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// Message submission over implicit TLS (RFC 8314), port 465.
+    Submissions,
+    /// Message submission with STARTTLS (RFC 6409), port 587.
+    Submission,
+    /// IMAP over implicit TLS, port 993.
+    Imaps,
+    /// IMAP with STARTTLS, port 143.
+    Imap,
+    /// POP3 over implicit TLS, port 995.
+    Pop3s,
+    /// POP3 with STLS, port 110.
+    Pop3,
+}
+
+impl Protocol {
+    /// Every protocol, in output order.
+    pub const ALL: [Protocol; 6] =
+        [Self::Submissions, Self::Submission, Self::Imaps, Self::Imap, Self::Pop3s, Self::Pop3];
+
+    /// The snake_case label used in output columns (also the SRV service name).
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::Submissions => "submissions",
+            Self::Submission => "submission",
+            Self::Imaps => "imaps",
+            Self::Imap => "imap",
+            Self::Pop3s => "pop3s",
+            Self::Pop3 => "pop3",
+        }
+    }
+
+    /// Parses a label.
+    pub fn from_label(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_label() == s)
+    }
+
+    /// The standard port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Submissions => 465,
+            Self::Submission => 587,
+            Self::Imaps => 993,
+            Self::Imap => 143,
+            Self::Pop3s => 995,
+            Self::Pop3 => 110,
+        }
+    }
+
+    /// TLS from the first byte (rather than after STARTTLS/STLS).
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, Self::Submissions | Self::Imaps | Self::Pop3s)
+    }
+
+    fn family(self) -> Family {
+        match self {
+            Self::Submissions | Self::Submission => Family::Smtp,
+            Self::Imaps | Self::Imap => Family::Imap,
+            Self::Pop3s | Self::Pop3 => Family::Pop3,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Smtp,
+    Imap,
+    Pop3,
+}
+
+/// How TLS came about on a completed probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTls {
+    /// Implicit TLS from the first byte.
+    Implicit,
+    /// STARTTLS/STLS, then TLS.
+    Upgraded,
+    /// The plaintext port does not offer STARTTLS/STLS.
+    NotOffered,
+}
+
+/// What a client-endpoint probe saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientReport {
+    /// The outcome.
+    pub attempt: Attempt<ClientTls>,
+    /// The greeting (first line for IMAP/POP3, the whole reply for SMTP).
+    pub greeting: Option<String>,
+    /// Capabilities before TLS (for implicit TLS: over TLS), uppercased keywords with parameters.
+    pub capabilities: Vec<String>,
+    /// Whether STARTTLS/STLS is offered on a plaintext port.
+    pub starttls_offered: Option<bool>,
+    /// The plaintext port accepts authentication before TLS (the credentials-in-clear finding);
+    /// `None` on implicit-TLS ports or when the capabilities were never read.
+    pub plaintext_auth: Option<bool>,
+    /// The TLS session.
+    pub tls: Option<TlsObservation>,
+    /// Duration of the probe, milliseconds.
+    pub duration_ms: u32,
+}
+
+impl ClientReport {
+    /// A report for a probe that was not attempted.
+    pub fn skipped(reason: super::SkipReason) -> Self {
+        Self {
+            attempt: Attempt::Skipped(reason),
+            greeting: None,
+            capabilities: Vec::new(),
+            starttls_offered: None,
+            plaintext_auth: None,
+            tls: None,
+            duration_ms: 0,
+        }
+    }
+
+    /// Did this endpoint end up in a TLS session (`Some(true)`), answer without one (`Some(false)`),
+    /// or not answer far enough to tell (`None`)?
+    pub fn encrypts(&self) -> Option<bool> {
+        if self.tls.is_some() {
+            return Some(true);
+        }
+        match &self.attempt {
+            Attempt::Done(ClientTls::NotOffered) => Some(false),
+            Attempt::Done(_) => Some(true),
+            Attempt::Failed(f) if matches!(f.phase, Phase::StartTls | Phase::Handshake | Phase::PostTls) => {
+                // An implicit-TLS port whose handshake failed answered, without TLS.
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Timeouts of a client probe (the MX probe's `--connect-timeout`, `--read-timeout`, `--probe-timeout`).
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// TCP connect.
+    pub connect_timeout: Duration,
+    /// Each read or write, and the handshake.
+    pub read_timeout: Duration,
+    /// The whole probe.
+    pub probe_timeout: Duration,
+    /// Name sent in EHLO.
+    pub ehlo_name: String,
+}
+
+/// Longest line read from an IMAP or POP3 server.
+pub const MAX_LINE_BYTES: usize = 8192;
+/// Most lines in one IMAP or POP3 response.
+pub const MAX_LINES: usize = 256;
+
+struct Session {
+    phase: Phase,
+    report: ClientReport,
+}
+
+/// Probes `protocol` at `addr`, whose name is `host` (SNI and the certificate check).
+pub async fn probe(
+    protocol: Protocol,
+    addr: SocketAddr,
+    host: &str,
+    cfg: &ClientConfig,
+    tls: &TlsContext,
+) -> ClientReport {
+    let start = Instant::now();
+    let mut s = Session { phase: Phase::Connect, report: ClientReport::skipped(super::SkipReason::NoAddress) };
+    let result = match timeout(cfg.probe_timeout, dialogue(&mut s, protocol, addr, host, cfg, tls)).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeFailure::new(
+            s.phase,
+            FailureReason::Timeout,
+            format!("probe deadline of {:?} passed", cfg.probe_timeout),
+        )),
+    };
+    s.report.attempt = match result {
+        Ok(v) => Attempt::Done(v),
+        Err(f) => Attempt::Failed(f),
+    };
+    s.report.duration_ms = start.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    s.report
+}
+
+async fn dialogue(
+    s: &mut Session,
+    protocol: Protocol,
+    addr: SocketAddr,
+    host: &str,
+    cfg: &ClientConfig,
+    tls: &TlsContext,
+) -> Result<ClientTls, ProbeFailure> {
+    s.phase = Phase::Connect;
+    let tcp = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(classify_io(&e, Phase::Connect)),
+        Err(_) => {
+            return Err(ProbeFailure::new(
+                Phase::Connect,
+                FailureReason::Timeout,
+                format!("no connection within {:?}", cfg.connect_timeout),
+            ));
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let family = protocol.family();
+    if protocol.implicit_tls() {
+        s.phase = Phase::Handshake;
+        let stream = handshake(s, tcp, host, cfg, tls).await?;
+        let mut conn = BufReader::with_capacity(4096, stream);
+        let caps = greet_and_capabilities(s, family, &mut conn, cfg).await?;
+        s.report.capabilities = caps;
+        s.phase = Phase::PostTls;
+        logout(family, &mut conn, cfg).await;
+        return Ok(ClientTls::Implicit);
+    }
+    let mut conn = BufReader::with_capacity(4096, tcp);
+    let caps = greet_and_capabilities(s, family, &mut conn, cfg).await?;
+    let upper: Vec<String> = caps.iter().map(|c| c.to_ascii_uppercase()).collect();
+    let has =
+        |k: &str| upper.iter().any(|c| c == k || c.starts_with(&format!("{k} ")) || c.starts_with(&format!("{k}=")));
+    let (offered, plaintext_auth) = match family {
+        Family::Smtp => (has("STARTTLS"), has("AUTH")),
+        Family::Imap => (has("STARTTLS"), !has("LOGINDISABLED")),
+        Family::Pop3 => (has("STLS"), has("USER") || has("SASL")),
+    };
+    s.report.capabilities = caps;
+    s.report.starttls_offered = Some(offered);
+    s.report.plaintext_auth = Some(plaintext_auth);
+    if !offered {
+        logout(family, &mut conn, cfg).await;
+        return Ok(ClientTls::NotOffered);
+    }
+    s.phase = Phase::StartTls;
+    match family {
+        Family::Smtp => {
+            let reply = smtp_command(&mut conn, "STARTTLS", Phase::StartTls, cfg).await?;
+            if reply.code != 220 {
+                return Err(rejected(Phase::StartTls, reply.text(), Some(reply.code)));
+            }
+        }
+        Family::Imap => {
+            let lines = imap_command(&mut conn, "a2", "STARTTLS", Phase::StartTls, cfg).await?;
+            let last = lines.last().cloned().unwrap_or_default();
+            if !last.to_ascii_uppercase().starts_with("A2 OK") {
+                return Err(rejected(Phase::StartTls, last, None));
+            }
+        }
+        Family::Pop3 => {
+            write_line(&mut conn, "STLS", Phase::StartTls, cfg).await?;
+            let line = read_line(&mut conn, Phase::StartTls, cfg).await?;
+            if !line.starts_with("+OK") {
+                return Err(rejected(Phase::StartTls, line, None));
+            }
+        }
+    }
+    if !conn.buffer().is_empty() {
+        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
+        return Err(ProbeFailure::new(
+            Phase::StartTls,
+            FailureReason::PlaintextAfterStartTls,
+            format!("plaintext after the go-ahead: {extra:?}"),
+        ));
+    }
+    s.phase = Phase::Handshake;
+    let stream = handshake(s, conn.into_inner(), host, cfg, tls).await?;
+    s.phase = Phase::PostTls;
+    let mut conn = BufReader::with_capacity(4096, stream);
+    match family {
+        Family::Smtp => {
+            let reply = smtp_command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg).await?;
+            if reply.code != 250 {
+                return Err(rejected(Phase::PostTls, reply.text(), Some(reply.code)));
+            }
+        }
+        Family::Imap => {
+            imap_command(&mut conn, "a3", "CAPABILITY", Phase::PostTls, cfg).await?;
+        }
+        Family::Pop3 => {
+            pop3_capa(&mut conn, Phase::PostTls, cfg).await?;
+        }
+    }
+    logout(family, &mut conn, cfg).await;
+    Ok(ClientTls::Upgraded)
+}
+
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut Session,
+    stream: S,
+    host: &str,
+    cfg: &ClientConfig,
+    tls: &TlsContext,
+) -> Result<tokio_rustls::client::TlsStream<S>, ProbeFailure> {
+    match timeout(cfg.read_timeout, tls.handshake(stream, host)).await {
+        Ok(Ok((stream, observation))) => {
+            s.report.tls = Some(observation);
+            Ok(stream)
+        }
+        Ok(Err(e)) => Err(classify_io(&e, Phase::Handshake)),
+        Err(_) => Err(ProbeFailure::new(
+            Phase::Handshake,
+            FailureReason::Timeout,
+            format!("no handshake within {:?}", cfg.read_timeout),
+        )),
+    }
+}
+
+/// Reads the greeting and asks for the capabilities; returns them.
+async fn greet_and_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut Session,
+    family: Family,
+    conn: &mut BufReader<S>,
+    cfg: &ClientConfig,
+) -> Result<Vec<String>, ProbeFailure> {
+    s.phase = Phase::Banner;
+    match family {
+        Family::Smtp => {
+            let banner = smtp_read(conn, Phase::Banner, cfg).await?;
+            s.report.greeting = Some(banner.text());
+            if banner.code != 220 {
+                return Err(rejected(Phase::Banner, banner.text(), Some(banner.code)));
+            }
+            s.phase = Phase::Ehlo;
+            let ehlo = smtp_command(conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
+            if ehlo.code != 250 {
+                return Err(rejected(Phase::Ehlo, ehlo.text(), Some(ehlo.code)));
+            }
+            Ok(smtp::parse_ehlo(&ehlo))
+        }
+        Family::Imap => {
+            let greeting = read_line(conn, Phase::Banner, cfg).await?;
+            s.report.greeting = Some(greeting.clone());
+            let upper = greeting.to_ascii_uppercase();
+            if !upper.starts_with("* OK") && !upper.starts_with("* PREAUTH") {
+                return Err(rejected(Phase::Banner, greeting, None));
+            }
+            s.phase = Phase::Ehlo;
+            let lines = imap_command(conn, "a1", "CAPABILITY", Phase::Ehlo, cfg).await?;
+            let caps = lines
+                .iter()
+                .find_map(|l| l.get(..13).filter(|p| p.eq_ignore_ascii_case("* CAPABILITY ")).map(|_| &l[13..]))
+                .map(|c| c.split_whitespace().map(str::to_ascii_uppercase).collect())
+                .unwrap_or_default();
+            Ok(caps)
+        }
+        Family::Pop3 => {
+            let greeting = read_line(conn, Phase::Banner, cfg).await?;
+            s.report.greeting = Some(greeting.clone());
+            if !greeting.starts_with("+OK") {
+                return Err(rejected(Phase::Banner, greeting, None));
+            }
+            s.phase = Phase::Ehlo;
+            pop3_capa(conn, Phase::Ehlo, cfg).await
+        }
+    }
+}
+
+fn rejected(phase: Phase, text: String, code: Option<u16>) -> ProbeFailure {
+    let mut f = ProbeFailure::new(phase, FailureReason::Rejected, text);
+    f.reply_code = code;
+    f
+}
+
+async fn smtp_read<S: AsyncRead + Unpin>(
+    conn: &mut BufReader<S>,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<Reply, ProbeFailure> {
+    match timeout(cfg.read_timeout, smtp::read_reply(conn)).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
+        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
+        Err(_) => Err(ProbeFailure::new(
+            phase,
+            FailureReason::Timeout,
+            format!("no complete reply within {:?}", cfg.read_timeout),
+        )),
+    }
+}
+
+async fn smtp_command<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    line: &str,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<Reply, ProbeFailure> {
+    write_line(conn, line, phase, cfg).await?;
+    smtp_read(conn, phase, cfg).await
+}
+
+async fn write_line<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    line: &str,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<(), ProbeFailure> {
+    match timeout(cfg.read_timeout, conn.get_mut().write_all(format!("{line}\r\n").as_bytes())).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(classify_io(&e, phase)),
+        Err(_) => Err(ProbeFailure::new(phase, FailureReason::Timeout, "write timed out")),
+    }
+}
+
+/// Reads one line (without CRLF), bounded by [`MAX_LINE_BYTES`].
+pub async fn read_line_bounded<S: AsyncRead + Unpin>(conn: &mut BufReader<S>) -> Result<String, ReadError> {
+    let mut buf = Vec::with_capacity(128);
+    let n = (&mut *conn).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await.map_err(ReadError::Io)?;
+    if n == 0 {
+        return Err(ReadError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")));
+    }
+    if buf.last() != Some(&b'\n') {
+        if n >= MAX_LINE_BYTES {
+            return Err(ReadError::Malformed(format!("line longer than {MAX_LINE_BYTES} bytes")));
+        }
+        return Err(ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed mid-line",
+        )));
+    }
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn read_line<S: AsyncRead + Unpin>(
+    conn: &mut BufReader<S>,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<String, ProbeFailure> {
+    match timeout(cfg.read_timeout, read_line_bounded(conn)).await {
+        Ok(Ok(l)) => Ok(l),
+        Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
+        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
+        Err(_) => Err(ProbeFailure::new(
+            phase,
+            FailureReason::Timeout,
+            format!("no complete line within {:?}", cfg.read_timeout),
+        )),
+    }
+}
+
+/// Sends a tagged IMAP command and reads up to and including its tagged completion.
+async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    tag: &str,
+    command: &str,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<Vec<String>, ProbeFailure> {
+    write_line(conn, &format!("{tag} {command}"), phase, cfg).await?;
+    let mut lines = Vec::new();
+    loop {
+        let line = read_line(conn, phase, cfg).await?;
+        let done =
+            line.len() > tag.len() && line[..tag.len()].eq_ignore_ascii_case(tag) && line.as_bytes()[tag.len()] == b' ';
+        if !done && !line.starts_with('*') && !line.starts_with('+') {
+            return Err(ProbeFailure::new(
+                phase,
+                FailureReason::BadReply,
+                format!("not an IMAP response: {:?}", truncate(&line)),
+            ));
+        }
+        lines.push(line);
+        if done {
+            let status = lines.last().map(|l| l[tag.len() + 1..].to_ascii_uppercase()).unwrap_or_default();
+            if !status.starts_with("OK") && command != "STARTTLS" {
+                return Err(rejected(phase, lines.last().cloned().unwrap_or_default(), None));
+            }
+            return Ok(lines);
+        }
+        if lines.len() >= MAX_LINES {
+            return Err(ProbeFailure::new(phase, FailureReason::BadReply, format!("over {MAX_LINES} response lines")));
+        }
+    }
+}
+
+/// `CAPA` (RFC 2449): the capability lines, or none when the server answers `-ERR` (no CAPA support).
+async fn pop3_capa<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    phase: Phase,
+    cfg: &ClientConfig,
+) -> Result<Vec<String>, ProbeFailure> {
+    write_line(conn, "CAPA", phase, cfg).await?;
+    let first = read_line(conn, phase, cfg).await?;
+    if first.starts_with("-ERR") {
+        return Ok(Vec::new());
+    }
+    if !first.starts_with("+OK") {
+        return Err(ProbeFailure::new(
+            phase,
+            FailureReason::BadReply,
+            format!("not a POP3 response: {:?}", truncate(&first)),
+        ));
+    }
+    let mut caps = Vec::new();
+    loop {
+        let line = read_line(conn, phase, cfg).await?;
+        if line == "." {
+            return Ok(caps);
+        }
+        caps.push(line.to_ascii_uppercase());
+        if caps.len() >= MAX_LINES {
+            return Err(ProbeFailure::new(phase, FailureReason::BadReply, format!("over {MAX_LINES} CAPA lines")));
+        }
+    }
+}
+
+/// Ends the session politely and briefly; errors are ignored.
+async fn logout<S: AsyncRead + AsyncWrite + Unpin>(family: Family, conn: &mut BufReader<S>, cfg: &ClientConfig) {
+    let (line, is_smtp) = match family {
+        Family::Smtp => ("QUIT", true),
+        Family::Imap => ("a9 LOGOUT", false),
+        Family::Pop3 => ("QUIT", false),
+    };
+    let wait = cfg.read_timeout.min(Duration::from_secs(2));
+    let _ = timeout(wait, async {
+        conn.get_mut().write_all(format!("{line}\r\n").as_bytes()).await?;
+        if is_smtp {
+            let _ = smtp::read_reply(conn).await;
+        } else {
+            let _ = read_line_bounded(conn).await;
+        }
+        conn.get_mut().shutdown().await
+    })
+    .await;
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_table() {
+        for p in Protocol::ALL {
+            assert_eq!(Protocol::from_label(p.as_label()), Some(p));
+        }
+        let ports: Vec<u16> = Protocol::ALL.iter().map(|p| p.default_port()).collect();
+        assert_eq!(ports, vec![465, 587, 993, 143, 995, 110]);
+        let implicit: Vec<bool> = Protocol::ALL.iter().map(|p| p.implicit_tls()).collect();
+        assert_eq!(implicit, vec![true, false, true, false, true, false]);
+        assert_eq!(Protocol::from_label("smtp"), None);
+    }
+
+    #[tokio::test]
+    async fn read_line_bounded_limits() {
+        let long = vec![b'a'; MAX_LINE_BYTES + 10];
+        let mut r = BufReader::new(&long[..]);
+        assert!(matches!(read_line_bounded(&mut r).await, Err(ReadError::Malformed(_))));
+        let mut r = BufReader::new(&b"* OK ready\r\nrest"[..]);
+        assert_eq!(read_line_bounded(&mut r).await.unwrap(), "* OK ready");
+        assert!(matches!(read_line_bounded(&mut r).await, Err(ReadError::Io(_))), "no newline: closed mid-line");
+    }
+}
