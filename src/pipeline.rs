@@ -227,7 +227,7 @@ async fn scan_domain_inner(ctx: &Arc<Ctx>, entry: Entry, scanned_at_ms: i64) -> 
         dmarc::evaluate(dns, &name, &dmarc_txt),
         dkim_lookup,
         mta_sts_policy(ctx, &name, sts_txt.as_ref()),
-        client_scan(ctx, &name),
+        client_scan(ctx, &name, !matches!(mx_source, MxSource::NullMx | MxSource::None)),
     );
     let targets = targets.into_iter().flatten().collect();
     DomainScan {
@@ -390,7 +390,9 @@ async fn fetch_small_file(ctx: &Arc<Ctx>, host: &str, path: &str, max_body: usiz
     if ctx.config.exclude.covers_name(host) {
         return fail(FetchOutcome::Skipped, format!("{host} is excluded"));
     }
-    let (a, aaaa) = tokio::join!(ctx.dns.ipv4(host), ctx.dns.ipv6(host));
+    // A first; a name without A that does not exist has no AAAA either.
+    let a = ctx.dns.ipv4(host).await;
+    let aaaa = if a == DnsOutcome::NxDomain { DnsOutcome::NxDomain } else { ctx.dns.ipv6(host).await };
     let ips: Vec<IpAddr> = a.found().into_iter().chain(aaaa.found()).flatten().copied().collect();
     if ips.is_empty() {
         let why = [a.failure(), aaaa.failure()].into_iter().flatten().map(|f| f.to_string()).next();
@@ -425,20 +427,29 @@ async fn fetch_small_file(ctx: &Arc<Ctx>, host: &str, path: &str, max_body: usiz
     Fetched { http_status: Some(status), content_type: response.content_type, body }
 }
 
-/// Finds the client endpoints of `domain` (SRV, autoconfig, guesses) and probes each.
-async fn client_scan(ctx: &Arc<Ctx>, domain: &str) -> ClientScan {
+/// Finds the client endpoints of `domain` (SRV, autoconfig, guesses) and probes each; a domain that
+/// accepts no mail (null MX, no MX and no address) has no mailboxes, so nothing is looked for.
+async fn client_scan(ctx: &Arc<Ctx>, domain: &str, accepts_mail: bool) -> ClientScan {
     let cfg = &ctx.config.client;
     if !cfg.enabled {
         return ClientScan::not_probed();
     }
-    let mut scan = ClientScan { probed: true, ..ClientScan::default() };
-    // 1. SRV.
-    let srv = futures::future::join_all(
-        cfg.protocols
-            .iter()
-            .map(|p| async move { (*p, ctx.dns.srv(&format!("_{}._tcp.{domain}", p.as_label())).await) }),
-    )
-    .await;
+    let mut scan = ClientScan { probed: true, no_mail: !accepts_mail, ..ClientScan::default() };
+    if !accepts_mail {
+        return scan;
+    }
+    // 1. SRV. When `_tcp.<domain>` does not exist, no SRV record below it does (RFC 8020): one
+    // lookup instead of six for the many domains that publish none.
+    let srv = if ctx.dns.srv(&format!("_tcp.{domain}")).await == DnsOutcome::NxDomain {
+        Vec::new()
+    } else {
+        futures::future::join_all(
+            cfg.protocols
+                .iter()
+                .map(|p| async move { (*p, ctx.dns.srv(&format!("_{}._tcp.{domain}", p.as_label())).await) }),
+        )
+        .await
+    };
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for (protocol, answer) in srv {
         match answer {

@@ -118,6 +118,8 @@ pub struct ClientTarget {
 pub struct ClientScan {
     /// Discovery ran (not excluded, `--no-client-probes` not given).
     pub probed: bool,
+    /// The domain accepts no mail (null MX, or no MX and no address): nothing was looked for.
+    pub no_mail: bool,
     /// Endpoints found (SRV, autoconfig or guesses).
     pub endpoints: usize,
     /// Protocols whose SRV record says "not offered" (target `.`).
@@ -137,10 +139,14 @@ impl ClientScan {
     }
 
     /// `client_tls`: of the endpoints that answered far enough to tell, how many ended in TLS: `all`,
-    /// `some`, `none`; `not_found` (no endpoint found), `unreachable` (none answered), `not_probed`.
+    /// `some`, `none`; `not_found` (no endpoint found), `unreachable` (none answered), `no_mx` (the
+    /// domain accepts no mail), `not_probed`.
     pub fn client_tls(&self) -> &'static str {
         if !self.probed {
             return "not_probed";
+        }
+        if self.no_mail {
+            return "no_mx";
         }
         if self.endpoints == 0 {
             return "not_found";

@@ -426,7 +426,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 CLIENT_TLS,
                 label(),
                 false,
-                "Client-to-server TLS (submission, IMAP, POP3): of the endpoints that answered, how many ended in TLS: all, some, none; not_found (no endpoint found), unreachable, not_probed (--no-client-probes or excluded).",
+                "Client-to-server TLS (submission, IMAP, POP3): of the endpoints that answered, how many ended in TLS: all, some, none; not_found (no endpoint found), unreachable, no_mx (the domain accepts no mail: nothing looked for), not_probed (--no-client-probes or excluded).",
             ),
             f(
                 CLIENT_PLAINTEXT_AUTH,

@@ -84,7 +84,7 @@ async fn client_endpoints_are_found_and_probed() {
     );
     spawn(plain_ip, Protocol::Submission, Service::Submission { starttls: None, auth_before_tls: true }).await;
     // Nothing at all.
-    w.zone.exists("none.cli.test");
+    w.zone.exists("none.cli.test").mx("nullmx.cli.test", 0, ".").addr("mail.nullmx.cli.test", plain_ip);
     // POP3 with STLS and no plaintext login.
     let pop_ip = w.block.next_ip();
     let pop_cert = w.ca.leaf(&["pop.popsafe.cli.test"], Validity::Current).server_config(false);
@@ -96,7 +96,13 @@ async fn client_endpoints_are_found_and_probed() {
     );
     spawn(pop_ip, Protocol::Pop3, Service::Pop3 { stls: Some(pop_cert), user_before_tls: false }).await;
 
-    let input = "domain\nsrv.cli.test\nsrv2.cli.test\nauto.cli.test\nguess.cli.test\nplain.cli.test\nnone.cli.test\npopsafe.cli.test\n";
+    // Every domain but nullmx accepts mail (a shared MX with nothing listening: only the client side matters here).
+    let mx_ip = w.block.next_ip();
+    w.zone.addr("mx.cli.test", mx_ip);
+    for d in ["srv", "srv2", "auto", "guess", "plain", "none", "popsafe"] {
+        w.zone.mx(&format!("{d}.cli.test"), 10, "mx.cli.test");
+    }
+    let input = "domain\nsrv.cli.test\nsrv2.cli.test\nauto.cli.test\nguess.cli.test\nplain.cli.test\nnone.cli.test\npopsafe.cli.test\nnullmx.cli.test\n";
     let scan = w
         .scan("clients", input, |c| {
             c.https_port = HTTPS_PORT;
@@ -134,8 +140,15 @@ async fn client_endpoints_are_found_and_probed() {
     let imaps = row("srv.cli.test", "imaps");
     assert_eq!((imaps["client_implicit_tls"].bool(), imaps["client_starttls_offered"].bool()), (Some(true), None));
     assert_eq!(row("srv.cli.test", "submission")["client_plaintext_auth"].bool(), Some(false));
-    // The same provider endpoints for srv2: probed once per run.
-    assert!(of("srv2.cli.test").iter().all(|r| r["probe_cached"].bool() == Some(true)));
+    // The same provider endpoints for srv and srv2: each probed once per run (whichever domain came first).
+    let mut first: Vec<_> = of("srv.cli.test")
+        .into_iter()
+        .chain(of("srv2.cli.test"))
+        .filter(|r| r["probe_cached"].bool() == Some(false))
+        .map(|r| r["client_protocol"].str().unwrap().to_string())
+        .collect();
+    first.sort();
+    assert_eq!(first, vec!["imap", "imaps", "submission", "submissions"]);
 
     // Autoconfig: IMAP in the clear with LOGIN allowed, POP3 upgraded but USER offered before TLS.
     assert_eq!(label("auto.cli.test", "client_autoconfig").as_deref(), Some("ok"));
@@ -172,6 +185,10 @@ async fn client_endpoints_are_found_and_probed() {
     assert_eq!(label("none.cli.test", "client_tls").as_deref(), Some("not_found"));
     assert!(of("none.cli.test").is_empty());
     assert_eq!(label("popsafe.cli.test", "client_tls").as_deref(), Some("all"));
+    assert_eq!(label("nullmx.cli.test", "client_tls").as_deref(), Some("no_mx"));
+    assert!(of("nullmx.cli.test").is_empty() && !scan.queries.asked("mail.nullmx.cli.test"));
+    // No SRV name under _tcp: one lookup, not six.
+    assert!(scan.queries.asked("_tcp.none.cli.test") && !scan.queries.asked("_imaps._tcp.none.cli.test"));
     assert_eq!(scan.domain("popsafe.cli.test")["client_plaintext_auth"].bool(), Some(false));
 
     // No credential, ever: no LOGIN, AUTHENTICATE, AUTH, USER or PASS reached any server.
