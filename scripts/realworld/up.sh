@@ -4,7 +4,10 @@
 #   - nsd on 127.30.53.1:53, authoritative for a root zone of our own and for rw.test (both signed
 #     with ldns-signzone, ECDSA P-256, rw.test delegated with a DS) and plain.test (unsigned);
 #   - unbound on 127.30.53.2:53, validating, with nsd as its root server and our root's key as anchor;
-#   - postfix with one smtpd listener per TLS posture on 127.30.0.2-8, port 25.
+#   - postfix with one smtpd listener per TLS posture on 127.30.0.2-8, port 25, and submission on
+#     127.30.1.4 (587 with AUTH only after STARTTLS, 465) and 127.30.1.5 (587, no TLS, AUTH in clear);
+#   - dovecot with IMAP and POP3 on 127.30.1.2 (143/110 with STARTTLS/STLS, 993/995) and 127.30.1.3
+#     (plaintext authentication allowed before TLS).
 # Needs root and the Debian packages postfix, unbound, nsd, ldnsutils and openssl. Everything lives
 # in $RW_DIR (default /tmp/mailcensus-realworld); scripts/realworld/down.sh stops it all and restores
 # /etc/postfix. Prints the scan flags to use at the end.
@@ -15,8 +18,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NS_IP=127.30.53.1
 RESOLVER_IP=127.30.53.2
 
-for tool in postfix unbound nsd ldns-signzone ldns-keygen openssl; do
-    command -v "$tool" >/dev/null || { echo "up.sh: $tool is missing (apt-get install postfix unbound nsd ldnsutils openssl)" >&2; exit 2; }
+for tool in postfix unbound nsd dovecot ldns-signzone ldns-keygen openssl; do
+    command -v "$tool" >/dev/null || { echo "up.sh: $tool is missing (apt-get install postfix unbound nsd ldnsutils openssl dovecot-imapd dovecot-pop3d)" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "up.sh: needs root (port 25 and 53, /etc/postfix)" >&2; exit 2; }
 
@@ -65,6 +68,15 @@ leaf expired mx-expired.rw.test 20200101000000Z 20200201000000Z
 leaf mismatch other.rw.test
 leaf tls12 mx-tls12.rw.test
 leaf postscreen mx-postscreen.rw.test
+leaf_multi() {
+    local name=$1; shift
+    local sans; sans=$(printf 'DNS:%s,' "$@"); sans=${sans%,}
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$name.key" -out "$pki/$name.csr" \
+        -subj "/CN=$1" -addext "subjectAltName=$sans" 2>/dev/null
+    openssl ca -batch -config "$pki/ca.cnf" -in "$pki/$name.csr" -out "$pki/$name.pem" -notext -days 30 2>/dev/null
+}
+leaf_multi imap imap.rw.test imap-plain.rw.test
+leaf_multi submit smtp-sub.rw.test smtp-plain.rw.test
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/selfsigned.key" \
     -out "$pki/selfsigned.pem" -days 30 -subj "/CN=mx-selfsigned.rw.test" \
     -addext "subjectAltName=DNS:mx-selfsigned.rw.test" 2>/dev/null
@@ -105,6 +117,25 @@ nullmx            TXT   "v=spf1 -all"
 implicit          A     127.30.0.2
 bogus             MX    10 mx-valid
 _dmarc            TXT   "v=DMARC1; p=quarantine; sp=reject"
+; client endpoints: dovecot (IMAP, POP3) and postfix submission, published with SRV records
+imap              A     127.30.1.2
+imap-plain        A     127.30.1.3
+smtp-sub          A     127.30.1.4
+smtp-plain        A     127.30.1.5
+clients           MX    10 mx-valid
+_submissions._tcp.clients SRV 0 0 465 smtp-sub
+_submission._tcp.clients  SRV 0 0 587 smtp-sub
+_imaps._tcp.clients       SRV 0 0 993 imap
+_imap._tcp.clients        SRV 0 0 143 imap
+_pop3s._tcp.clients       SRV 0 0 995 imap
+_pop3._tcp.clients        SRV 0 0 110 imap
+clientplain       MX    10 mx-valid
+_submissions._tcp.clientplain SRV 0 0 0 .
+_submission._tcp.clientplain  SRV 0 0 587 smtp-plain
+_imaps._tcp.clientplain       SRV 0 0 0 .
+_imap._tcp.clientplain        SRV 0 0 143 imap-plain
+_pop3s._tcp.clientplain       SRV 0 0 0 .
+_pop3._tcp.clientplain        SRV 0 0 110 imap-plain
 ZONE
 cat > "$dns/plain.test.zone" <<ZONE
 \$ORIGIN plain.test.
@@ -194,6 +225,62 @@ server:
 UNB
 unbound -c "$dns/unbound.conf"
 
+# ---- dovecot: IMAP and POP3 (STARTTLS/STLS and implicit TLS) on 127.30.1.2; on 127.30.1.3 the same
+# with plaintext authentication allowed before TLS (the finding the client probe reports) ----
+dv=$RW_DIR/dovecot
+mkdir -p "$dv/run" "$dv/state"
+cat > "$dv/dovecot.conf" <<DOVE
+base_dir = $dv/run
+state_dir = $dv/state
+log_path = $dv/dovecot.log
+protocols = imap pop3
+listen = 127.30.1.2, 127.30.1.3
+ssl = yes
+ssl_cert = <$pki/imap.pem
+ssl_key = <$pki/imap.key
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+passdb {
+  driver = static
+  args = password=not-used-by-the-scanner
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$dv/home
+}
+mail_location = mbox:~/mail
+default_login_user = dovenull
+default_internal_user = dovecot
+local 127.30.1.3 {
+  disable_plaintext_auth = no
+}
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 993
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 995
+    ssl = yes
+  }
+}
+service auth {
+  unix_listener $dv/auth-client {
+    mode = 0666
+  }
+}
+DOVE
+dovecot -c "$dv/dovecot.conf" </dev/null >>"$dv/dovecot.out" 2>&1
+
 # ---- postfix: one smtpd per posture ----
 pf=$RW_DIR/postfix
 if [ ! -e /etc/postfix/.mailcensus-backup ]; then
@@ -228,6 +315,9 @@ cat >> /etc/postfix/master.cf <<MASTER
 127.30.0.7:25 inet n - n - - smtpd -o syslog_name=rw-tls12 -o myhostname=mx-tls12.rw.test -o smtpd_tls_cert_file=$pki/tls12.pem -o smtpd_tls_key_file=$pki/tls12.key -o smtpd_tls_protocols=!TLSv1.3
 127.30.0.8:25 inet n - n - 1 postscreen -o syslog_name=rw-postscreen -o postscreen_greet_wait=2s -o postscreen_greet_ttl=1s -o postscreen_greet_action=enforce -o postscreen_access_list= -o myhostname=mx-postscreen.rw.test
 smtpd pass - - n - - smtpd -o syslog_name=rw-postscreen -o myhostname=mx-postscreen.rw.test -o smtpd_tls_cert_file=$pki/postscreen.pem -o smtpd_tls_key_file=$pki/postscreen.key
+127.30.1.4:587 inet n - n - - smtpd -o syslog_name=rw-submission -o myhostname=smtp-sub.rw.test -o smtpd_tls_cert_file=$pki/submit.pem -o smtpd_tls_key_file=$pki/submit.key -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=$RW_DIR/dovecot/auth-client -o smtpd_tls_auth_only=yes
+127.30.1.4:465 inet n - n - - smtpd -o syslog_name=rw-submissions -o myhostname=smtp-sub.rw.test -o smtpd_tls_cert_file=$pki/submit.pem -o smtpd_tls_key_file=$pki/submit.key -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=$RW_DIR/dovecot/auth-client
+127.30.1.5:587 inet n - n - - smtpd -o syslog_name=rw-submission-plain -o myhostname=smtp-plain.rw.test -o smtpd_tls_security_level=none -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=$RW_DIR/dovecot/auth-client -o smtpd_tls_auth_only=no
 tlsproxy unix - - n - 0 tlsproxy
 dnsblog unix - - n - 0 dnsblog
 MASTER
@@ -241,6 +331,9 @@ for _ in $(seq 1 50); do
     ok=1
     for ip in 127.30.0.2 127.30.0.3 127.30.0.4 127.30.0.5 127.30.0.6 127.30.0.7 127.30.0.8; do
         (exec 3<>/dev/tcp/$ip/25) 2>/dev/null || ok=0
+    done
+    for ep in 127.30.1.2/143 127.30.1.2/993 127.30.1.3/110 127.30.1.4/587 127.30.1.4/465 127.30.1.5/587; do
+        (exec 3<>/dev/tcp/$ep) 2>/dev/null || ok=0
     done
     (exec 3<>/dev/tcp/$RESOLVER_IP/53) 2>/dev/null || ok=0
     [ $ok = 1 ] && break

@@ -550,7 +550,7 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 CLIENT_PLAINTEXT_AUTH,
                 Boolean,
                 true,
-                "The plaintext port accepts authentication before TLS: AUTH in EHLO before STARTTLS, LOGINDISABLED absent (IMAP), USER or SASL before STLS (POP3). No credential is ever sent.",
+                "The plaintext port accepts authentication before TLS: AUTH in EHLO before STARTTLS, LOGINDISABLED absent or an AUTH= mechanism listed (IMAP), USER or a non-empty SASL list before STLS (POP3). No credential is ever sent.",
             ),
             f(TLS_VERSION, label(), true, "Negotiated TLS version: tls1_2, tls1_3."),
             f(TLS_CIPHER, label(), true, "Negotiated cipher suite (IANA name)."),

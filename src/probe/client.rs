@@ -3,8 +3,8 @@
 //! is greeting → capabilities → STARTTLS/STLS → TLS → capabilities again → logout.
 //!
 //! Besides TLS, the probe records whether the plaintext port accepts authentication before TLS: `AUTH`
-//! in EHLO before STARTTLS (submission), `LOGINDISABLED` absent (IMAP), `USER` or `SASL` offered before
-//! STLS (POP3). The TLS observation and the failure vocabulary are the MX probe's (`probe::tls`,
+//! in EHLO before STARTTLS (submission), `LOGINDISABLED` absent or an `AUTH=` mechanism listed (IMAP),
+//! `USER` or a non-empty `SASL` mechanism list before STLS (POP3). The TLS observation and the failure vocabulary are the MX probe's (`probe::tls`,
 //! [`classify_io`]); SMTP replies are read with `probe::smtp`'s bounded reader.
 
 use std::net::SocketAddr;
@@ -239,10 +239,12 @@ async fn dialogue(
     let upper: Vec<String> = caps.iter().map(|c| c.to_ascii_uppercase()).collect();
     let has =
         |k: &str| upper.iter().any(|c| c == k || c.starts_with(&format!("{k} ")) || c.starts_with(&format!("{k}=")));
+    // A mechanism list that is present but empty (dovecot's bare `SASL` before STLS) offers nothing.
+    let sasl_mechanisms = upper.iter().any(|c| c.strip_prefix("SASL ").is_some_and(|m| !m.trim().is_empty()));
     let (offered, plaintext_auth) = match family {
         Family::Smtp => (has("STARTTLS"), has("AUTH")),
-        Family::Imap => (has("STARTTLS"), !has("LOGINDISABLED")),
-        Family::Pop3 => (has("STLS"), has("USER") || has("SASL")),
+        Family::Imap => (has("STARTTLS"), !has("LOGINDISABLED") || upper.iter().any(|c| c.starts_with("AUTH="))),
+        Family::Pop3 => (has("STLS"), has("USER") || sasl_mechanisms),
     };
     s.report.capabilities = caps;
     s.report.starttls_offered = Some(offered);

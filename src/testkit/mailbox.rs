@@ -186,6 +186,9 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     if auth_allowed {
                         caps.push_str("USER\r\nSASL PLAIN\r\n");
+                    } else {
+                        // As dovecot does when plaintext authentication is disabled: an empty mechanism list.
+                        caps.push_str("SASL\r\n");
                     }
                     caps.push_str(".\r\n");
                     w.write_all(caps.as_bytes()).await?;

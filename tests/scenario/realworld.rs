@@ -39,6 +39,8 @@ async fn realworld_postfix_unbound_nsd() {
         "bogus.rw.test",
         "missing.rw.test",
         "plain.test",
+        "clients.rw.test",
+        "clientplain.rw.test",
     ];
     let dir = test_dir("realworld");
     let input = dir.join("input.csv");
@@ -109,6 +111,14 @@ async fn realworld_postfix_unbound_nsd() {
         ("bogus.rw.test", ("unknown", "dns_failed", None, "n_a", "none", Some("reject"), "lookup_failed", "n_a", None)),
         ("missing.rw.test", ("none", "no_mx", None, "n_a", "none", Some("reject"), "secure", "n_a", None)),
         ("plain.test", ("explicit", "all", Some("tls1_3"), "none", "valid", None, "insecure", "n_a", Some(false))),
+        (
+            "clients.rw.test",
+            ("explicit", "all", Some("tls1_3"), "all", "none", Some("reject"), "secure", "all", Some(false)),
+        ),
+        (
+            "clientplain.rw.test",
+            ("explicit", "all", Some("tls1_3"), "all", "none", Some("reject"), "secure", "all", Some(false)),
+        ),
     ];
     for (domain, w) in want {
         let r = rows.iter().find(|r| r["domain"].str() == Some(domain)).unwrap_or_else(|| panic!("no row {domain}"));
@@ -146,6 +156,8 @@ async fn realworld_postfix_unbound_nsd() {
         ("postscreen.rw.test", Some("valid"), "secure", "nxdomain", "secure", None),
         ("implicit.rw.test", Some("name_mismatch"), "secure", "nxdomain", "secure", None),
         ("plain.test", Some("name_mismatch"), "insecure", "nxdomain", "insecure", None),
+        ("clients.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
+        ("clientplain.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
     ];
     assert_eq!(mx.len(), want_mx.len(), "one MX row per domain that accepts mail");
     for (domain, verdict, dnssec, tlsa, tlsa_dnssec, dane) in want_mx {
@@ -170,6 +182,65 @@ async fn realworld_postfix_unbound_nsd() {
     let ps = mx.iter().find(|r| r["domain"].str() == Some("postscreen.rw.test")).unwrap();
     assert!(ps["probe_duration_ms"].int().unwrap() >= 1900, "{:?}", ps["probe_duration_ms"]);
     assert!(ps["smtp_banner"].str().unwrap().contains('\n'), "{:?}", ps["smtp_banner"]);
+    check_clients(&out, &rows);
+}
+
+/// The client side against dovecot and postfix submission, published with SRV records.
+fn check_clients(out: &std::path::Path, rows: &[mailcensus::testkit::dataset::Row]) {
+    let clients = read_rows(&out.join("client_endpoints")).unwrap();
+    let d = |name: &str| rows.iter().find(|r| r["domain"].str() == Some(name)).unwrap();
+    assert_eq!(
+        (d("clients.rw.test")["client_tls"].str(), d("clients.rw.test")["client_plaintext_auth"].bool()),
+        (Some("all"), Some(false))
+    );
+    assert_eq!(d("clients.rw.test")["client_endpoint_count"].int(), Some(6));
+    assert_eq!(
+        (d("clientplain.rw.test")["client_tls"].str(), d("clientplain.rw.test")["client_plaintext_auth"].bool()),
+        (Some("some"), Some(true))
+    );
+    let not_offered: Vec<String> = d("clientplain.rw.test")["client_srv_not_offered"]
+        .list()
+        .iter()
+        .filter_map(|v| v.str().map(str::to_string))
+        .collect();
+    assert_eq!(not_offered, vec!["submissions", "imaps", "pop3s"]);
+    assert_eq!(d("valid.rw.test")["client_tls"].str(), Some("not_found"));
+    // (domain, protocol, port, tls_version, starttls_offered, plaintext_auth)
+    type WantClient = (&'static str, &'static str, i64, Option<&'static str>, Option<bool>, Option<bool>);
+    let want: &[WantClient] = &[
+        ("clients.rw.test", "submissions", 465, Some("tls1_3"), None, None),
+        ("clients.rw.test", "submission", 587, Some("tls1_3"), Some(true), Some(false)),
+        ("clients.rw.test", "imaps", 993, Some("tls1_3"), None, None),
+        ("clients.rw.test", "imap", 143, Some("tls1_3"), Some(true), Some(false)),
+        ("clients.rw.test", "pop3s", 995, Some("tls1_3"), None, None),
+        // dovecot lists an empty SASL before STLS when plaintext authentication is off.
+        ("clients.rw.test", "pop3", 110, Some("tls1_3"), Some(true), Some(false)),
+        ("clientplain.rw.test", "submission", 587, None, Some(false), Some(true)),
+        ("clientplain.rw.test", "imap", 143, Some("tls1_3"), Some(true), Some(true)),
+        ("clientplain.rw.test", "pop3", 110, Some("tls1_3"), Some(true), Some(true)),
+    ];
+    assert_eq!(clients.len(), want.len(), "{clients:#?}");
+    for (domain, protocol, port, version, offered, plain) in want {
+        let r = clients
+            .iter()
+            .find(|r| r["domain"].str() == Some(domain) && r["client_protocol"].str() == Some(protocol))
+            .unwrap_or_else(|| panic!("no client row {domain} {protocol}"));
+        assert_eq!(
+            (
+                r["client_port"].int(),
+                r["client_source"].str(),
+                r["probe_status"].str(),
+                r["tls_version"].str(),
+                r["client_starttls_offered"].bool(),
+                r["client_plaintext_auth"].bool()
+            ),
+            (Some(*port), Some("srv"), Some("done"), *version, *offered, *plain),
+            "{domain} {protocol}: {r:#?}"
+        );
+        if version.is_some() {
+            assert_eq!(r["tls_cert_verdict"].str(), Some("valid"), "{domain} {protocol}");
+        }
+    }
 }
 
 /// The label as a `&'static str` for the comparison tuple (a test, a handful of strings).
