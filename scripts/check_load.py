@@ -2,7 +2,7 @@
 """Load a mailcensus scan directory with the tools analysts use (pandas, polars, DuckDB) and check
 that they all see the same rows and columns. Usage: check_load.py SCAN_DIR
 
-Exit 0 when every tool loads both datasets and agrees; 1 otherwise; 3 when a package is missing."""
+Exit 0 when every tool loads the three datasets and agrees; 1 otherwise; 3 when a package is missing."""
 import sys
 from pathlib import Path
 
@@ -17,7 +17,7 @@ except ImportError as e:  # reported distinctly so the caller can tell "not inst
 
 def main(scan_dir: Path) -> int:
     problems = []
-    for dataset in ("domains", "mx_hosts"):
+    for dataset in ("domains", "mx_hosts", "client_endpoints"):
         folder = scan_dir / dataset
         pandas_df = pd.read_parquet(folder)
         polars_df = pl.read_parquet(str(folder / "*.parquet"))

@@ -7,8 +7,10 @@
 //! 2. Encryption sets the starting grade: STARTTLS on every answering MX with valid certificates → A;
 //!    on every MX but some certificates invalid → C; on some MX only → D; on none → F.
 //! 3. Authentication lowers it one step per problem: SPF missing, broken (multiple records, syntax
-//!    error) or `+all`; DMARC missing or broken; DMARC `p=none` (monitoring only). F stays F. A failed
-//!    lookup (`temperror`) is not a finding: the answer is unknown.
+//!    error, permerror when evaluated) or authorising everyone (`+all`, a /0); DMARC missing or
+//!    broken; DMARC `p=none` (monitoring only); a client port accepting passwords before TLS. F stays
+//!    F. A failed lookup (`temperror`) is not a finding: the answer is unknown; nor is "no DKIM key
+//!    found" (only common selectors are probed).
 
 /// Output language of findings and remedies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -46,6 +48,12 @@ pub struct GradeInput {
     pub dmarc_status: String,
     /// `dmarc_policy`.
     pub dmarc_policy: Option<String>,
+    /// `spf_outcome` (the evaluated policy; empty for scans made before it existed).
+    pub spf_outcome: String,
+    /// `spf_ipv4_authorized`.
+    pub spf_ipv4_authorized: Option<u64>,
+    /// `client_plaintext_auth`.
+    pub client_plaintext_auth: Option<bool>,
     /// MX hosts without working STARTTLS (for the remedy text).
     pub hosts_without_tls: Vec<String>,
 }
@@ -71,11 +79,13 @@ pub enum Finding {
     BrokenDmarc,
     /// DMARC `p=none`.
     DmarcMonitorOnly,
+    /// A client port (submission, IMAP, POP3) accepts passwords before TLS.
+    ClientPlaintextAuth,
 }
 
 impl Finding {
     /// Every finding, encryption first.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::NoStartTls,
         Self::PartialStartTls,
         Self::InvalidCertificate,
@@ -85,6 +95,7 @@ impl Finding {
         Self::NoDmarc,
         Self::BrokenDmarc,
         Self::DmarcMonitorOnly,
+        Self::ClientPlaintextAuth,
     ];
 
     /// The snake_case label.
@@ -99,6 +110,7 @@ impl Finding {
             Self::NoDmarc => "no_dmarc",
             Self::BrokenDmarc => "broken_dmarc",
             Self::DmarcMonitorOnly => "dmarc_monitor_only",
+            Self::ClientPlaintextAuth => "client_plaintext_auth",
         }
     }
 
@@ -123,6 +135,8 @@ impl Finding {
             (Self::BrokenDmarc, Lang::Ja) => "DMARC の誤り",
             (Self::DmarcMonitorOnly, Lang::En) => "DMARC monitoring only (p=none)",
             (Self::DmarcMonitorOnly, Lang::Ja) => "DMARC が監視のみ（p=none）",
+            (Self::ClientPlaintextAuth, Lang::En) => "Passwords accepted without TLS",
+            (Self::ClientPlaintextAuth, Lang::Ja) => "TLS なしでパスワードを受け付ける",
         }
     }
 
@@ -147,6 +161,8 @@ impl Finding {
             (Self::BrokenDmarc, Lang::Ja) => "DMARC レコードを修正してください。有効な p= を持つ v=DMARC1 レコードを 1 つだけ公開します。".into(),
             (Self::DmarcMonitorOnly, Lang::En) => "Move DMARC from p=none to p=quarantine or p=reject once the reports show legitimate mail passes.".into(),
             (Self::DmarcMonitorOnly, Lang::Ja) => "レポートで正規のメールが認証を通ることを確認したら、DMARC を p=none から p=quarantine または p=reject に強化してください。".into(),
+            (Self::ClientPlaintextAuth, Lang::En) => "Stop accepting logins before TLS on the submission, IMAP and POP3 ports (require STARTTLS first, or offer only 465/993/995): customers' passwords can travel in clear text.".into(),
+            (Self::ClientPlaintextAuth, Lang::Ja) => "サブミッション・IMAP・POP3 のポートで TLS 前のログインを受け付けないでください（先に STARTTLS を必須にするか、465/993/995 のみを提供）。利用者のパスワードが平文で流れる可能性があります。".into(),
         }
     }
 }
@@ -188,7 +204,10 @@ pub fn grade(d: &GradeInput) -> Graded {
         match (d.spf_status.as_str(), d.spf_all.as_deref()) {
             ("none", _) => Some(Finding::NoSpf),
             ("multiple_records" | "syntax_error", _) => Some(Finding::BrokenSpf),
+            // Evaluated: a permerror (too many lookups, an include without SPF ...) breaks it too.
+            ("valid", _) if d.spf_outcome == "permerror" => Some(Finding::BrokenSpf),
             ("valid", Some("pass")) => Some(Finding::SpfPassAll),
+            ("valid", _) if d.spf_ipv4_authorized == Some(1 << 32) => Some(Finding::SpfPassAll),
             _ => None,
         },
         match (d.dmarc_status.as_str(), d.dmarc_policy.as_deref()) {
@@ -197,6 +216,7 @@ pub fn grade(d: &GradeInput) -> Graded {
             ("valid", Some("none")) => Some(Finding::DmarcMonitorOnly),
             _ => None,
         },
+        (d.client_plaintext_auth == Some(true)).then_some(Finding::ClientPlaintextAuth),
     ]
     .into_iter()
     .flatten()
@@ -225,6 +245,9 @@ mod tests {
             spf_all: all.map(Into::into),
             dmarc_status: dmarc.into(),
             dmarc_policy: policy.map(Into::into),
+            spf_outcome: if spf == "valid" { "valid".into() } else { String::new() },
+            spf_ipv4_authorized: None,
+            client_plaintext_auth: None,
             hosts_without_tls: vec![],
         }
     }
@@ -250,6 +273,30 @@ mod tests {
             ),
             (input("none", "n_a", "valid", Some("fail"), "valid", Some("reject")), 'F', vec![NoStartTls]),
             (input("all", "all", "temperror", None, "temperror", None), 'A', vec![]),
+            (
+                GradeInput {
+                    spf_outcome: "permerror".into(),
+                    ..input("all", "all", "valid", Some("fail"), "valid", Some("reject"))
+                },
+                'B',
+                vec![BrokenSpf],
+            ),
+            (
+                GradeInput {
+                    spf_ipv4_authorized: Some(1 << 32),
+                    ..input("all", "all", "valid", Some("fail"), "valid", Some("reject"))
+                },
+                'B',
+                vec![SpfPassAll],
+            ),
+            (
+                GradeInput {
+                    client_plaintext_auth: Some(true),
+                    ..input("all", "all", "valid", Some("fail"), "valid", Some("reject"))
+                },
+                'B',
+                vec![ClientPlaintextAuth],
+            ),
         ];
         for (i, (d, want, findings)) in cases.into_iter().enumerate() {
             let g = grade(&d);

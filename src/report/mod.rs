@@ -300,6 +300,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         col::DANE,
         col::CLIENT_TLS,
         col::CLIENT_PLAINTEXT_AUTH,
+        col::SPF_IPV4_AUTHORIZED,
     ];
     for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
         let domain = r.str(col::DOMAIN).unwrap_or_default();
@@ -329,6 +330,9 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
                 spf_all: r.str(col::SPF_ALL).map(str::to_string),
                 dmarc_status: s(col::DMARC_STATUS),
                 dmarc_policy: r.str(col::DMARC_POLICY).map(str::to_string),
+                spf_outcome: s(col::SPF_OUTCOME),
+                spf_ipv4_authorized: r.f64(col::SPF_IPV4_AUTHORIZED).map(|v| v as u64),
+                client_plaintext_auth: r.bool(col::CLIENT_PLAINTEXT_AUTH),
                 hosts_without_tls: m.map(|m| m.without_tls.clone()).unwrap_or_default(),
             },
         };

@@ -141,7 +141,9 @@ async fn datasets_load_in_pandas_polars_and_duckdb() {
     let mut w = World::new(16);
     let leaf = w.ca.leaf(&["mx.a.test"], Validity::Current);
     w.mx("a.test", "mx.a.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
-    w.mx("b.test", "mx.b.test", Behaviour::new(Posture::NoStartTls)).await;
+    let b_ip = w.mx("b.test", "mx.b.test", Behaviour::new(Posture::NoStartTls)).await;
+    // A guessed client host (nothing listens there): six client_endpoints rows, all refused.
+    w.zone.addr("mail.b.test", b_ip);
     let scan =
         w.scan("pyload", "domain,group,weight\na.test,g1,10\nb.test,g2,\nc.test,g2,1\n", |c| c.rows_per_part = 2).await;
     assert_eq!(scan.domains.len(), 3);
@@ -157,6 +159,7 @@ async fn datasets_load_in_pandas_polars_and_duckdb() {
             let stdout = String::from_utf8_lossy(&o.stdout);
             assert!(o.status.success(), "check_load.py failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
             assert!(stdout.contains("domains: 3 rows"), "{stdout}");
+            assert!(stdout.contains("client_endpoints: 6 rows"), "{stdout}");
         }
         Err(e) if !in_ci => eprintln!("skipped: no python3 ({e})"),
         Err(e) => panic!("python3 is required in CI: {e}"),
