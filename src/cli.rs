@@ -560,7 +560,7 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         Ok(c) => {
             println!("Scan compared with the world's ground truth, column by column:\n{}", c.render());
             println!(
-                "outputs: {} (domains/, mx_hosts/, rejects.csv, run.json; the world in world/)",
+                "outputs: {} (domains/, mx_hosts/, client_endpoints/, rejects.csv, run.json; the world in world/)",
                 args.out.display()
             );
             if !args.no_report

@@ -554,8 +554,57 @@ impl World {
     }
 }
 
+/// The DKIM key the world's domains publish at `selector1` (RFC 6376 appendix C's 1024-bit example).
+pub const DKIM_KEY: &str = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB";
+
+impl World {
+    /// Does the domain publish a DKIM key (at `selector1`)? Three domains in four do.
+    pub fn has_dkim(spec: &DomainSpec) -> bool {
+        spec.index % 4 != 3
+    }
+
+    /// Answers under `<domain>._domainkey` and the providers' `_spf.p<k>` includes.
+    fn policy_answer(&self, name: &str, rtype: RecordType) -> Option<Answer> {
+        if let Some(k) =
+            name.strip_prefix("_spf.p").and_then(|r| r.strip_suffix(SUFFIX)?.strip_suffix('.')?.parse::<usize>().ok())
+        {
+            let provider = self.providers.get(k)?;
+            if rtype != RecordType::TXT {
+                return Some(Answer::Records(Vec::new()));
+            }
+            let ips: String = provider.mx.iter().map(|m| format!(" ip4:{}", m.ip)).collect();
+            return Some(Answer::Records(vec![RData::TXT(TXT::new(vec![format!("v=spf1{ips} -all")]))]));
+        }
+        let (selector, domain) = match name.strip_prefix("_domainkey.") {
+            Some(d) => (None, d),
+            None => {
+                let (s, d) = name.split_once("._domainkey.")?;
+                (Some(s), d)
+            }
+        };
+        let spec = self.domain(self.domain_index(domain)?);
+        Some(match spec.mail {
+            Mail::ServFail => Answer::Code(ResponseCode::ServFail),
+            Mail::NxDomain => Answer::Code(ResponseCode::NXDomain),
+            _ if !Self::has_dkim(&spec) => Answer::Code(ResponseCode::NXDomain),
+            _ => match selector {
+                // `_domainkey.<domain>` is an empty non-terminal above the key.
+                None => Answer::Records(Vec::new()),
+                Some("selector1") if rtype == RecordType::TXT => {
+                    Answer::Records(vec![RData::TXT(TXT::new(vec![DKIM_KEY.to_string()]))])
+                }
+                Some("selector1") => Answer::Records(Vec::new()),
+                Some(_) => Answer::Code(ResponseCode::NXDomain),
+            },
+        })
+    }
+}
+
 impl Answerer for World {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer {
+        if let Some(a) = self.policy_answer(name, rtype) {
+            return a;
+        }
         if let Some(i) = name.strip_prefix("_dmarc.").and_then(|d| self.domain_index(d)) {
             let spec = self.domain(i);
             return match (spec.mail, Self::dmarc_record(&spec)) {
@@ -594,6 +643,28 @@ mod tests {
         assert!(a.domains().zip(b.domains()).all(|(x, y)| x == y));
         let c = small(8);
         assert!(a.domains().zip(c.domains()).any(|(x, y)| x != y), "another seed, another world");
+    }
+
+    #[test]
+    fn policy_names_answer() {
+        let w = small(3);
+        let txt = |a: Answer| match a {
+            Answer::Records(r) => r.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" "),
+            other => format!("{other:?}"),
+        };
+        assert!(txt(w.answer(&format!("_spf.p0.{SUFFIX}"), RecordType::TXT)).contains("ip4:"));
+        let with = w.domains().find(|d| d.mail == Mail::Provider && World::has_dkim(d)).unwrap();
+        let without = w.domains().find(|d| d.mail == Mail::Provider && !World::has_dkim(d)).unwrap();
+        assert!(txt(w.answer(&format!("selector1._domainkey.{}", with.name), RecordType::TXT)).contains("k=rsa"));
+        assert_eq!(w.answer(&format!("_domainkey.{}", with.name), RecordType::TXT), Answer::Records(Vec::new()));
+        assert_eq!(
+            w.answer(&format!("google._domainkey.{}", with.name), RecordType::TXT),
+            Answer::Code(ResponseCode::NXDomain)
+        );
+        assert_eq!(
+            w.answer(&format!("_domainkey.{}", without.name), RecordType::TXT),
+            Answer::Code(ResponseCode::NXDomain)
+        );
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct DomainTruth {
     pub dmarc_status: &'static str,
     /// `dmarc_policy`.
     pub dmarc_policy: Option<&'static str>,
+    /// `spf_outcome` (the evaluated policy).
+    pub spf_outcome: &'static str,
+    /// `dkim_status`.
+    pub dkim_status: &'static str,
     /// The MX rows: (host, ip, truth), in preference order.
     pub mx: Vec<(String, String, MxTruth)>,
 }
@@ -140,6 +144,20 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         (_, Spf::PassAll) => ("valid", Some("pass")),
         (_, Spf::Two) => ("multiple_records", None),
     };
+    // The includes resolve, `mx` finds the provider's hosts (or nothing: one void lookup), so every
+    // single record evaluates; two records are a permerror.
+    let spf_outcome = match (spec.mail, spec.spf) {
+        (Mail::ServFail, _) => "temperror",
+        (Mail::NxDomain, _) | (_, Spf::None) => "none",
+        (_, Spf::Two) => "permerror",
+        _ => "valid",
+    };
+    let dkim_status = match spec.mail {
+        Mail::ServFail => "temperror",
+        Mail::NxDomain => "not_found",
+        _ if World::has_dkim(spec) => "found",
+        _ => "not_found",
+    };
     let (dmarc_status, dmarc_policy) = match (spec.mail, spec.dmarc) {
         (Mail::NxDomain, _) | (_, Dmarc::None) => ("none", None),
         (_, Dmarc::Monitor) => ("valid", Some("none")),
@@ -158,6 +176,8 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         spf_all,
         dmarc_status,
         dmarc_policy,
+        spf_outcome,
+        dkim_status,
         mx,
     }
 }
@@ -175,7 +195,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
     writeln!(input, "domain,group")?;
     writeln!(
         domains,
-        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy"
+        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status"
     )?;
     writeln!(
         mx,
@@ -186,7 +206,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
         writeln!(input, "{},{}", spec.name, t.group)?;
         writeln!(
             domains,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             spec.name,
             t.group,
             t.mx_source,
@@ -197,7 +217,9 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
             t.spf_status,
             opt(t.spf_all),
             t.dmarc_status,
-            opt(t.dmarc_policy)
+            opt(t.dmarc_policy),
+            t.spf_outcome,
+            t.dkim_status
         )?;
         for (host, ip, m) in &t.mx {
             writeln!(
@@ -326,6 +348,8 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
             ("spf_all", t.spf_all),
             ("dmarc_status", Some(t.dmarc_status)),
             ("dmarc_policy", t.dmarc_policy),
+            ("spf_outcome", Some(t.spf_outcome)),
+            ("dkim_status", Some(t.dkim_status)),
         ] {
             c.check(&format!("domains.{col}"), name, want, &row[col]);
         }
