@@ -225,10 +225,10 @@ fn read_mx(dir: &Path, report: &mut Report) -> Result<HashMap<String, MxFacts>, 
     Ok(facts)
 }
 
-/// The registrable-looking suffix of a host name (its last two labels), for `Hostname Suffix`.
+/// The registrable domain of a host name (by the public suffix list), for `Hostname Suffix`:
+/// `mx1.mail.ocn.ad.jp` → `ocn.ad.jp`, as the Transparency Report's `google.com`.
 fn host_suffix(host: &str) -> String {
-    let labels: Vec<&str> = host.split('.').collect();
-    labels[labels.len().saturating_sub(2)..].join(".")
+    crate::policy::dmarc::organizational_domain(host)
 }
 
 fn csv_error(path: &Path) -> impl Fn(csv::Error) -> ReadError + '_ {
@@ -537,8 +537,10 @@ mod tests {
     }
 
     #[test]
-    fn host_suffix_keeps_two_labels() {
-        assert_eq!(host_suffix("mx1.mail.ocn.ad.jp"), "ad.jp");
+    fn host_suffix_is_the_registrable_domain() {
+        assert_eq!(host_suffix("mx1.mail.ocn.ad.jp"), "ocn.ad.jp");
+        assert_eq!(host_suffix("aspmx.l.google.com"), "google.com");
+        assert_eq!(host_suffix("mx.example.co.uk"), "example.co.uk");
         assert_eq!(host_suffix("example"), "example");
     }
 }
