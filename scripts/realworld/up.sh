@@ -23,6 +23,10 @@ for tool in postfix unbound nsd dovecot ldns-signzone ldns-keygen openssl; do
 done
 [ "$(id -u)" = 0 ] || { echo "up.sh: needs root (port 25 and 53, /etc/postfix)" >&2; exit 2; }
 
+# The distribution's own instances, if the packages started any, would hold the ports.
+for svc in postfix dovecot unbound nsd; do
+    service "$svc" stop >/dev/null 2>&1 || true
+done
 "$HERE/down.sh" >/dev/null 2>&1 || true
 rm -rf "$RW_DIR"
 mkdir -p "$RW_DIR"/{pki,dns,postfix}
@@ -305,7 +309,11 @@ smtpd_tls_loglevel = 1
 biff = no
 MAIN
 # The default master.cf minus its smtp listener, plus ours (no chroot: certificates live outside it).
-grep -v -E '^(smtp|submission|submissions)[[:space:]]+inet' /etc/postfix/.mailcensus-backup/master.cf > /etc/postfix/master.cf
+master_src=/etc/postfix/.mailcensus-backup/master.cf
+for candidate in "$master_src" /usr/share/postfix/master.cf.dist /etc/postfix/master.cf.proto; do
+    [ -s "$candidate" ] && { master_src=$candidate; break; }
+done
+grep -v -E '^(smtp|submission|submissions)[[:space:]]+inet' "$master_src" > /etc/postfix/master.cf
 cat >> /etc/postfix/master.cf <<MASTER
 127.30.0.2:25 inet n - n - - smtpd -o syslog_name=rw-valid -o myhostname=mx-valid.rw.test
 127.30.0.3:25 inet n - n - - smtpd -o syslog_name=rw-selfsigned -o myhostname=mx-selfsigned.rw.test -o smtpd_tls_cert_file=$pki/selfsigned.pem -o smtpd_tls_key_file=$pki/selfsigned.key

@@ -29,6 +29,8 @@ pub enum Reply {
     Endless,
     /// Completes TLS, then never answers.
     Silent,
+    /// Completes TLS, then sends these bytes, which need not be HTTP.
+    Raw(String),
 }
 
 impl Reply {
@@ -85,6 +87,10 @@ impl FakeHttps {
                             }
                             let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
                             while tls.write_all(chunk.as_bytes()).await.is_ok() {}
+                        }
+                        Reply::Raw(bytes) => {
+                            let _ = tls.write_all(bytes.as_bytes()).await;
+                            let _ = tls.shutdown().await;
                         }
                         Reply::Silent => {
                             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;

@@ -46,6 +46,7 @@ async fn policies_are_evaluated_and_written() {
         ("sts-silent.pol.test", Some(Reply::Silent), true),
         ("sts-garbage.pol.test", Some(Reply::policy("hello: world\r\n")), true),
         ("sts-noaddr.pol.test", None, true),
+        ("sts-garbled.pol.test", Some(Reply::Raw("SMTP? 220 hello\r\n\r\n".into())), true),
     ];
     for (domain, reply, trusted) in &sts_cases {
         let mx_host = format!("mx.{domain}");
@@ -65,6 +66,15 @@ async fn policies_are_evaluated_and_written() {
         } else {
             w.zone.exists(&sts_host);
         }
+    }
+    // A policy host where nothing listens, and one on the exclude list.
+    for d in ["sts-closed.pol.test", "sts-excluded.pol.test"] {
+        let mx_host = format!("mx.{d}");
+        let leaf = w.ca.leaf(&[&mx_host], Validity::Current);
+        w.mx(d, &mx_host, Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+        w.zone.txt(&format!("_mta-sts.{d}"), "v=STSv1; id=1");
+        let ip = w.block.next_ip();
+        w.zone.addr(&format!("mta-sts.{d}"), ip);
     }
     w.zone.txt("_smtp._tls.sts-ok.pol.test", "v=TLSRPTv1; rua=mailto:tlsrpt@sts-ok.pol.test");
     w.zone.txt("_smtp._tls.sts-testing.pol.test", "v=TLSRPTv1; rua=ftp://nope");
@@ -105,14 +115,16 @@ async fn policies_are_evaluated_and_written() {
     for (d, _, _) in &sts_cases {
         input.push_str(&format!("{d},\n"));
     }
+    input.push_str("sts-closed.pol.test,\nsts-excluded.pol.test,\n");
     input.push_str("auth.pol.test,\nloop.pol.test,\nflaky.pol.test,\nbare.sub.pol.test,\ncustom.pol.test,brand2024 other\nbadsel.pol.test,a/b\n");
     let scan = w
         .scan("policies", &input, |c| {
             c.https_port = HTTPS_PORT;
             c.https_timeout = std::time::Duration::from_secs(2);
+            c.exclude = mailcensus::exclude::ExcludeList::parse("mta-sts.sts-excluded.pol.test\n").unwrap();
         })
         .await;
-    assert_eq!(scan.domains.len(), sts_cases.len() + 5, "badsel is rejected");
+    assert_eq!(scan.domains.len(), sts_cases.len() + 7, "badsel is rejected");
     let rejects = std::fs::read_to_string(scan.out.join("rejects.csv")).unwrap();
     assert!(rejects.contains("invalid_dkim_selector"), "{rejects}");
 
@@ -134,6 +146,9 @@ async fn policies_are_evaluated_and_written() {
         ("sts-silent.pol.test", "timeout"),
         ("sts-garbage.pol.test", "syntax_error"),
         ("sts-noaddr.pol.test", "no_address"),
+        ("sts-garbled.pol.test", "http_error"),
+        ("sts-closed.pol.test", "connect_failed"),
+        ("sts-excluded.pol.test", "skipped"),
     ];
     for (domain, want) in fetch {
         assert_eq!(label(domain, "mta_sts_status").as_deref(), Some("valid"), "{domain}");
@@ -161,6 +176,7 @@ async fn policies_are_evaluated_and_written() {
     assert_eq!(label("sts-mismatch.pol.test", "mta_sts_mx_match").as_deref(), Some("none"));
     assert_eq!(d("sts-mismatch.pol.test")["mta_sts_effective"].bool(), Some(false));
     assert!(https.iter().take(3).all(|s| s.requests() == 1), "one fetch per domain");
+    assert!(!scan.queries.asked("mta-sts.sts-excluded.pol.test"), "an excluded policy host is not even resolved");
     assert_eq!(label("auth.pol.test", "mta_sts_status").as_deref(), Some("none"));
     assert_eq!(label("auth.pol.test", "mta_sts_fetch").as_deref(), Some("not_fetched"));
 
