@@ -10,13 +10,12 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
-use super::smtp::{self, ReadError, Reply};
+use super::smtp;
 use super::tls::{TlsContext, TlsObservation};
-use super::{Attempt, FailureReason, Phase, ProbeFailure, classify_io};
+use super::{Attempt, FailureReason, Phase, ProbeFailure, wire};
 
 /// A client-facing mail protocol and how TLS starts on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -211,18 +210,7 @@ async fn dialogue(
     tls: &TlsContext,
 ) -> Result<ClientTls, ProbeFailure> {
     s.phase = Phase::Connect;
-    let tcp = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(classify_io(&e, Phase::Connect)),
-        Err(_) => {
-            return Err(ProbeFailure::new(
-                Phase::Connect,
-                FailureReason::Timeout,
-                format!("no connection within {:?}", cfg.connect_timeout),
-            ));
-        }
-    };
-    let _ = tcp.set_nodelay(true);
+    let tcp = wire::connect(addr, cfg.connect_timeout).await?;
     let family = protocol.family();
     if protocol.implicit_tls() {
         s.phase = Phase::Handshake;
@@ -256,28 +244,23 @@ async fn dialogue(
     s.phase = Phase::StartTls;
     match family {
         Family::Smtp => {
-            let reply = smtp_command(&mut conn, "STARTTLS", Phase::StartTls, cfg).await?;
+            let reply = smtp::command(&mut conn, "STARTTLS", Phase::StartTls, cfg.read_timeout).await?;
             if reply.code != 220 {
                 return Err(rejected(Phase::StartTls, reply.text(), Some(reply.code)));
             }
         }
         Family::Imap => {
-            let lines = imap_command(&mut conn, "a2", "STARTTLS", Phase::StartTls, cfg).await?;
-            let last = lines.last().cloned().unwrap_or_default();
-            if !last.to_ascii_uppercase().starts_with("A2 OK") {
-                return Err(rejected(Phase::StartTls, last, None));
-            }
+            imap_command(&mut conn, "a2", "STARTTLS", Phase::StartTls, cfg).await?;
         }
         Family::Pop3 => {
-            write_line(&mut conn, "STLS", Phase::StartTls, cfg).await?;
+            wire::send(&mut conn, "STLS", Phase::StartTls, cfg.read_timeout).await?;
             let line = read_line(&mut conn, Phase::StartTls, cfg).await?;
             if !line.starts_with("+OK") {
                 return Err(rejected(Phase::StartTls, line, None));
             }
         }
     }
-    if !conn.buffer().is_empty() {
-        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
+    if let Some(extra) = wire::unsolicited(&conn) {
         return Err(ProbeFailure::new(
             Phase::StartTls,
             FailureReason::PlaintextAfterStartTls,
@@ -290,7 +273,8 @@ async fn dialogue(
     let mut conn = BufReader::with_capacity(4096, stream);
     match family {
         Family::Smtp => {
-            let reply = smtp_command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg).await?;
+            let reply =
+                smtp::command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg.read_timeout).await?;
             if reply.code != 250 {
                 return Err(rejected(Phase::PostTls, reply.text(), Some(reply.code)));
             }
@@ -306,6 +290,7 @@ async fn dialogue(
     Ok(ClientTls::Upgraded)
 }
 
+/// The TLS handshake, its observation kept in the report.
 async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     s: &mut Session,
     stream: S,
@@ -313,18 +298,9 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     cfg: &ClientConfig,
     tls: &TlsContext,
 ) -> Result<tokio_rustls::client::TlsStream<S>, ProbeFailure> {
-    match timeout(cfg.read_timeout, tls.handshake(stream, host)).await {
-        Ok(Ok((stream, observation))) => {
-            s.report.tls = Some(observation);
-            Ok(stream)
-        }
-        Ok(Err(e)) => Err(classify_io(&e, Phase::Handshake)),
-        Err(_) => Err(ProbeFailure::new(
-            Phase::Handshake,
-            FailureReason::Timeout,
-            format!("no handshake within {:?}", cfg.read_timeout),
-        )),
-    }
+    let (stream, observation) = wire::handshake(tls, stream, host, cfg.read_timeout).await?;
+    s.report.tls = Some(observation);
+    Ok(stream)
 }
 
 /// Reads the greeting and asks for the capabilities; returns them.
@@ -337,13 +313,13 @@ async fn greet_and_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
     s.phase = Phase::Banner;
     match family {
         Family::Smtp => {
-            let banner = smtp_read(conn, Phase::Banner, cfg).await?;
+            let banner = smtp::read(conn, Phase::Banner, cfg.read_timeout).await?;
             s.report.greeting = Some(banner.text());
             if banner.code != 220 {
                 return Err(rejected(Phase::Banner, banner.text(), Some(banner.code)));
             }
             s.phase = Phase::Ehlo;
-            let ehlo = smtp_command(conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
+            let ehlo = smtp::command(conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg.read_timeout).await?;
             if ehlo.code != 250 {
                 return Err(rejected(Phase::Ehlo, ehlo.text(), Some(ehlo.code)));
             }
@@ -383,84 +359,18 @@ fn rejected(phase: Phase, text: String, code: Option<u16>) -> ProbeFailure {
     f
 }
 
-async fn smtp_read<S: AsyncRead + Unpin>(
-    conn: &mut BufReader<S>,
-    phase: Phase,
-    cfg: &ClientConfig,
-) -> Result<Reply, ProbeFailure> {
-    match timeout(cfg.read_timeout, smtp::read_reply(conn)).await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
-        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
-        Err(_) => Err(ProbeFailure::new(
-            phase,
-            FailureReason::Timeout,
-            format!("no complete reply within {:?}", cfg.read_timeout),
-        )),
-    }
-}
-
-async fn smtp_command<S: AsyncRead + AsyncWrite + Unpin>(
-    conn: &mut BufReader<S>,
-    line: &str,
-    phase: Phase,
-    cfg: &ClientConfig,
-) -> Result<Reply, ProbeFailure> {
-    write_line(conn, line, phase, cfg).await?;
-    smtp_read(conn, phase, cfg).await
-}
-
-async fn write_line<S: AsyncRead + AsyncWrite + Unpin>(
-    conn: &mut BufReader<S>,
-    line: &str,
-    phase: Phase,
-    cfg: &ClientConfig,
-) -> Result<(), ProbeFailure> {
-    match timeout(cfg.read_timeout, conn.get_mut().write_all(format!("{line}\r\n").as_bytes())).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(classify_io(&e, phase)),
-        Err(_) => Err(ProbeFailure::new(phase, FailureReason::Timeout, "write timed out")),
-    }
-}
-
-/// Reads one line (without CRLF), bounded by [`MAX_LINE_BYTES`].
-pub async fn read_line_bounded<S: AsyncRead + Unpin>(conn: &mut BufReader<S>) -> Result<String, ReadError> {
-    let mut buf = Vec::with_capacity(128);
-    let n = (&mut *conn).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await.map_err(ReadError::Io)?;
-    if n == 0 {
-        return Err(ReadError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")));
-    }
-    if buf.last() != Some(&b'\n') {
-        if n >= MAX_LINE_BYTES {
-            return Err(ReadError::Malformed(format!("line longer than {MAX_LINE_BYTES} bytes")));
-        }
-        return Err(ReadError::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "connection closed mid-line",
-        )));
-    }
-    let text = String::from_utf8_lossy(&buf);
-    Ok(text.trim_end_matches(['\r', '\n']).to_string())
-}
-
+/// Reads one line (without CRLF), bounded by [`MAX_LINE_BYTES`], within the read timeout.
 async fn read_line<S: AsyncRead + Unpin>(
     conn: &mut BufReader<S>,
     phase: Phase,
     cfg: &ClientConfig,
 ) -> Result<String, ProbeFailure> {
-    match timeout(cfg.read_timeout, read_line_bounded(conn)).await {
-        Ok(Ok(l)) => Ok(l),
-        Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
-        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
-        Err(_) => Err(ProbeFailure::new(
-            phase,
-            FailureReason::Timeout,
-            format!("no complete line within {:?}", cfg.read_timeout),
-        )),
-    }
+    let mut buf = Vec::with_capacity(128);
+    wire::within(cfg.read_timeout, phase, "line", wire::read_line(conn, MAX_LINE_BYTES, &mut buf)).await?;
+    Ok(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Sends a tagged IMAP command and reads up to and including its tagged completion.
+/// Sends a tagged IMAP command and reads up to and including its tagged completion, which must be OK.
 async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     tag: &str,
@@ -468,7 +378,7 @@ async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
     phase: Phase,
     cfg: &ClientConfig,
 ) -> Result<Vec<String>, ProbeFailure> {
-    write_line(conn, &format!("{tag} {command}"), phase, cfg).await?;
+    wire::send(conn, &format!("{tag} {command}"), phase, cfg.read_timeout).await?;
     let mut lines = Vec::new();
     loop {
         let line = read_line(conn, phase, cfg).await?;
@@ -484,7 +394,7 @@ async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
         lines.push(line);
         if done {
             let status = lines.last().map(|l| l[tag.len() + 1..].to_ascii_uppercase()).unwrap_or_default();
-            if !status.starts_with("OK") && command != "STARTTLS" {
+            if !status.starts_with("OK") {
                 return Err(rejected(phase, lines.last().cloned().unwrap_or_default(), None));
             }
             return Ok(lines);
@@ -501,7 +411,7 @@ async fn pop3_capa<S: AsyncRead + AsyncWrite + Unpin>(
     phase: Phase,
     cfg: &ClientConfig,
 ) -> Result<Vec<String>, ProbeFailure> {
-    write_line(conn, "CAPA", phase, cfg).await?;
+    wire::send(conn, "CAPA", phase, cfg.read_timeout).await?;
     let first = read_line(conn, phase, cfg).await?;
     if first.starts_with("-ERR") {
         return Ok(Vec::new());
@@ -528,19 +438,15 @@ async fn pop3_capa<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Ends the session politely and briefly; errors are ignored.
 async fn logout<S: AsyncRead + AsyncWrite + Unpin>(family: Family, conn: &mut BufReader<S>, cfg: &ClientConfig) {
-    let (line, is_smtp) = match family {
-        Family::Smtp => ("QUIT", true),
-        Family::Imap => ("a9 LOGOUT", false),
-        Family::Pop3 => ("QUIT", false),
+    let line = match family {
+        Family::Smtp => return smtp::quit(conn, cfg.read_timeout).await,
+        Family::Imap => "a9 LOGOUT",
+        Family::Pop3 => "QUIT",
     };
     let wait = cfg.read_timeout.min(Duration::from_secs(2));
     let _ = timeout(wait, async {
         conn.get_mut().write_all(format!("{line}\r\n").as_bytes()).await?;
-        if is_smtp {
-            let _ = smtp::read_reply(conn).await;
-        } else {
-            let _ = read_line_bounded(conn).await;
-        }
+        let _ = wire::read_line(conn, MAX_LINE_BYTES, &mut Vec::new()).await;
         conn.get_mut().shutdown().await
     })
     .await;
@@ -564,15 +470,5 @@ mod tests {
         let implicit: Vec<bool> = Protocol::ALL.iter().map(|p| p.implicit_tls()).collect();
         assert_eq!(implicit, vec![true, false, true, false, true, false]);
         assert_eq!(Protocol::from_label("smtp"), None);
-    }
-
-    #[tokio::test]
-    async fn read_line_bounded_limits() {
-        let long = vec![b'a'; MAX_LINE_BYTES + 10];
-        let mut r = BufReader::new(&long[..]);
-        assert!(matches!(read_line_bounded(&mut r).await, Err(ReadError::Malformed(_))));
-        let mut r = BufReader::new(&b"* OK ready\r\nrest"[..]);
-        assert_eq!(read_line_bounded(&mut r).await.unwrap(), "* OK ready");
-        assert!(matches!(read_line_bounded(&mut r).await, Err(ReadError::Io(_))), "no newline: closed mid-line");
     }
 }

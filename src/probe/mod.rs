@@ -10,6 +10,7 @@ pub mod client;
 pub mod https;
 pub mod smtp;
 pub mod tls;
+pub mod wire;
 
 use std::fmt;
 use std::io;

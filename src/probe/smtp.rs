@@ -8,12 +8,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
 use super::tls::{TlsContext, TlsObservation};
-use super::{Attempt, FailureReason, Phase, ProbeFailure, classify_io};
+use super::{Attempt, FailureReason, Phase, ProbeFailure, wire};
 
 /// Longest reply line read, in bytes, CRLF included (RFC 5321 says 512; real servers send longer).
 pub const MAX_LINE_BYTES: usize = 2048;
@@ -73,14 +72,7 @@ pub fn parse_line(line: &[u8]) -> Result<(u16, bool, String), ReplyLineError> {
     Ok((code, last, String::from_utf8_lossy(text).into_owned()))
 }
 
-/// Why a reply could not be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The transport failed (including a clean close before the reply ended).
-    Io(std::io::Error),
-    /// The bytes are not an SMTP reply, or exceed the limits.
-    Malformed(String),
-}
+pub use super::wire::ReadError;
 
 /// Reads one whole (possibly multi-line) reply, within the size limits.
 pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply, ReadError> {
@@ -89,20 +81,7 @@ pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply
     let mut code = None;
     let mut buf = Vec::with_capacity(128);
     loop {
-        buf.clear();
-        let n = (&mut *reader).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf).await.map_err(ReadError::Io)?;
-        if n == 0 {
-            return Err(ReadError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")));
-        }
-        if buf.last() != Some(&b'\n') {
-            if n >= MAX_LINE_BYTES {
-                return Err(ReadError::Malformed(format!("reply line longer than {MAX_LINE_BYTES} bytes")));
-            }
-            return Err(ReadError::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed mid-line",
-            )));
-        }
+        let n = wire::read_line(reader, MAX_LINE_BYTES, &mut buf).await?;
         total += n;
         let (c, last, text) = parse_line(&buf).map_err(|e| ReadError::Malformed(e.to_string()))?;
         if *code.get_or_insert(c) != c {
@@ -275,67 +254,54 @@ async fn dialogue(
     tls: &TlsContext,
 ) -> Result<StartTls, ProbeFailure> {
     s.phase = Phase::Connect;
-    let tcp = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(classify_io(&e, Phase::Connect)),
-        Err(_) => {
-            return Err(ProbeFailure::new(
-                Phase::Connect,
-                FailureReason::Timeout,
-                format!("no connection within {:?}", cfg.connect_timeout),
-            ));
-        }
-    };
-    let _ = tcp.set_nodelay(true);
+    let tcp = wire::connect(addr, cfg.connect_timeout).await?;
     let mut conn = BufReader::with_capacity(4096, tcp);
 
     s.phase = Phase::Banner;
-    let banner = read(&mut conn, Phase::Banner, cfg).await?;
+    let banner = read(&mut conn, Phase::Banner, cfg.read_timeout).await?;
     s.smtp.banner = Some(banner.clone());
     if banner.code != 220 {
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Err(rejected(Phase::Banner, &banner));
     }
 
     s.phase = Phase::Ehlo;
-    if !conn.buffer().is_empty() {
+    if let Some(extra) = wire::unsolicited(&conn) {
         // The server spoke again before we did: its next line would be misread as the EHLO reply.
-        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Err(ProbeFailure::new(
             Phase::Ehlo,
             FailureReason::BadReply,
             format!("server sent data before EHLO: {extra:?}"),
         ));
     }
-    let mut ehlo = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
+    let mut ehlo = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::Ehlo, cfg.read_timeout).await?;
     if matches!(ehlo.code, 500..=504 | 550) {
         // EHLO refused: RFC 5321 §4.1.4 allows falling back to HELO, which has no extensions.
         s.smtp.helo_fallback = true;
-        ehlo = command(&mut conn, &format!("HELO {}", cfg.ehlo_name), Phase::Ehlo, cfg).await?;
+        ehlo = command(&mut conn, &format!("HELO {}", cfg.ehlo_name), Phase::Ehlo, cfg.read_timeout).await?;
     }
     s.smtp.ehlo = Some(ehlo.clone());
     if ehlo.code != 250 {
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Err(rejected(Phase::Ehlo, &ehlo));
     }
     s.smtp.extensions = if s.smtp.helo_fallback { Vec::new() } else { parse_ehlo(&ehlo) };
     let offered = offers_starttls(&s.smtp.extensions);
     s.smtp.starttls_offered = Some(offered);
     if !offered {
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Ok(StartTls::NotOffered);
     }
 
     s.phase = Phase::StartTls;
-    let reply = command(&mut conn, "STARTTLS", Phase::StartTls, cfg).await?;
+    let reply = command(&mut conn, "STARTTLS", Phase::StartTls, cfg.read_timeout).await?;
     s.smtp.starttls = Some(reply.clone());
     if reply.code != 220 {
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Err(rejected(Phase::StartTls, &reply));
     }
-    if !conn.buffer().is_empty() {
-        let extra = String::from_utf8_lossy(&conn.buffer()[..conn.buffer().len().min(80)]).into_owned();
+    if let Some(extra) = wire::unsolicited(&conn) {
         return Err(ProbeFailure::new(
             Phase::StartTls,
             FailureReason::PlaintextAfterStartTls,
@@ -344,28 +310,18 @@ async fn dialogue(
     }
 
     s.phase = Phase::Handshake;
-    let (stream, observation) = match timeout(cfg.read_timeout, tls.handshake(conn.into_inner(), host)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Err(classify_io(&e, Phase::Handshake)),
-        Err(_) => {
-            return Err(ProbeFailure::new(
-                Phase::Handshake,
-                FailureReason::Timeout,
-                format!("no handshake within {:?}", cfg.read_timeout),
-            ));
-        }
-    };
+    let (stream, observation) = wire::handshake(tls, conn.into_inner(), host, cfg.read_timeout).await?;
     s.tls = Some(observation);
 
     s.phase = Phase::PostTls;
     let mut conn = BufReader::with_capacity(4096, stream);
-    let reply = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg).await?;
+    let reply = command(&mut conn, &format!("EHLO {}", cfg.ehlo_name), Phase::PostTls, cfg.read_timeout).await?;
     s.smtp.post_tls_ehlo = Some(reply.clone());
     if reply.code != 250 {
-        quit(&mut conn, cfg).await;
+        quit(&mut conn, cfg.read_timeout).await;
         return Err(rejected(Phase::PostTls, &reply));
     }
-    quit(&mut conn, cfg).await;
+    quit(&mut conn, cfg.read_timeout).await;
     Ok(StartTls::Negotiated)
 }
 
@@ -375,43 +331,29 @@ fn rejected(phase: Phase, reply: &Reply) -> ProbeFailure {
     f
 }
 
-async fn read<S: AsyncRead + Unpin>(
+/// Reads one reply within `limit`.
+pub(crate) async fn read<S: AsyncRead + Unpin>(
     conn: &mut BufReader<S>,
     phase: Phase,
-    cfg: &SmtpConfig,
+    limit: Duration,
 ) -> Result<Reply, ProbeFailure> {
-    match timeout(cfg.read_timeout, read_reply(conn)).await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(ReadError::Io(e))) => Err(classify_io(&e, phase)),
-        Ok(Err(ReadError::Malformed(m))) => Err(ProbeFailure::new(phase, FailureReason::BadReply, m)),
-        Err(_) => Err(ProbeFailure::new(
-            phase,
-            FailureReason::Timeout,
-            format!("no complete reply within {:?}", cfg.read_timeout),
-        )),
-    }
+    wire::within(limit, phase, "reply", read_reply(conn)).await
 }
 
-async fn command<S: AsyncRead + AsyncWrite + Unpin>(
+/// Sends a command line and reads its reply, each within `limit`.
+pub(crate) async fn command<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     line: &str,
     phase: Phase,
-    cfg: &SmtpConfig,
+    limit: Duration,
 ) -> Result<Reply, ProbeFailure> {
-    let bytes = format!("{line}\r\n");
-    match timeout(cfg.read_timeout, conn.get_mut().write_all(bytes.as_bytes())).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(classify_io(&e, phase)),
-        Err(_) => {
-            return Err(ProbeFailure::new(phase, FailureReason::Timeout, "write timed out"));
-        }
-    }
-    read(conn, phase, cfg).await
+    wire::send(conn, line, phase, limit).await?;
+    read(conn, phase, limit).await
 }
 
 /// Says QUIT and reads the answer, briefly; errors are ignored (the observation is already made).
-async fn quit<S: AsyncRead + AsyncWrite + Unpin>(conn: &mut BufReader<S>, cfg: &SmtpConfig) {
-    let wait = cfg.read_timeout.min(Duration::from_secs(2));
+pub(crate) async fn quit<S: AsyncRead + AsyncWrite + Unpin>(conn: &mut BufReader<S>, limit: Duration) {
+    let wait = limit.min(Duration::from_secs(2));
     let _ = timeout(wait, async {
         conn.get_mut().write_all(b"QUIT\r\n").await?;
         let _ = read_reply(conn).await;
