@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::grade::Lang;
-use super::{METRICS, Report};
+use super::{Report, metric_index};
 use crate::output::read::ReadError;
 
 /// The shares compared per group.
@@ -141,11 +141,10 @@ pub fn compare(old: &Path, new_dir: &Path, new: &Report, lang: Lang) -> Result<C
         let old_report = super::run_into(old, &tmp, lang);
         let result = (|| -> Result<(), ReadError> {
             let old_report = old_report?;
-            let index = |m: &str| METRICS.iter().position(|(n, _)| *n == m).expect("metric exists");
             for (name, g_new) in &new.groups {
                 let Some(g_old) = old_report.groups.get(name) else { continue };
                 for m in COMPARED {
-                    let (to, tn) = (&g_old.tallies[index(m)], &g_new.tallies[index(m)]);
+                    let (to, tn) = (&g_old.tallies[metric_index(m)], &g_new.tallies[metric_index(m)]);
                     let (Some(po), Some(pn)) = (to.share(), tn.share()) else { continue };
                     let disjoint = match (to.interval(), tn.interval()) {
                         (Some((lo_o, hi_o)), Some((lo_n, hi_n))) => hi_o < lo_n || hi_n < lo_o,

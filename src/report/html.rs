@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::grade::Lang;
-use super::{ALL, METRICS, Report, ordered_groups};
+use super::{ALL, METRICS, Report, metric_index, ordered_groups};
 
 /// The page's words in one language.
 struct Text {
@@ -97,10 +97,6 @@ const CHART_METRICS: [(&str, &str, &str); 4] = [
     ("spf_valid", "SPF valid", "#d69e2e"),
     ("dmarc_present", "DMARC present", "#805ad5"),
 ];
-
-fn metric_index(name: &str) -> usize {
-    METRICS.iter().position(|(m, _)| *m == name).expect("metric exists")
-}
 
 fn group_chart(report: &Report, t: &Text) -> String {
     let (label_w, bar_w, row_h) = (190.0, 520.0, 13.0);

@@ -68,6 +68,11 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The position of a share in [`METRICS`] (and in every group's tallies).
+pub fn metric_index(name: &str) -> usize {
+    METRICS.iter().position(|(m, _)| *m == name).expect("metric exists")
+}
+
 /// The four columns of the business guide, in its order: (header, metric behind it).
 pub const FOUR_COLUMNS: [(&str, &str); 4] = [
     ("spf", "spf_valid"),
@@ -450,58 +455,56 @@ fn write_groups_parquet(path: &Path, report: &Report) -> Result<(), ReadError> {
     Ok(())
 }
 
-fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
+/// The CSV cells of one share: `share`, `low`, `high` (6 decimals, empty when undefined) and `n`.
+fn tally_cells(t: &Tally) -> [String; 4] {
+    let fmt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+    let (lo, hi) = t.interval().unzip();
+    [fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]
+}
+
+/// Writes one row per group: the `leading` columns (headers and cells), then the four cells of each
+/// `(header, metric)` share.
+fn write_share_table(
+    path: &Path,
+    report: &Report,
+    leading: &[&str],
+    cells: impl Fn(&String, &GroupStats) -> Vec<String>,
+    shares: &[(&str, &str)],
+) -> Result<(), ReadError> {
     let mut w = csv::Writer::from_path(path).map_err(csv_error(path))?;
-    let mut header = vec!["group".to_string(), "domains".to_string(), "weight".to_string()];
-    for (m, _) in METRICS {
-        for suffix in ["share", "low", "high", "n"] {
-            header.push(format!("{m}_{suffix}"));
-        }
+    let mut header: Vec<String> = leading.iter().map(|h| h.to_string()).collect();
+    for (name, _) in shares {
+        header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));
     }
     w.write_record(&header).map_err(csv_error(path))?;
     for (name, g) in ordered_groups(report) {
-        let mut row = vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
-        for t in &g.tallies {
-            let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
-            let (lo, hi) = t.interval().unzip();
-            row.extend([fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]);
+        let mut row = cells(name, g);
+        for (_, metric) in shares {
+            row.extend(tally_cells(&g.tallies[metric_index(metric)]));
         }
         w.write_record(&row).map_err(csv_error(path))?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// `groups.csv`: every share of every group.
+fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
+    let shares: Vec<(&str, &str)> = METRICS.iter().map(|(m, _)| (*m, *m)).collect();
+    let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
+    write_share_table(path, report, &["group", "domains", "weight"], cells, &shares)
 }
 
 /// `four_columns.csv`: per group, the business guide's four columns (SPF, DKIM, TLS client to server,
 /// TLS server to server) as shares with their intervals and counts.
 fn write_four_columns(path: &Path, report: &Report) -> Result<(), ReadError> {
-    let mut w = csv::Writer::from_path(path).map_err(csv_error(path))?;
-    let mut header = vec!["group".to_string(), "domains".to_string()];
-    for (name, _) in FOUR_COLUMNS {
-        for suffix in ["share", "low", "high", "n"] {
-            header.push(format!("{name}_{suffix}"));
-        }
-    }
-    w.write_record(&header).map_err(csv_error(path))?;
-    let index = |m: &str| METRICS.iter().position(|(n, _)| *n == m).expect("metric exists");
-    for (name, g) in ordered_groups(report) {
-        let mut row = vec![name.clone(), g.domains.to_string()];
-        for (_, metric) in FOUR_COLUMNS {
-            let t = &g.tallies[index(metric)];
-            let fmt = |v: Option<f64>| v.map(|x| format!("{:.6}", x)).unwrap_or_default();
-            let (lo, hi) = t.interval().unzip();
-            row.extend([fmt(t.share()), fmt(lo), fmt(hi), t.n.to_string()]);
-        }
-        w.write_record(&row).map_err(csv_error(path))?;
-    }
-    w.flush()?;
-    Ok(())
+    let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string()];
+    write_share_table(path, report, &["group", "domains"], cells, &FOUR_COLUMNS)
 }
 
 /// A short table for the terminal: per group, the headline shares (percent, with the interval).
 pub fn render_summary(report: &Report) -> String {
     let pick = ["starttls_all", "cert_valid_all", "red_lock", "spf_valid", "dmarc_present"];
-    let index = |m: &str| METRICS.iter().position(|(n, _)| *n == m).expect("metric exists");
     let mut out = format!("{:<24} {:>8}", "group", "domains");
     for m in pick {
         out.push_str(&format!(" {m:>18}"));
@@ -510,7 +513,7 @@ pub fn render_summary(report: &Report) -> String {
     for (name, g) in ordered_groups(report) {
         out.push_str(&format!("{:<24} {:>8}", name.chars().take(24).collect::<String>(), g.domains));
         for m in pick {
-            let t = &g.tallies[index(m)];
+            let t = &g.tallies[metric_index(m)];
             let cell = match (t.share(), t.interval()) {
                 (Some(p), Some((lo, hi))) => format!("{:.0}% ({:.0}-{:.0})", p * 100.0, lo * 100.0, hi * 100.0),
                 _ => "-".to_string(),
