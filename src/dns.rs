@@ -352,9 +352,7 @@ impl Dns {
                 DnssecStatus::NotChecked,
             );
         };
-        self.limiter.until_ready().await;
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        let fqdn = self.admit(name).await;
         match validator.lookup(fqdn.as_str(), rtype).await {
             Ok(lookup) => {
                 let mut status = None::<DnssecStatus>;
@@ -442,10 +440,16 @@ impl Dns {
         self.queries.load(Ordering::Relaxed)
     }
 
-    async fn lookup<T>(&self, name: &str, rtype: RecordType, pick: impl Fn(&RData) -> Option<T>) -> DnsOutcome<Vec<T>> {
+    /// Waits for the run's query rate, counts the query, and returns `name` as an FQDN (so that no
+    /// search list applies).
+    async fn admit(&self, name: &str) -> String {
         self.limiter.until_ready().await;
         self.queries.fetch_add(1, Ordering::Relaxed);
-        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        if name.ends_with('.') { name.to_string() } else { format!("{name}.") }
+    }
+
+    async fn lookup<T>(&self, name: &str, rtype: RecordType, pick: impl Fn(&RData) -> Option<T>) -> DnsOutcome<Vec<T>> {
+        let fqdn = self.admit(name).await;
         match self.resolver.lookup(fqdn.as_str(), rtype).await {
             Ok(lookup) => {
                 let found: Vec<T> = lookup.answers().iter().filter_map(|r| pick(&r.data)).collect();
@@ -530,27 +534,18 @@ impl Dns {
     }
 }
 
-impl crate::policy::spf::SpfDns for Dns {
+impl crate::policy::TxtLookup for Dns {
     async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
         Dns::txt(self, name).await
     }
+}
+
+impl crate::policy::spf::SpfDns for Dns {
     async fn ipv4(&self, name: &str) -> DnsOutcome<Vec<IpAddr>> {
         Dns::ipv4(self, name).await
     }
     async fn mx_hosts(&self, name: &str) -> DnsOutcome<Vec<String>> {
         self.mx(name).await.map(|v| v.into_iter().map(|m| m.host).collect())
-    }
-}
-
-impl crate::policy::dmarc::DmarcDns for Dns {
-    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
-        Dns::txt(self, name).await
-    }
-}
-
-impl crate::policy::dkim::DkimDns for Dns {
-    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
-        Dns::txt(self, name).await
     }
 }
 

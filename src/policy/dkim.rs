@@ -5,13 +5,12 @@
 //! A key record is parsed for its type (`k=rsa` or `ed25519`), its size (the RSA modulus, from the
 //! SubjectPublicKeyInfo or a bare PKCS#1 key), revocation (an empty `p=`) and the testing flag (`t=y`).
 
-use std::future::Future;
-
 use base64::Engine;
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::{PublicKey, RSAPublicKey};
 use x509_parser::x509::SubjectPublicKeyInfo;
 
+use super::TxtLookup;
 use crate::dns::DnsOutcome;
 
 /// The selectors probed by default: those of the big mailbox providers and sending platforms
@@ -209,18 +208,12 @@ impl DkimStatus {
     }
 }
 
-/// The lookups DKIM discovery needs.
-pub trait DkimDns: Sync {
-    /// TXT records at `name`.
-    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
-}
-
 /// Probes `selectors` (deduplicated, at most [`MAX_SELECTORS`]) under `domain`, all at once.
 ///
 /// First asks for `_domainkey.<domain>`: when that name does not exist (NXDOMAIN), nothing below it
 /// exists either (RFC 8020), so no selector is probed (`probed` is 0). A server that wrongly answers
 /// NXDOMAIN for an empty non-terminal would hide its keys; such servers also break other lookups.
-pub async fn discover(dns: &impl DkimDns, domain: &str, selectors: &[&str]) -> DkimResult {
+pub async fn discover(dns: &impl TxtLookup, domain: &str, selectors: &[&str]) -> DkimResult {
     if dns.txt(&format!("_domainkey.{domain}")).await == DnsOutcome::NxDomain {
         return DkimResult { status: DkimStatus::NotFound, ..DkimResult::default() };
     }
@@ -302,7 +295,7 @@ mod tests {
 
     struct Txt(std::collections::HashMap<String, DnsOutcome<Vec<String>>>);
 
-    impl DkimDns for Txt {
+    impl TxtLookup for Txt {
         async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
             match self.0.get(name) {
                 Some(answer) => answer.clone(),

@@ -4,9 +4,7 @@
 //! report destinations agreed to receive reports (§7.1, `<domain>._report._dmarc.<destination>`).
 //! Unknown tags are ignored, as the RFC asks.
 
-use std::future::Future;
-
-use super::{PolicyStatus, select_records};
+use super::{PolicyStatus, TxtLookup, select_records};
 use crate::dns::DnsOutcome;
 
 /// A DMARC policy (RFC 7489 §6.3, tags `p` and `sp`).
@@ -295,15 +293,9 @@ impl ExternalReports {
     }
 }
 
-/// The TXT lookups DMARC needs beyond the first.
-pub trait DmarcDns: Sync {
-    /// TXT records at `name`.
-    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
-}
-
 /// Classifies the domain's own record, falls back to the organisational domain's, and checks the
 /// external report destinations; `own` is the TXT lookup at `_dmarc.<domain>`.
-pub async fn evaluate(dns: &impl DmarcDns, domain: &str, own: &DnsOutcome<Vec<String>>) -> DmarcResult {
+pub async fn evaluate(dns: &impl TxtLookup, domain: &str, own: &DnsOutcome<Vec<String>>) -> DmarcResult {
     let org = organizational_domain(domain);
     let mut result = from_txt(own);
     result.org_domain = Some(org.clone());
@@ -441,7 +433,7 @@ mod tests {
 
     struct Txt(std::collections::HashMap<&'static str, DnsOutcome<Vec<String>>>);
 
-    impl DmarcDns for Txt {
+    impl TxtLookup for Txt {
         async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
             self.0.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
         }

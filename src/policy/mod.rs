@@ -40,7 +40,17 @@ impl PolicyStatus {
     }
 }
 
+use std::future::Future;
+
 use crate::dns::DnsOutcome;
+
+/// The TXT lookups the policy checks make beyond the first (SPF includes, the organisational
+/// domain's DMARC record, report authorisations, DKIM selectors); implemented by the run's resolver
+/// and by test tables.
+pub trait TxtLookup: Sync {
+    /// TXT records at `name`, each with its character-strings concatenated.
+    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
 
 /// Picks the records of one kind out of a TXT lookup and classifies the outcome, before parsing.
 ///

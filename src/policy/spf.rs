@@ -11,7 +11,7 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 
-use super::{PolicyStatus, select_records};
+use super::{PolicyStatus, TxtLookup, select_records};
 use crate::dns::DnsOutcome;
 
 /// The qualifier of a mechanism (RFC 7208 §4.6.2).
@@ -287,10 +287,8 @@ pub struct Evaluation {
     pub sender_dependent: bool,
 }
 
-/// The DNS lookups SPF evaluation needs; implemented by the run's resolver and by test tables.
-pub trait SpfDns: Sync {
-    /// TXT records at `name`.
-    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+/// The DNS lookups SPF evaluation needs besides TXT; implemented by the run's resolver and by test tables.
+pub trait SpfDns: TxtLookup {
     /// IPv4 addresses of `name`.
     fn ipv4(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<IpAddr>>> + Send;
     /// MX hosts of `name` (empty string for the null MX).
@@ -669,10 +667,13 @@ mod tests {
         }
     }
 
-    impl SpfDns for Table {
+    impl TxtLookup for Table {
         async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
             self.txt.get(name).cloned().unwrap_or(DnsOutcome::NxDomain)
         }
+    }
+
+    impl SpfDns for Table {
         async fn ipv4(&self, name: &str) -> DnsOutcome<Vec<IpAddr>> {
             self.a.get(name).cloned().map(DnsOutcome::Found).unwrap_or(DnsOutcome::NxDomain)
         }
