@@ -75,29 +75,18 @@ impl<T> DnsOutcome<T> {
     }
 }
 
-/// Why a lookup failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DnsFailureKind {
-    /// The server answered SERVFAIL.
-    ServFail,
-    /// The server answered REFUSED.
-    Refused,
-    /// No answer within the timeout, after every retry.
-    Timeout,
-    /// Anything else (FORMERR, NOTIMP, transport errors, malformed answers).
-    Other,
-}
-
-impl DnsFailureKind {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::ServFail => "servfail",
-            Self::Refused => "refused",
-            Self::Timeout => "timeout",
-            Self::Other => "error",
-        }
+crate::labels! {
+    /// Why a lookup failed.
+    #[non_exhaustive]
+    pub enum DnsFailureKind {
+        /// The server answered SERVFAIL.
+        ServFail => "servfail",
+        /// The server answered REFUSED.
+        Refused => "refused",
+        /// No answer within the timeout, after every retry.
+        Timeout => "timeout",
+        /// Anything else (FORMERR, NOTIMP, transport errors, malformed answers).
+        Other => "error",
     }
 }
 
@@ -168,36 +157,25 @@ impl Default for DnsConfig {
     }
 }
 
-/// Whether an answer validates (RFC 4035 §4.3), as hickory's validator judges it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DnssecStatus {
-    /// A chain of signatures from a trust anchor covers the answer.
-    Secure,
-    /// The answer is provably in an unsigned zone.
-    Insecure,
-    /// Signatures should be there and do not verify, or are missing.
-    Bogus,
-    /// The validator could not tell (no trust anchor covers the name, unproven negative answer).
-    Indeterminate,
-    /// The validating lookup itself failed (timeout, SERVFAIL ...).
-    LookupFailed,
-    /// Validation is off (`--no-dnssec`) or nothing was queried.
-    NotChecked,
+crate::labels! {
+    /// Whether an answer validates (RFC 4035 §4.3), as hickory's validator judges it.
+    pub enum DnssecStatus {
+        /// A chain of signatures from a trust anchor covers the answer.
+        Secure => "secure",
+        /// The answer is provably in an unsigned zone.
+        Insecure => "insecure",
+        /// Signatures should be there and do not verify, or are missing.
+        Bogus => "bogus",
+        /// The validator could not tell (no trust anchor covers the name, unproven negative answer).
+        Indeterminate => "indeterminate",
+        /// The validating lookup itself failed (timeout, SERVFAIL ...).
+        LookupFailed => "lookup_failed",
+        /// Validation is off (`--no-dnssec`) or nothing was queried.
+        NotChecked => "not_checked",
+    }
 }
 
 impl DnssecStatus {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Secure => "secure",
-            Self::Insecure => "insecure",
-            Self::Bogus => "bogus",
-            Self::Indeterminate => "indeterminate",
-            Self::LookupFailed => "lookup_failed",
-            Self::NotChecked => "not_checked",
-        }
-    }
-
     fn from_proof(p: Proof) -> Self {
         match p {
             Proof::Secure => Self::Secure,

@@ -13,65 +13,38 @@ pub const MAX_NAME_LEN: usize = 253;
 /// Longest label, in bytes.
 pub const MAX_LABEL_LEN: usize = 63;
 
-/// Why an input line is not scanned. Written to `rejects.csv` as its snake_case label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RejectReason {
-    /// The domain field is missing or blank.
-    Empty,
-    /// The field is not valid UTF-8.
-    InvalidUtf8,
-    /// An IPv4 or IPv6 address instead of a name.
-    IpLiteral,
-    /// IDNA conversion failed (bad Unicode, or punycode that does not round-trip).
-    Idna,
-    /// A label is longer than 63 bytes.
-    LabelTooLong,
-    /// The name is longer than 253 bytes.
-    NameTooLong,
-    /// Two dots in a row, or a leading dot.
-    EmptyLabel,
-    /// A character that is not a letter, digit or hyphen (e.g. `*`, `_`, a space).
-    InvalidCharacter,
-    /// A label that starts or ends with a hyphen.
-    HyphenPosition,
-    /// A single label such as `localhost` or `com`: not an email domain.
-    SingleLabel,
-    /// The same domain was already read on an earlier line.
-    Duplicate,
-    /// The weight column is not a finite, non-negative number.
-    InvalidWeight,
-    /// The `dkim_selectors` column holds something that is not a list of DKIM selectors.
-    InvalidDkimSelector,
-    /// The line is longer than the input limit (1 MiB).
-    LineTooLong,
-}
-
-impl RejectReason {
-    /// The snake_case label written to `rejects.csv`.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Empty => "empty",
-            Self::InvalidUtf8 => "invalid_utf8",
-            Self::IpLiteral => "ip_literal",
-            Self::Idna => "idna",
-            Self::LabelTooLong => "label_too_long",
-            Self::NameTooLong => "name_too_long",
-            Self::EmptyLabel => "empty_label",
-            Self::InvalidCharacter => "invalid_character",
-            Self::HyphenPosition => "hyphen_position",
-            Self::SingleLabel => "single_label",
-            Self::Duplicate => "duplicate",
-            Self::InvalidWeight => "invalid_weight",
-            Self::InvalidDkimSelector => "invalid_dkim_selector",
-            Self::LineTooLong => "line_too_long",
-        }
-    }
-}
-
-impl fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_label())
+crate::labels! {
+    /// Why an input line is not scanned. Written to `rejects.csv` as its snake_case label.
+    #[non_exhaustive]
+    pub enum RejectReason {
+        /// The domain field is missing or blank.
+        Empty => "empty",
+        /// The field is not valid UTF-8.
+        InvalidUtf8 => "invalid_utf8",
+        /// An IPv4 or IPv6 address instead of a name.
+        IpLiteral => "ip_literal",
+        /// IDNA conversion failed (bad Unicode, or punycode that does not round-trip).
+        Idna => "idna",
+        /// A label is longer than 63 bytes.
+        LabelTooLong => "label_too_long",
+        /// The name is longer than 253 bytes.
+        NameTooLong => "name_too_long",
+        /// Two dots in a row, or a leading dot.
+        EmptyLabel => "empty_label",
+        /// A character that is not a letter, digit or hyphen (e.g. `*`, `_`, a space).
+        InvalidCharacter => "invalid_character",
+        /// A label that starts or ends with a hyphen.
+        HyphenPosition => "hyphen_position",
+        /// A single label such as `localhost` or `com`: not an email domain.
+        SingleLabel => "single_label",
+        /// The same domain was already read on an earlier line.
+        Duplicate => "duplicate",
+        /// The weight column is not a finite, non-negative number.
+        InvalidWeight => "invalid_weight",
+        /// The `dkim_selectors` column holds something that is not a list of DKIM selectors.
+        InvalidDkimSelector => "invalid_dkim_selector",
+        /// The line is longer than the input limit (1 MiB).
+        LineTooLong => "line_too_long",
     }
 }
 

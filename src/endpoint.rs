@@ -13,25 +13,16 @@ use quick_xml::events::Event;
 
 use crate::probe::client::Protocol;
 
-/// Where an endpoint came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
-    /// An SRV record.
-    Srv,
-    /// The autoconfig file.
-    Autoconfig,
-    /// A conventional name (a guess).
-    Guess,
-}
-
-impl Source {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Srv => "srv",
-            Self::Autoconfig => "autoconfig",
-            Self::Guess => "guess",
-        }
+crate::labels! {
+    /// Where an endpoint came from.
+    #[derive(PartialOrd, Ord)]
+    pub enum Source {
+        /// An SRV record.
+        Srv => "srv",
+        /// The autoconfig file.
+        Autoconfig => "autoconfig",
+        /// A conventional name (a guess).
+        Guess => "guess",
     }
 }
 
@@ -51,7 +42,7 @@ pub struct Endpoint {
 /// The conventional host names tried as guesses, and the protocols tried on each.
 pub const GUESSES: &[(&str, &[Protocol])] = &[
     ("smtp", &[Protocol::Submissions, Protocol::Submission]),
-    ("mail", &Protocol::ALL),
+    ("mail", Protocol::ALL),
     ("imap", &[Protocol::Imaps, Protocol::Imap]),
     ("pop", &[Protocol::Pop3s, Protocol::Pop3]),
 ];

@@ -23,6 +23,7 @@ pub mod domain;
 pub mod endpoint;
 pub mod exclude;
 pub mod input;
+pub mod label;
 pub mod limit;
 pub mod output;
 pub mod pipeline;

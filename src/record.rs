@@ -21,34 +21,21 @@ use crate::probe::smtp::ProbeReport;
 use crate::probe::tls::{CertVerdict, TlsVersion};
 use crate::probe::{Attempt, FailureReason, Phase};
 
-/// Where the domain's mail exchangers come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MxSource {
-    /// MX records.
-    Explicit,
-    /// No MX records but A/AAAA at the domain: the domain itself is the MX (RFC 5321 §5.1).
-    Implicit,
-    /// The null MX `0 .` (RFC 7505): the domain accepts no mail.
-    NullMx,
-    /// No MX and no address (or NXDOMAIN): the domain accepts no mail.
-    None,
-    /// The lookups failed: unknown.
-    Unknown,
-    /// The domain is on the exclude list: nothing was queried.
-    Excluded,
-}
-
-impl MxSource {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Explicit => "explicit",
-            Self::Implicit => "implicit",
-            Self::NullMx => "null_mx",
-            Self::None => "none",
-            Self::Unknown => "unknown",
-            Self::Excluded => "excluded",
-        }
+crate::labels! {
+    /// Where the domain's mail exchangers come from.
+    pub enum MxSource {
+        /// MX records.
+        Explicit => "explicit",
+        /// No MX records but A/AAAA at the domain: the domain itself is the MX (RFC 5321 §5.1).
+        Implicit => "implicit",
+        /// The null MX `0 .` (RFC 7505): the domain accepts no mail.
+        NullMx => "null_mx",
+        /// No MX and no address (or NXDOMAIN): the domain accepts no mail.
+        None => "none",
+        /// The lookups failed: unknown.
+        Unknown => "unknown",
+        /// The domain is on the exclude list: nothing was queried.
+        Excluded => "excluded",
     }
 }
 
@@ -205,54 +192,40 @@ pub struct DomainScan {
     pub scan_error: Option<String>,
 }
 
-/// The `starttls` summary of a domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StarttlsSummary {
-    /// Every MX address that answered completed a TLS handshake.
-    All,
-    /// Some did, some did not.
-    Some,
-    /// None did.
-    None,
-    /// The domain accepts no mail (null MX, no MX and no address, NXDOMAIN).
-    NoMx,
-    /// The MX lookup failed: unknown.
-    DnsFailed,
-    /// Every MX address was skipped (non-public, IPv6 disabled, no address).
-    NotProbed,
-    /// Probes were made but no MX address answered far enough to tell (refused, timeout, 4xx/5xx greeting ...).
-    Unreachable,
-    /// The domain is on the exclude list.
-    Excluded,
-}
-
-impl StarttlsSummary {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Some => "some",
-            Self::None => "none",
-            Self::NoMx => "no_mx",
-            Self::DnsFailed => "dns_failed",
-            Self::NotProbed => "not_probed",
-            Self::Unreachable => "unreachable",
-            Self::Excluded => "excluded",
-        }
+crate::labels! {
+    /// The `starttls` summary of a domain.
+    pub enum StarttlsSummary {
+        /// Every MX address that answered completed a TLS handshake.
+        All => "all",
+        /// Some did, some did not.
+        Some => "some",
+        /// None did.
+        None => "none",
+        /// The domain accepts no mail (null MX, no MX and no address, NXDOMAIN).
+        NoMx => "no_mx",
+        /// The MX lookup failed: unknown.
+        DnsFailed => "dns_failed",
+        /// Every MX address was skipped (non-public, IPv6 disabled, no address).
+        NotProbed => "not_probed",
+        /// Probes were made but no MX address answered far enough to tell (refused, timeout, 4xx/5xx greeting ...).
+        Unreachable => "unreachable",
+        /// The domain is on the exclude list.
+        Excluded => "excluded",
     }
 }
 
-/// Share of a set: all, some, none, or not applicable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Share {
-    /// Every member.
-    All,
-    /// Some members.
-    Some,
-    /// No member.
-    None,
-    /// The set is empty.
-    NotApplicable,
+crate::labels! {
+    /// Share of a set: all, some, none, or not applicable.
+    pub enum Share {
+        /// Every member.
+        All => "all",
+        /// Some members.
+        Some => "some",
+        /// No member.
+        None => "none",
+        /// The set is empty.
+        NotApplicable => "n_a",
+    }
 }
 
 impl Share {
@@ -263,16 +236,6 @@ impl Share {
             (t, h) if h == t => Self::All,
             (_, 0) => Self::None,
             _ => Self::Some,
-        }
-    }
-
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Some => "some",
-            Self::None => "none",
-            Self::NotApplicable => "n_a",
         }
     }
 }

@@ -48,25 +48,15 @@ pub fn is_selector(s: &str) -> bool {
         })
 }
 
-/// The type of a DKIM key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyType {
-    /// `k=rsa` (the default).
-    Rsa,
-    /// `k=ed25519` (RFC 8463).
-    Ed25519,
-    /// Anything else.
-    Unknown,
-}
-
-impl KeyType {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Rsa => "rsa",
-            Self::Ed25519 => "ed25519",
-            Self::Unknown => "unknown",
-        }
+crate::labels! {
+    /// The type of a DKIM key.
+    pub enum KeyType {
+        /// `k=rsa` (the default).
+        Rsa => "rsa",
+        /// `k=ed25519` (RFC 8463).
+        Ed25519 => "ed25519",
+        /// Anything else.
+        Unknown => "unknown",
     }
 }
 
@@ -179,32 +169,21 @@ impl DkimResult {
     }
 }
 
-/// The outcome of DKIM discovery.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum DkimStatus {
-    /// At least one key that is not revoked.
-    Found,
-    /// Only revoked keys.
-    Revoked,
-    /// None of the probed selectors has a key, and every lookup worked.
-    #[default]
-    NotFound,
-    /// No key found and some lookups failed: unknown.
-    TempError,
-    /// Not probed (excluded, or `--no-dkim`).
-    NotQueried,
-}
-
-impl DkimStatus {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Found => "found",
-            Self::Revoked => "revoked",
-            Self::NotFound => "not_found",
-            Self::TempError => "temperror",
-            Self::NotQueried => "not_queried",
-        }
+crate::labels! {
+    /// The outcome of DKIM discovery.
+    #[derive(Default)]
+    pub enum DkimStatus {
+        /// At least one key that is not revoked.
+        Found => "found",
+        /// Only revoked keys.
+        Revoked => "revoked",
+        /// None of the probed selectors has a key, and every lookup worked.
+        #[default]
+        NotFound => "not_found",
+        /// No key found and some lookups failed: unknown.
+        TempError => "temperror",
+        /// Not probed (excluded, or `--no-dkim`).
+        NotQueried => "not_queried",
     }
 }
 

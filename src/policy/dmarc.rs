@@ -7,27 +7,19 @@
 use super::{PolicyStatus, TxtLookup, select_records};
 use crate::dns::DnsOutcome;
 
-/// A DMARC policy (RFC 7489 §6.3, tags `p` and `sp`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Policy {
-    /// Monitor only.
-    None,
-    /// Treat failing mail as suspicious.
-    Quarantine,
-    /// Reject failing mail.
-    Reject,
+crate::labels! {
+    /// A DMARC policy (RFC 7489 §6.3, tags `p` and `sp`).
+    pub enum Policy {
+        /// Monitor only.
+        None => "none",
+        /// Treat failing mail as suspicious.
+        Quarantine => "quarantine",
+        /// Reject failing mail.
+        Reject => "reject",
+    }
 }
 
 impl Policy {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Quarantine => "quarantine",
-            Self::Reject => "reject",
-        }
-    }
-
     fn parse(v: &str) -> Option<Self> {
         match v.to_ascii_lowercase().as_str() {
             "none" => Some(Self::None),
@@ -38,24 +30,17 @@ impl Policy {
     }
 }
 
-/// An identifier alignment mode (`adkim`, `aspf`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Alignment {
-    /// `r` (the default): organisational domains must match.
-    Relaxed,
-    /// `s`: domains must match exactly.
-    Strict,
+crate::labels! {
+    /// An identifier alignment mode (`adkim`, `aspf`).
+    pub enum Alignment {
+        /// `r` (the default): organisational domains must match.
+        Relaxed => "relaxed",
+        /// `s`: domains must match exactly.
+        Strict => "strict",
+    }
 }
 
 impl Alignment {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Relaxed => "relaxed",
-            Self::Strict => "strict",
-        }
-    }
-
     fn parse(v: &str) -> Option<Self> {
         match v.to_ascii_lowercase().as_str() {
             "r" => Some(Self::Relaxed),
@@ -244,22 +229,13 @@ impl DmarcResult {
     }
 }
 
-/// Where the applying DMARC record was published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// At `_dmarc.<domain>`.
-    Domain,
-    /// At `_dmarc.<organisational domain>`, because the domain has none (RFC 7489 §6.6.3).
-    OrganizationalDomain,
-}
-
-impl Source {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Domain => "domain",
-            Self::OrganizationalDomain => "organizational_domain",
-        }
+crate::labels! {
+    /// Where the applying DMARC record was published.
+    pub enum Source {
+        /// At `_dmarc.<domain>`.
+        Domain => "domain",
+        /// At `_dmarc.<organisational domain>`, because the domain has none (RFC 7489 §6.6.3).
+        OrganizationalDomain => "organizational_domain",
     }
 }
 

@@ -8,35 +8,22 @@ pub mod mta_sts;
 pub mod spf;
 pub mod tls_rpt;
 
-/// How a TXT-published policy (SPF, DMARC) came out for a domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PolicyStatus {
-    /// The lookup worked and no record of this kind is published (includes NXDOMAIN and NODATA).
-    None,
-    /// Exactly one record, and it parses.
-    Valid,
-    /// More than one record: a permanent error for SPF (RFC 7208 §4.5) and no policy for DMARC (RFC 7489 §6.6.3).
-    MultipleRecords,
-    /// One record that does not parse.
-    SyntaxError,
-    /// The TXT lookup failed (SERVFAIL, timeout ...): the answer is unknown, never "none".
-    TempError,
-    /// Not looked up: the domain is on the exclude list.
-    NotQueried,
-}
-
-impl PolicyStatus {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Valid => "valid",
-            Self::MultipleRecords => "multiple_records",
-            Self::SyntaxError => "syntax_error",
-            Self::TempError => "temperror",
-            Self::NotQueried => "not_queried",
-        }
+crate::labels! {
+    /// How a TXT-published policy (SPF, DMARC) came out for a domain.
+    #[non_exhaustive]
+    pub enum PolicyStatus {
+        /// The lookup worked and no record of this kind is published (includes NXDOMAIN and NODATA).
+        None => "none",
+        /// Exactly one record, and it parses.
+        Valid => "valid",
+        /// More than one record: a permanent error for SPF (RFC 7208 §4.5) and no policy for DMARC (RFC 7489 §6.6.3).
+        MultipleRecords => "multiple_records",
+        /// One record that does not parse.
+        SyntaxError => "syntax_error",
+        /// The TXT lookup failed (SERVFAIL, timeout ...): the answer is unknown, never "none".
+        TempError => "temperror",
+        /// Not looked up: the domain is on the exclude list.
+        NotQueried => "not_queried",
     }
 }
 

@@ -55,25 +55,15 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> (PolicyStatus, Option<String>,
     (status, id, detail)
 }
 
-/// The policy mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Senders must not deliver without a valid, matching certificate.
-    Enforce,
-    /// Senders report failures but deliver anyway.
-    Testing,
-    /// The policy is withdrawn.
-    None,
-}
-
-impl Mode {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Enforce => "enforce",
-            Self::Testing => "testing",
-            Self::None => "none",
-        }
+crate::labels! {
+    /// The policy mode.
+    pub enum Mode {
+        /// Senders must not deliver without a valid, matching certificate.
+        Enforce => "enforce",
+        /// Senders report failures but deliver anyway.
+        Testing => "testing",
+        /// The policy is withdrawn.
+        None => "none",
     }
 }
 

@@ -14,30 +14,21 @@ use std::pin::Pin;
 use super::{PolicyStatus, TxtLookup, select_records};
 use crate::dns::DnsOutcome;
 
-/// The qualifier of a mechanism (RFC 7208 §4.6.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Qualifier {
-    /// `+` (the default): pass.
-    Pass,
-    /// `-`: fail.
-    Fail,
-    /// `~`: softfail.
-    SoftFail,
-    /// `?`: neutral.
-    Neutral,
+crate::labels! {
+    /// The qualifier of a mechanism (RFC 7208 §4.6.2).
+    pub enum Qualifier {
+        /// `+` (the default): pass.
+        Pass => "pass",
+        /// `-`: fail.
+        Fail => "fail",
+        /// `~`: softfail.
+        SoftFail => "softfail",
+        /// `?`: neutral.
+        Neutral => "neutral",
+    }
 }
 
 impl Qualifier {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Pass => "pass",
-            Self::Fail => "fail",
-            Self::SoftFail => "softfail",
-            Self::Neutral => "neutral",
-        }
-    }
-
     fn sign(self) -> char {
         match self {
             Self::Pass => '+',
@@ -237,37 +228,23 @@ impl SpfOutcome {
     }
 }
 
-/// Why a policy is a permanent error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PermErrorReason {
-    /// More than one `v=spf1` record at a domain of the policy (§4.5).
-    MultipleRecords,
-    /// A record of the policy does not parse (§4.6).
-    SyntaxError,
-    /// More than 10 DNS-querying terms (§4.6.4).
-    TooManyLookups,
-    /// More than 2 lookups that returned nothing (§4.6.4).
-    TooManyVoidLookups,
-    /// An `mx` mechanism names more than 10 hosts (§4.6.4).
-    TooManyMxNames,
-    /// An `include` names a domain without an SPF record (§5.2).
-    IncludeWithoutRecord,
-    /// A `redirect` names a domain without an SPF record (§6.1).
-    RedirectWithoutRecord,
-}
-
-impl PermErrorReason {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::MultipleRecords => "multiple_records",
-            Self::SyntaxError => "syntax_error",
-            Self::TooManyLookups => "too_many_lookups",
-            Self::TooManyVoidLookups => "too_many_void_lookups",
-            Self::TooManyMxNames => "too_many_mx_names",
-            Self::IncludeWithoutRecord => "include_without_record",
-            Self::RedirectWithoutRecord => "redirect_without_record",
-        }
+crate::labels! {
+    /// Why a policy is a permanent error.
+    pub enum PermErrorReason {
+        /// More than one `v=spf1` record at a domain of the policy (§4.5).
+        MultipleRecords => "multiple_records",
+        /// A record of the policy does not parse (§4.6).
+        SyntaxError => "syntax_error",
+        /// More than 10 DNS-querying terms (§4.6.4).
+        TooManyLookups => "too_many_lookups",
+        /// More than 2 lookups that returned nothing (§4.6.4).
+        TooManyVoidLookups => "too_many_void_lookups",
+        /// An `mx` mechanism names more than 10 hosts (§4.6.4).
+        TooManyMxNames => "too_many_mx_names",
+        /// An `include` names a domain without an SPF record (§5.2).
+        IncludeWithoutRecord => "include_without_record",
+        /// A `redirect` names a domain without an SPF record (§6.1).
+        RedirectWithoutRecord => "redirect_without_record",
     }
 }
 

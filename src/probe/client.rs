@@ -17,45 +17,26 @@ use super::smtp;
 use super::tls::{TlsContext, TlsObservation};
 use super::{Attempt, FailureReason, Phase, ProbeFailure, wire};
 
-/// A client-facing mail protocol and how TLS starts on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// Message submission over implicit TLS (RFC 8314), port 465.
-    Submissions,
-    /// Message submission with STARTTLS (RFC 6409), port 587.
-    Submission,
-    /// IMAP over implicit TLS, port 993.
-    Imaps,
-    /// IMAP with STARTTLS, port 143.
-    Imap,
-    /// POP3 over implicit TLS, port 995.
-    Pop3s,
-    /// POP3 with STLS, port 110.
-    Pop3,
+crate::labels! {
+    /// A client-facing mail protocol and how TLS starts on it.
+    #[derive(PartialOrd, Ord)]
+    pub enum Protocol {
+        /// Message submission over implicit TLS (RFC 8314), port 465.
+        Submissions => "submissions",
+        /// Message submission with STARTTLS (RFC 6409), port 587.
+        Submission => "submission",
+        /// IMAP over implicit TLS, port 993.
+        Imaps => "imaps",
+        /// IMAP with STARTTLS, port 143.
+        Imap => "imap",
+        /// POP3 over implicit TLS, port 995.
+        Pop3s => "pop3s",
+        /// POP3 with STLS, port 110.
+        Pop3 => "pop3",
+    }
 }
 
 impl Protocol {
-    /// Every protocol, in output order.
-    pub const ALL: [Protocol; 6] =
-        [Self::Submissions, Self::Submission, Self::Imaps, Self::Imap, Self::Pop3s, Self::Pop3];
-
-    /// The snake_case label used in output columns (also the SRV service name).
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Submissions => "submissions",
-            Self::Submission => "submission",
-            Self::Imaps => "imaps",
-            Self::Imap => "imap",
-            Self::Pop3s => "pop3s",
-            Self::Pop3 => "pop3",
-        }
-    }
-
-    /// Parses a label.
-    pub fn from_label(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_label() == s)
-    }
-
     /// The standard port.
     pub fn default_port(self) -> u16 {
         match self {
@@ -463,7 +444,7 @@ mod tests {
     #[test]
     fn protocol_table() {
         for p in Protocol::ALL {
-            assert_eq!(Protocol::from_label(p.as_label()), Some(p));
+            assert_eq!(Protocol::from_label(p.as_label()), Some(*p));
         }
         let ports: Vec<u16> = Protocol::ALL.iter().map(|p| p.default_port()).collect();
         assert_eq!(ports, vec![465, 587, 993, 143, 995, 110]);

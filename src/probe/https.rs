@@ -127,52 +127,34 @@ async fn fetch(
     result
 }
 
-/// How fetching a small file over HTTPS went (an MTA-STS policy, an autoconfig file).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum FetchOutcome {
-    /// Fetched, and it parses.
-    Ok,
-    /// Not fetched (for MTA-STS: no valid `_mta-sts` TXT record).
-    #[default]
-    NotFetched,
-    /// The host (`mta-sts.<domain>`, `autoconfig.<domain>`) has no address, or its lookup failed.
-    NoAddress,
-    /// TCP connection refused or unreachable.
-    ConnectFailed,
-    /// No complete answer in time.
-    Timeout,
-    /// The TLS handshake failed (certificate not valid for the name, untrusted, expired ...).
-    TlsFailed,
-    /// Not a usable HTTP answer.
-    HttpError,
-    /// An HTTP status other than 200 (redirects are not followed, RFC 8461 §3.3).
-    HttpStatus,
-    /// A media type other than text/plain.
-    WrongContentType,
-    /// Larger than the size limit.
-    TooLarge,
-    /// The file does not parse.
-    SyntaxError,
-    /// The address is excluded or not public, so nothing was sent.
-    Skipped,
-}
-
-impl FetchOutcome {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::NotFetched => "not_fetched",
-            Self::NoAddress => "no_address",
-            Self::ConnectFailed => "connect_failed",
-            Self::Timeout => "timeout",
-            Self::TlsFailed => "tls_failed",
-            Self::HttpError => "http_error",
-            Self::HttpStatus => "http_status",
-            Self::WrongContentType => "wrong_content_type",
-            Self::TooLarge => "too_large",
-            Self::SyntaxError => "syntax_error",
-            Self::Skipped => "skipped",
-        }
+crate::labels! {
+    /// How fetching a small file over HTTPS went (an MTA-STS policy, an autoconfig file).
+    #[derive(Default)]
+    pub enum FetchOutcome {
+        /// Fetched, and it parses.
+        Ok => "ok",
+        /// Not fetched (for MTA-STS: no valid `_mta-sts` TXT record).
+        #[default]
+        NotFetched => "not_fetched",
+        /// The host (`mta-sts.<domain>`, `autoconfig.<domain>`) has no address, or its lookup failed.
+        NoAddress => "no_address",
+        /// TCP connection refused or unreachable.
+        ConnectFailed => "connect_failed",
+        /// No complete answer in time.
+        Timeout => "timeout",
+        /// The TLS handshake failed (certificate not valid for the name, untrusted, expired ...).
+        TlsFailed => "tls_failed",
+        /// Not a usable HTTP answer.
+        HttpError => "http_error",
+        /// An HTTP status other than 200 (redirects are not followed, RFC 8461 §3.3).
+        HttpStatus => "http_status",
+        /// A media type other than text/plain.
+        WrongContentType => "wrong_content_type",
+        /// Larger than the size limit.
+        TooLarge => "too_large",
+        /// The file does not parse.
+        SyntaxError => "syntax_error",
+        /// The address is excluded or not public, so nothing was sent.
+        Skipped => "skipped",
     }
 }

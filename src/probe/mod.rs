@@ -15,87 +15,54 @@ pub mod wire;
 use std::fmt;
 use std::io;
 
-/// The step of the SMTP/TLS dialogue a failure happened in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// TCP connect.
-    Connect,
-    /// Waiting for and reading the 220 greeting.
-    Banner,
-    /// EHLO (or the HELO fallback) and its reply.
-    Ehlo,
-    /// The STARTTLS command and its reply.
-    StartTls,
-    /// The TLS handshake.
-    Handshake,
-    /// EHLO over TLS and QUIT.
-    PostTls,
-}
-
-impl Phase {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Connect => "connect",
-            Self::Banner => "banner",
-            Self::Ehlo => "ehlo",
-            Self::StartTls => "starttls",
-            Self::Handshake => "handshake",
-            Self::PostTls => "post_tls",
-        }
+crate::labels! {
+    /// The step of the SMTP/TLS dialogue a failure happened in.
+    pub enum Phase {
+        /// TCP connect.
+        Connect => "connect",
+        /// Waiting for and reading the 220 greeting.
+        Banner => "banner",
+        /// EHLO (or the HELO fallback) and its reply.
+        Ehlo => "ehlo",
+        /// The STARTTLS command and its reply.
+        StartTls => "starttls",
+        /// The TLS handshake.
+        Handshake => "handshake",
+        /// EHLO over TLS and QUIT.
+        PostTls => "post_tls",
     }
 }
 
-/// Why a probe failed. Closed vocabulary; see the README for each label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FailureReason {
-    /// The TCP connection was refused (closed port).
-    Refused,
-    /// A connect, read or write timed out, or the whole-probe deadline passed.
-    Timeout,
-    /// The server closed the connection.
-    Closed,
-    /// The connection was reset.
-    Reset,
-    /// No route to the host or network.
-    Unreachable,
-    /// The server's reply is not SMTP, or is over the size limits.
-    BadReply,
-    /// The server answered with a 4xx/5xx code (see `probe_reply_code`), e.g. 421 greeting or 454 to STARTTLS.
-    Rejected,
-    /// The server sent plaintext right after its 220 to STARTTLS (the STARTTLS command-injection pattern).
-    PlaintextAfterStartTls,
-    /// The server speaks only TLS 1.0/1.1 (or older), which this scanner does not negotiate.
-    LegacyTlsOnly,
-    /// The server sent a TLS alert (e.g. handshake_failure: no common cipher).
-    TlsAlert,
-    /// Any other TLS protocol error (corrupt records, unexpected messages).
-    TlsProtocol,
-    /// Another I/O error.
-    Io,
-    /// A bug in the scanner (a panic inside the probe).
-    Internal,
-}
-
-impl FailureReason {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Refused => "refused",
-            Self::Timeout => "timeout",
-            Self::Closed => "closed",
-            Self::Reset => "reset",
-            Self::Unreachable => "unreachable",
-            Self::BadReply => "bad_reply",
-            Self::Rejected => "rejected",
-            Self::PlaintextAfterStartTls => "plaintext_after_starttls",
-            Self::LegacyTlsOnly => "legacy_tls_only",
-            Self::TlsAlert => "tls_alert",
-            Self::TlsProtocol => "tls_protocol",
-            Self::Io => "io",
-            Self::Internal => "internal",
-        }
+crate::labels! {
+    /// Why a probe failed. Closed vocabulary; see the README for each label.
+    #[non_exhaustive]
+    pub enum FailureReason {
+        /// The TCP connection was refused (closed port).
+        Refused => "refused",
+        /// A connect, read or write timed out, or the whole-probe deadline passed.
+        Timeout => "timeout",
+        /// The server closed the connection.
+        Closed => "closed",
+        /// The connection was reset.
+        Reset => "reset",
+        /// No route to the host or network.
+        Unreachable => "unreachable",
+        /// The server's reply is not SMTP, or is over the size limits.
+        BadReply => "bad_reply",
+        /// The server answered with a 4xx/5xx code (see `probe_reply_code`), e.g. 421 greeting or 454 to STARTTLS.
+        Rejected => "rejected",
+        /// The server sent plaintext right after its 220 to STARTTLS (the STARTTLS command-injection pattern).
+        PlaintextAfterStartTls => "plaintext_after_starttls",
+        /// The server speaks only TLS 1.0/1.1 (or older), which this scanner does not negotiate.
+        LegacyTlsOnly => "legacy_tls_only",
+        /// The server sent a TLS alert (e.g. handshake_failure: no common cipher).
+        TlsAlert => "tls_alert",
+        /// Any other TLS protocol error (corrupt records, unexpected messages).
+        TlsProtocol => "tls_protocol",
+        /// Another I/O error.
+        Io => "io",
+        /// A bug in the scanner (a panic inside the probe).
+        Internal => "internal",
     }
 }
 
@@ -125,35 +92,22 @@ impl fmt::Display for ProbeFailure {
     }
 }
 
-/// Why a probe was not attempted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SkipReason {
-    /// The address is loopback, private, link-local, CGNAT, documentation, multicast ... (see `--allow-private`).
-    NonPublicAddress,
-    /// An IPv6 address, and `--ipv6` was not given.
-    Ipv6Disabled,
-    /// The MX host has no A or AAAA record.
-    NoAddress,
-    /// The MX host's address lookups failed (see `mx_a_outcome`, `mx_aaaa_outcome`).
-    AddressLookupFailed,
-    /// Beyond `--max-mx-per-domain` or `--max-ips-per-mx`.
-    OverLimit,
-    /// The MX host name or address is on the exclude list.
-    Excluded,
-}
-
-impl SkipReason {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::NonPublicAddress => "non_public_address",
-            Self::Ipv6Disabled => "ipv6_disabled",
-            Self::NoAddress => "no_address",
-            Self::AddressLookupFailed => "address_lookup_failed",
-            Self::OverLimit => "over_limit",
-            Self::Excluded => "excluded",
-        }
+crate::labels! {
+    /// Why a probe was not attempted.
+    #[non_exhaustive]
+    pub enum SkipReason {
+        /// The address is loopback, private, link-local, CGNAT, documentation, multicast ... (see `--allow-private`).
+        NonPublicAddress => "non_public_address",
+        /// An IPv6 address, and `--ipv6` was not given.
+        Ipv6Disabled => "ipv6_disabled",
+        /// The MX host has no A or AAAA record.
+        NoAddress => "no_address",
+        /// The MX host's address lookups failed (see `mx_a_outcome`, `mx_aaaa_outcome`).
+        AddressLookupFailed => "address_lookup_failed",
+        /// Beyond `--max-mx-per-domain` or `--max-ips-per-mx`.
+        OverLimit => "over_limit",
+        /// The MX host name or address is on the exclude list.
+        Excluded => "excluded",
     }
 }
 

@@ -58,62 +58,33 @@ pub struct GradeInput {
     pub hosts_without_tls: Vec<String>,
 }
 
-/// One problem found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Finding {
-    /// No MX completes STARTTLS (Gmail's red padlock).
-    NoStartTls,
-    /// Some MX do not complete STARTTLS.
-    PartialStartTls,
-    /// Some TLS sessions had an invalid certificate.
-    InvalidCertificate,
-    /// No SPF record.
-    NoSpf,
-    /// SPF broken (several records, syntax error).
-    BrokenSpf,
-    /// SPF ends in `+all`: anyone may send.
-    SpfPassAll,
-    /// No DMARC record.
-    NoDmarc,
-    /// DMARC broken.
-    BrokenDmarc,
-    /// DMARC `p=none`.
-    DmarcMonitorOnly,
-    /// A client port (submission, IMAP, POP3) accepts passwords before TLS.
-    ClientPlaintextAuth,
+crate::labels! {
+    /// One problem found.
+    pub enum Finding {
+        /// No MX completes STARTTLS (Gmail's red padlock).
+        NoStartTls => "no_starttls",
+        /// Some MX do not complete STARTTLS.
+        PartialStartTls => "partial_starttls",
+        /// Some TLS sessions had an invalid certificate.
+        InvalidCertificate => "invalid_certificate",
+        /// No SPF record.
+        NoSpf => "no_spf",
+        /// SPF broken (several records, syntax error).
+        BrokenSpf => "broken_spf",
+        /// SPF ends in `+all`: anyone may send.
+        SpfPassAll => "spf_pass_all",
+        /// No DMARC record.
+        NoDmarc => "no_dmarc",
+        /// DMARC broken.
+        BrokenDmarc => "broken_dmarc",
+        /// DMARC `p=none`.
+        DmarcMonitorOnly => "dmarc_monitor_only",
+        /// A client port (submission, IMAP, POP3) accepts passwords before TLS.
+        ClientPlaintextAuth => "client_plaintext_auth",
+    }
 }
 
 impl Finding {
-    /// Every finding, encryption first.
-    pub const ALL: [Self; 10] = [
-        Self::NoStartTls,
-        Self::PartialStartTls,
-        Self::InvalidCertificate,
-        Self::NoSpf,
-        Self::BrokenSpf,
-        Self::SpfPassAll,
-        Self::NoDmarc,
-        Self::BrokenDmarc,
-        Self::DmarcMonitorOnly,
-        Self::ClientPlaintextAuth,
-    ];
-
-    /// The snake_case label.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::NoStartTls => "no_starttls",
-            Self::PartialStartTls => "partial_starttls",
-            Self::InvalidCertificate => "invalid_certificate",
-            Self::NoSpf => "no_spf",
-            Self::BrokenSpf => "broken_spf",
-            Self::SpfPassAll => "spf_pass_all",
-            Self::NoDmarc => "no_dmarc",
-            Self::BrokenDmarc => "broken_dmarc",
-            Self::DmarcMonitorOnly => "dmarc_monitor_only",
-            Self::ClientPlaintextAuth => "client_plaintext_auth",
-        }
-    }
-
     /// A short human-readable title.
     pub fn title(self, lang: Lang) -> &'static str {
         match (self, lang) {

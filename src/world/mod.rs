@@ -168,71 +168,35 @@ impl ProviderKind {
     }
 }
 
-/// How one MX host behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Posture {
-    /// STARTTLS with a certificate from the world's CA for its name.
-    Valid,
-    /// STARTTLS with a self-signed certificate.
-    SelfSigned,
-    /// STARTTLS with an expired certificate from the world's CA.
-    Expired,
-    /// STARTTLS with a certificate from the world's CA for another name.
-    NameMismatch,
-    /// STARTTLS, TLS 1.2 only, valid certificate.
-    Tls12Only,
-    /// No STARTTLS offered.
-    NoStartTls,
-    /// STARTTLS offered, answered with 454.
-    Reject454,
-    /// Greets with 421.
-    Greeting421,
-    /// Greets after a delay (postscreen style), then STARTTLS with a valid certificate.
-    DelayedGreeting,
-    /// Nothing listens.
-    ClosedPort,
-    /// Accepts and never speaks.
-    Silent,
-}
-
-impl Posture {
-    /// Every posture, in the order the first MX hosts of a world get them.
-    pub const ALL: [Self; 11] = [
-        Self::Valid,
-        Self::SelfSigned,
-        Self::Expired,
-        Self::NameMismatch,
-        Self::Tls12Only,
-        Self::NoStartTls,
-        Self::Reject454,
-        Self::Greeting421,
-        Self::DelayedGreeting,
-        Self::ClosedPort,
-        Self::Silent,
-    ];
-
-    /// The posture with this label.
-    pub fn from_label(label: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_label() == label)
-    }
-
-    /// The snake_case label.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::SelfSigned => "self_signed",
-            Self::Expired => "expired",
-            Self::NameMismatch => "name_mismatch",
-            Self::Tls12Only => "tls12_only",
-            Self::NoStartTls => "no_starttls",
-            Self::Reject454 => "reject_454",
-            Self::Greeting421 => "greeting_421",
-            Self::DelayedGreeting => "delayed_greeting",
-            Self::ClosedPort => "closed_port",
-            Self::Silent => "silent",
-        }
+crate::labels! {
+    /// How one MX host behaves.
+    pub enum Posture {
+        /// STARTTLS with a certificate from the world's CA for its name.
+        Valid => "valid",
+        /// STARTTLS with a self-signed certificate.
+        SelfSigned => "self_signed",
+        /// STARTTLS with an expired certificate from the world's CA.
+        Expired => "expired",
+        /// STARTTLS with a certificate from the world's CA for another name.
+        NameMismatch => "name_mismatch",
+        /// STARTTLS, TLS 1.2 only, valid certificate.
+        Tls12Only => "tls12_only",
+        /// No STARTTLS offered.
+        NoStartTls => "no_starttls",
+        /// STARTTLS offered, answered with 454.
+        Reject454 => "reject_454",
+        /// Greets with 421.
+        Greeting421 => "greeting_421",
+        /// Greets after a delay (postscreen style), then STARTTLS with a valid certificate.
+        DelayedGreeting => "delayed_greeting",
+        /// Nothing listens.
+        ClosedPort => "closed_port",
+        /// Accepts and never speaks.
+        Silent => "silent",
     }
 }
+
+impl Posture {}
 
 /// One MX host of a provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -674,7 +638,7 @@ mod tests {
             assert!(w.providers.iter().any(|p| p.kind == kind), "{kind:?}");
         }
         for posture in Posture::ALL {
-            assert!(w.mx_hosts().any(|m| m.posture == posture), "{posture:?}");
+            assert!(w.mx_hosts().any(|m| m.posture == *posture), "{posture:?}");
         }
         let domains: Vec<_> = w.domains().collect();
         for mail in [Mail::Provider, Mail::NullMx, Mail::NxDomain, Mail::ServFail] {

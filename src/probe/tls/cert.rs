@@ -12,38 +12,24 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, Error};
 use x509_parser::prelude::*;
 
-/// The certificate verdict of one TLS session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CertVerdict {
-    /// Chains to a trusted root and matches the host name.
-    Valid,
-    /// Past its notAfter date.
-    Expired,
-    /// Before its notBefore date.
-    NotYetValid,
-    /// Self-signed (issuer = subject) and not itself trusted.
-    SelfSigned,
-    /// Does not chain to a trusted root.
-    UnknownIssuer,
-    /// Trusted, but not valid for the MX host name.
-    NameMismatch,
-    /// Anything else (bad encoding, bad signature, wrong key usage ...); see `tls_cert_detail`.
-    Other,
-}
-
-impl CertVerdict {
-    /// The snake_case label used in output columns.
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::SelfSigned => "self_signed",
-            Self::UnknownIssuer => "unknown_issuer",
-            Self::NameMismatch => "name_mismatch",
-            Self::Other => "other",
-        }
+crate::labels! {
+    /// The certificate verdict of one TLS session.
+    #[non_exhaustive]
+    pub enum CertVerdict {
+        /// Chains to a trusted root and matches the host name.
+        Valid => "valid",
+        /// Past its notAfter date.
+        Expired => "expired",
+        /// Before its notBefore date.
+        NotYetValid => "not_yet_valid",
+        /// Self-signed (issuer = subject) and not itself trusted.
+        SelfSigned => "self_signed",
+        /// Does not chain to a trusted root.
+        UnknownIssuer => "unknown_issuer",
+        /// Trusted, but not valid for the MX host name.
+        NameMismatch => "name_mismatch",
+        /// Anything else (bad encoding, bad signature, wrong key usage ...); see `tls_cert_detail`.
+        Other => "other",
     }
 }
 

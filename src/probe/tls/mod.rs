@@ -21,22 +21,14 @@ use tokio_rustls::client::TlsStream;
 
 pub use cert::{Assessment, CertVerdict, LeafInfo};
 
-/// The negotiated protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TlsVersion {
-    /// TLS 1.2.
-    Tls12,
-    /// TLS 1.3.
-    Tls13,
-}
-
-impl TlsVersion {
-    /// The snake_case label used in output columns (`tls1_2`, `tls1_3`).
-    pub fn as_label(self) -> &'static str {
-        match self {
-            Self::Tls12 => "tls1_2",
-            Self::Tls13 => "tls1_3",
-        }
+crate::labels! {
+    /// The negotiated protocol version.
+    #[derive(PartialOrd, Ord)]
+    pub enum TlsVersion {
+        /// TLS 1.2.
+        Tls12 => "tls1_2",
+        /// TLS 1.3.
+        Tls13 => "tls1_3",
     }
 }
 
