@@ -5,18 +5,18 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use mailcensus::dns::{DnsOutcome, DnssecStatus, MxEntry};
+use mailcensus::dns::{DnsOutcome, MxEntry, OutcomeKind};
 use mailcensus::domain::normalize;
 use mailcensus::input::Entry;
 use mailcensus::output::batch::{domains_builder, mx_hosts_builder, push_domain, push_mx};
 use mailcensus::output::parquet::DatasetWriter;
 use mailcensus::output::schema::{DOMAINS, MX_HOSTS};
 use mailcensus::policy::dkim::DkimResult;
-use mailcensus::policy::mta_sts::MtaStsResult;
 use mailcensus::policy::{dmarc, spf, tls_rpt};
 use mailcensus::probe::Attempt;
 use mailcensus::probe::smtp::{ProbeReport, Reply, SmtpObservation, StartTls};
-use mailcensus::record::{ClientScan, DomainScan, MxSource, MxTarget};
+use mailcensus::scan::result::{DomainScan, MxSource, MxTarget, ProbeFacts};
+use mailcensus::scan::runner::ProbeSource;
 
 fn scans(n: usize) -> Vec<DomainScan> {
     let txt = DnsOutcome::Found(vec!["v=spf1 mx ~all".to_string()]);
@@ -45,40 +45,39 @@ fn scans(n: usize) -> Vec<DomainScan> {
                 .map(|m| MxTarget {
                     host: m.host.clone(),
                     preference: m.preference,
-                    a_outcome: "found",
-                    aaaa_outcome: "nodata",
+                    a_outcome: OutcomeKind::Found,
+                    aaaa_outcome: OutcomeKind::NoData,
                     address_detail: None,
                     ip: Some("192.0.2.1".parse().unwrap()),
-                    probe: probe.clone(),
-                    cached: true,
+                    probe: ProbeFacts {
+                        report: probe.clone(),
+                        source: Some(ProbeSource::Cache),
+                        source_host: None,
+                        cached: true,
+                    },
                     security: None,
                 })
                 .collect();
-            DomainScan {
-                entry: Entry {
-                    line: i as u64 + 1,
-                    domain: normalize(&format!("d{i}.example")).unwrap(),
-                    group: Some("ISP 1".into()),
-                    weight: None,
-                    dkim_selectors: Vec::new(),
-                },
-                scanned_at_ms: 1_700_000_000_000,
-                mx: DnsOutcome::Found(mx.clone()),
-                dnssec: DnssecStatus::NotChecked,
-                mx_source: MxSource::Explicit,
-                mx_hosts: mx,
-                spf_txt_outcome: "found",
-                spf: spf::from_txt(&txt),
-                dmarc_txt_outcome: "found",
-                dmarc: dmarc::from_txt(&dmarc_txt),
-                dkim: DkimResult::default(),
-                mta_sts: MtaStsResult::not_queried(),
-                tls_rpt_txt_outcome: "nodata",
-                tls_rpt: tls_rpt::from_txt(&DnsOutcome::NoData),
-                client: ClientScan::not_probed(),
-                targets,
-                scan_error: None,
-            }
+            let entry = Entry {
+                line: i as u64 + 1,
+                domain: normalize(&format!("d{i}.example")).unwrap(),
+                group: Some("ISP 1".into()),
+                weight: None,
+                dkim_selectors: Vec::new(),
+            };
+            let mut s = DomainScan::excluded(entry, 1_700_000_000_000);
+            s.mx = DnsOutcome::Found(mx.clone());
+            s.mx_source = MxSource::Explicit;
+            s.mx_hosts = mx;
+            s.spf_txt_outcome = OutcomeKind::Found;
+            s.spf = spf::from_txt(&txt);
+            s.dmarc_txt_outcome = OutcomeKind::Found;
+            s.dmarc = dmarc::from_txt(&dmarc_txt);
+            s.dkim = DkimResult::default();
+            s.tls_rpt_txt_outcome = OutcomeKind::NoData;
+            s.tls_rpt = tls_rpt::from_txt(&DnsOutcome::NoData);
+            s.targets = targets;
+            s
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use mailcensus::demo::scan_config;
-use mailcensus::pipeline;
+use mailcensus::scan;
 use mailcensus::world::serve;
 use mailcensus::world::{Posture, World, WorldConfig};
 
@@ -25,7 +25,7 @@ fn pipeline(c: &mut Criterion) {
             let mut config = scan_config(&running, dir.join("scan"));
             config.overwrite = true;
             config.progress = false;
-            rt.block_on(pipeline::run(config)).unwrap()
+            rt.block_on(scan::run(config)).unwrap()
         })
     });
     drop(running);

@@ -11,7 +11,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::demo::scan_config;
-use crate::pipeline;
+use crate::scan;
+use crate::scan::runner::ProbeSource;
 use crate::world::serve;
 use crate::world::{World, WorldConfig};
 
@@ -97,14 +98,15 @@ pub fn peak_rss_bytes() -> u64 {
         * 1024
 }
 
-/// The durations of the probes actually run (not cached) and the number of TLS handshakes, read from
+/// The durations of the probes actually run (a connection of their own) and the number of TLS handshakes, read from
 /// the `mx_hosts` part files column by column, so that memory stays small for millions of rows.
 fn probe_latencies(dir: &Path) -> Result<(Vec<u32>, u64), Box<dyn std::error::Error + Send + Sync>> {
     use crate::output::schema::col;
     let mut latencies = Vec::new();
     let mut handshakes = 0u64;
-    crate::output::read::for_each_row(dir, &[col::PROBE_CACHED, col::PROBE_DURATION_MS, col::TLS_VERSION], |r| {
-        if r.bool(col::PROBE_CACHED) != Some(false) {
+    crate::output::read::for_each_row(dir, &[col::PROBE_SOURCE, col::PROBE_DURATION_MS, col::TLS_VERSION], |r| {
+        // Only the rows of a connection made for them; cached and shared-address rows repeat one.
+        if r.str(col::PROBE_SOURCE) != Some(ProbeSource::Own.as_label()) {
             return;
         }
         if let Some(ms) = r.f64(col::PROBE_DURATION_MS) {
@@ -141,7 +143,7 @@ pub fn run(world: WorldConfig, dir: &Path) -> Result<BenchReport, Box<dyn std::e
     config.progress = false;
     let (cpu0, world_cpu0, queries0) = (process_cpu_seconds(), threads_cpu_seconds("world"), running.dns.queries());
     let start = Instant::now();
-    let summary = scan_rt.block_on(pipeline::run(config))?;
+    let summary = scan_rt.block_on(scan::run(config))?;
     let elapsed = start.elapsed().as_secs_f64();
     let world_cpu = threads_cpu_seconds("world") - world_cpu0;
     let total_cpu = process_cpu_seconds() - cpu0;

@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ScanConfig, default_ehlo_name};
+use crate::guard::ExcludeList;
 use crate::input::{ColumnSpec, InputSource};
-use crate::pipeline;
+use crate::limit::{ClassLimits, Limits};
+use crate::scan;
 
 /// mailcensus: does mail to these domains travel encrypted and authenticated?
 #[derive(Debug, Parser)]
@@ -214,18 +216,36 @@ pub struct ScanArgs {
     /// Seconds before the first retry; doubled for each further one, at most 300.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub retry_delay: Duration,
-    /// Domains in flight at once.
+    /// Domains resolving their DNS at once (a domain waiting for its probes holds no slot).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub concurrency: usize,
-    /// New SMTP connections per second, whole run.
+    /// Domains in flight at once, resolving or waiting for their probes; beyond it the input waits.
+    #[arg(long, value_name = "N", default_value_t = 8192)]
+    pub max_parked: usize,
+    /// Seconds a domain's own lookups may take in all (its probes have their own deadlines).
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_seconds)]
+    pub domain_timeout: Duration,
+    /// New connections per second, whole run, SMTP, client endpoints and HTTPS together.
     #[arg(long, value_name = "RATE", default_value_t = 100.0)]
     pub probe_rate: f64,
-    /// New SMTP connections per second to one destination IP (fractions allowed, e.g. 0.2).
+    /// New SMTP connections per second to one MX address (fractions allowed, e.g. 0.2).
     #[arg(long, value_name = "RATE", default_value_t = 1.0)]
     pub per_ip_rate: f64,
-    /// Open SMTP connections to one destination IP.
+    /// Open SMTP connections to one MX address.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub per_ip_connections: usize,
+    /// New connections per second to one client-endpoint address (submission, IMAP, POP3).
+    #[arg(long, value_name = "RATE", default_value_t = 2.0)]
+    pub client_per_ip_rate: f64,
+    /// Open connections to one client-endpoint address.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub client_per_ip_connections: usize,
+    /// New HTTPS connections per second to one address (MTA-STS policies, autoconfig files).
+    #[arg(long, value_name = "RATE", default_value_t = 10.0)]
+    pub https_per_ip_rate: f64,
+    /// Open HTTPS connections to one address.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub https_per_ip_connections: usize,
     /// Extra trusted CA certificates (PEM), repeatable; the Mozilla roots are always trusted.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,
@@ -244,6 +264,12 @@ pub struct ScanArgs {
     /// Addresses probed per MX host.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_ips_per_mx: usize,
+    /// Client endpoints probed per domain, in discovery order.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_client_endpoints: usize,
+    /// Addresses probed per client endpoint.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_ips_per_endpoint: usize,
     /// Rows per Parquet part file.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub rows_per_part: usize,
@@ -311,14 +337,24 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
 impl ScanArgs {
     /// The validated configuration.
     pub fn into_config(self, args: Vec<String>) -> Result<ScanConfig, String> {
-        for (name, rate) in [("--probe-rate", self.probe_rate), ("--per-ip-rate", self.per_ip_rate)] {
+        for (name, rate) in [
+            ("--probe-rate", self.probe_rate),
+            ("--per-ip-rate", self.per_ip_rate),
+            ("--client-per-ip-rate", self.client_per_ip_rate),
+            ("--https-per-ip-rate", self.https_per_ip_rate),
+        ] {
             if !rate.is_finite() || rate <= 0.0 {
                 return Err(format!("{name} must be a positive number"));
             }
         }
         for (name, n) in [
             ("--concurrency", self.concurrency),
+            ("--max-parked", self.max_parked),
             ("--per-ip-connections", self.per_ip_connections),
+            ("--client-per-ip-connections", self.client_per_ip_connections),
+            ("--https-per-ip-connections", self.https_per_ip_connections),
+            ("--max-client-endpoints", self.max_client_endpoints),
+            ("--max-ips-per-endpoint", self.max_ips_per_endpoint),
             ("--rows-per-part", self.rows_per_part),
             ("--max-mx-per-domain", self.max_mx_per_domain),
             ("--max-ips-per-mx", self.max_ips_per_mx),
@@ -347,24 +383,34 @@ impl ScanArgs {
         c.smtp.read_timeout = self.read_timeout;
         c.smtp.probe_timeout = self.probe_timeout;
         c.concurrency = self.concurrency;
+        c.max_parked = self.max_parked;
+        c.domain_timeout = self.domain_timeout;
         c.retries = self.retries;
         c.retry_delay = self.retry_delay;
-        c.limits.probe_rate = self.probe_rate;
-        c.limits.per_ip_rate = self.per_ip_rate;
-        c.limits.per_ip_connections = self.per_ip_connections;
+        c.limits = Limits {
+            probe_rate: self.probe_rate,
+            smtp: ClassLimits { per_ip_rate: self.per_ip_rate, per_ip_connections: self.per_ip_connections },
+            client: ClassLimits {
+                per_ip_rate: self.client_per_ip_rate,
+                per_ip_connections: self.client_per_ip_connections,
+            },
+            https: ClassLimits {
+                per_ip_rate: self.https_per_ip_rate,
+                per_ip_connections: self.https_per_ip_connections,
+            },
+        };
         c.ca_files = self.ca_file;
-        c.allow_private = self.allow_private;
-        let mut text = String::new();
+        c.guard.allow_private = self.allow_private;
+        let mut lists = Vec::new();
         for path in &self.exclude {
-            crate::exclude::ExcludeList::load(path).map_err(|e| e.to_string())?;
-            text.push_str(&std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
-            text.push('\n');
+            lists.push(ExcludeList::load(path).map_err(|e| e.to_string())?);
         }
-        c.exclude =
-            crate::exclude::ExcludeList::parse(&text).map_err(|(_, entry)| format!("bad exclude entry {entry:?}"))?;
-        c.ipv6 = self.ipv6;
+        c.guard.exclude = ExcludeList::merge(lists);
+        c.guard.ipv6 = self.ipv6;
         c.max_mx_per_domain = self.max_mx_per_domain;
         c.max_ips_per_mx = self.max_ips_per_mx;
+        c.client.max_endpoints = self.max_client_endpoints;
+        c.client.max_ips_per_endpoint = self.max_ips_per_endpoint;
         c.rows_per_part = self.rows_per_part;
         c.dns.dnssec = !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
@@ -416,7 +462,7 @@ fn load_selectors(path: &std::path::Path) -> Result<Vec<String>, String> {
         if s.is_empty() {
             continue;
         }
-        if !crate::policy::dkim::is_selector(s) {
+        if !crate::domain::is_selector(s) {
             return Err(format!("{}:{}: {s:?} is not a DKIM selector", path.display(), i + 1));
         }
         out.push(s.to_ascii_lowercase());
@@ -492,7 +538,7 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                 Ok(r) => r,
                 Err(code) => return code,
             };
-            match runtime.block_on(pipeline::run(config)) {
+            match runtime.block_on(scan::run(config)) {
                 Ok(s) => {
                     let c = &s.counts;
                     let starttls: Vec<String> = c.starttls.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -760,9 +806,10 @@ mod tests {
         let Command::Scan(args) = cli.command else { panic!("scan") };
         let c = (*args).into_config(vec![]).unwrap();
         assert_eq!(c.dns.resolvers, vec!["127.0.0.1:5300".parse::<SocketAddr>().unwrap()]);
-        assert_eq!((c.limits.per_ip_rate, c.allow_private, c.smtp.port), (0.5, true, 2525));
+        assert_eq!((c.limits.smtp.per_ip_rate, c.guard.allow_private, c.smtp.port), (0.5, true, 2525));
         assert_eq!(c.smtp.ehlo_name, "scanner.example");
-        assert_eq!(c.limits.per_ip_connections, 1);
+        assert_eq!(c.limits.smtp.per_ip_connections, 1);
+        assert_eq!((c.limits.https.per_ip_rate, c.limits.client.per_ip_connections), (10.0, 2));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::dns::DnsConfig;
+use crate::guard::TargetGuard;
 use crate::input::{ColumnSpec, InputSource};
 use crate::limit::Limits;
 use crate::probe::client::Protocol;
@@ -29,23 +30,26 @@ pub struct ScanConfig {
     pub dns: DnsConfig,
     /// SMTP dialogue settings.
     pub smtp: SmtpConfig,
-    /// Connection rate and concurrency limits.
+    /// Connection rates and limits, per politeness class.
     pub limits: Limits,
     /// Retries of a probe whose greeting is 421 or another 4xx (`--retries`, default 2).
     pub retries: u32,
     /// Wait before the first retry, doubled for each further one, at most 5 minutes (`--retry-delay`, default 10 s).
     pub retry_delay: Duration,
-    /// Domains in flight at once (`--concurrency`, default 256).
+    /// Domains resolving their DNS at once (`--concurrency`, default 256). A domain waiting for its
+    /// probes holds no such slot.
     pub concurrency: usize,
+    /// Domains in flight at once, resolving or parked waiting for their probes (`--max-parked`,
+    /// default 8,192); beyond it the input waits, so memory stays bounded however long a queue grows.
+    pub max_parked: usize,
+    /// The time a domain's own lookups may take, all together (`--domain-timeout`, default 120 s); its
+    /// connections have their own deadlines, and their turn at a busy destination is not counted.
+    pub domain_timeout: Duration,
     /// Extra trusted CA certificates, PEM (`--ca-file`, repeatable).
     pub ca_files: Vec<PathBuf>,
-    /// Domains and address ranges never queried or connected to (`--exclude`, default none).
-    pub exclude: crate::exclude::ExcludeList,
-    /// Probe MX addresses in non-public ranges (`--allow-private`, default off).
-    pub allow_private: bool,
-    /// Probe IPv6 MX addresses (`--ipv6`, default off).
-    pub ipv6: bool,
-    /// MX hosts probed per domain, in preference order (`--max-mx-per-domain`, default 10).
+    /// What may be queried and contacted: the exclude list, `--allow-private`, `--ipv6`.
+    pub guard: TargetGuard,
+    /// MX hosts resolved and probed per domain, in preference order (`--max-mx-per-domain`, default 10).
     pub max_mx_per_domain: usize,
     /// Addresses probed per MX host (`--max-ips-per-mx`, default 8).
     pub max_ips_per_mx: usize,
@@ -104,10 +108,10 @@ impl ScanConfig {
             retries: 2,
             retry_delay: Duration::from_secs(10),
             concurrency: 256,
+            max_parked: 8192,
+            domain_timeout: Duration::from_secs(120),
             ca_files: Vec::new(),
-            exclude: crate::exclude::ExcludeList::default(),
-            allow_private: false,
-            ipv6: false,
+            guard: TargetGuard::default(),
             max_mx_per_domain: 10,
             max_ips_per_mx: 8,
             rows_per_part: 50_000,
@@ -134,6 +138,10 @@ pub struct ClientSettings {
     /// Ports of guessed endpoints, by protocol (`--client-port PROTO=PORT`; default the standard
     /// ones: 465, 587, 993, 143, 995, 110). SRV and autoconfig endpoints use the port they publish.
     pub ports: Vec<(Protocol, u16)>,
+    /// Client endpoints probed per domain, in discovery order (`--max-client-endpoints`, default 16).
+    pub max_endpoints: usize,
+    /// Addresses probed per client endpoint (`--max-ips-per-endpoint`, default 2).
+    pub max_ips_per_endpoint: usize,
 }
 
 impl Default for ClientSettings {
@@ -142,6 +150,8 @@ impl Default for ClientSettings {
             enabled: true,
             protocols: Protocol::ALL.to_vec(),
             ports: Protocol::ALL.iter().map(|p| (*p, p.default_port())).collect(),
+            max_endpoints: 16,
+            max_ips_per_endpoint: 2,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::config::ScanConfig;
 use crate::input::InputSource;
-use crate::pipeline;
+use crate::scan;
 use crate::world::serve::{self, RunningWorld};
 use crate::world::truth::{self, Comparison};
 use crate::world::{World, WorldConfig};
@@ -34,9 +34,9 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
     c.retries = 1;
     c.retry_delay = Duration::from_millis(100);
     c.limits.probe_rate = 10_000.0;
-    c.limits.per_ip_rate = 200.0;
+    c.limits.smtp.per_ip_rate = 200.0;
     c.ca_files = vec![world.ca_file()];
-    c.allow_private = true;
+    c.guard.allow_private = true;
     c
 }
 
@@ -57,7 +57,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         c.dns.qps,
         c.concurrency,
         c.limits.probe_rate,
-        c.limits.per_ip_rate
+        c.limits.smtp.per_ip_rate
     )
 }
 
@@ -69,7 +69,7 @@ pub enum DemoError {
     World(#[from] std::io::Error),
     /// The scan failed.
     #[error(transparent)]
-    Scan(#[from] pipeline::ScanError),
+    Scan(#[from] scan::ScanError),
     /// The datasets could not be read back.
     #[error("cannot read the scan back: {0}")]
     Read(String),
@@ -82,7 +82,7 @@ pub async fn demo(world: WorldConfig, out: &Path, overwrite: bool, progress: boo
     config.overwrite = overwrite;
     config.progress = progress;
     config.args = std::env::args().collect();
-    pipeline::run(config).await?;
+    scan::run(config).await?;
     truth::compare(&running.world, out).map_err(|e| DemoError::Read(e.to_string()))
 }
 

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -37,15 +38,59 @@ pub enum DnsOutcome<T> {
     Failed(DnsFailure),
 }
 
+crate::labels! {
+    /// The kind of a lookup's outcome, as written in the `*_outcome` columns.
+    pub enum OutcomeKind {
+        /// Records found.
+        Found => "found",
+        /// The name does not exist.
+        NxDomain => "nxdomain",
+        /// The name exists without records of the type.
+        NoData => "nodata",
+        /// SERVFAIL.
+        ServFail => "servfail",
+        /// REFUSED.
+        Refused => "refused",
+        /// No answer in time.
+        Timeout => "timeout",
+        /// Another failure.
+        Error => "error",
+        /// Not asked: the name is excluded, the domain's deadline passed before it, or a limit.
+        NotQueried => "not_queried",
+    }
+}
+
+impl OutcomeKind {
+    /// Did the lookup fail (the answer is unknown)?
+    pub fn failed(self) -> bool {
+        matches!(self, Self::ServFail | Self::Refused | Self::Timeout | Self::Error)
+    }
+}
+
 impl<T> DnsOutcome<T> {
+    /// The kind of outcome.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Self::Found(_) => OutcomeKind::Found,
+            Self::NxDomain => OutcomeKind::NxDomain,
+            Self::NoData => OutcomeKind::NoData,
+            Self::Failed(f) => match f.kind {
+                DnsFailureKind::ServFail => OutcomeKind::ServFail,
+                DnsFailureKind::Refused => OutcomeKind::Refused,
+                DnsFailureKind::Timeout => OutcomeKind::Timeout,
+                DnsFailureKind::Other => OutcomeKind::Error,
+            },
+        }
+    }
+
     /// The snake_case label used in output columns.
     pub fn label(&self) -> &'static str {
-        match self {
-            Self::Found(_) => "found",
-            Self::NxDomain => "nxdomain",
-            Self::NoData => "nodata",
-            Self::Failed(f) => f.kind.as_label(),
-        }
+        self.kind().as_label()
+    }
+
+    /// A lookup that did not finish because the domain's deadline passed.
+    pub fn deadline() -> Self {
+        Self::Failed(DnsFailure { kind: DnsFailureKind::Timeout, detail: DEADLINE_DETAIL.into() })
     }
 
     /// The records, if found.
@@ -74,6 +119,9 @@ impl<T> DnsOutcome<T> {
         }
     }
 }
+
+/// The detail of a lookup cut short by the domain's deadline (`--domain-timeout`).
+pub const DEADLINE_DETAIL: &str = "not finished before the domain's deadline";
 
 crate::labels! {
     /// Why a lookup failed.
@@ -235,6 +283,13 @@ pub struct HostAddresses {
     pub a: DnsOutcome<Vec<IpAddr>>,
     /// The AAAA lookup.
     pub aaaa: DnsOutcome<Vec<IpAddr>>,
+}
+
+impl HostAddresses {
+    /// The addresses found, A first.
+    pub fn ips(&self) -> Vec<IpAddr> {
+        self.a.found().into_iter().chain(self.aaaa.found()).flatten().copied().collect()
+    }
 }
 
 /// The run's shared DNS client.
@@ -493,6 +548,14 @@ impl Dns {
         .clone()
     }
 
+    /// A and AAAA of a host that is not an MX (not kept for the run: such hosts are mostly one per
+    /// domain); AAAA is not asked when A says the name does not exist.
+    pub async fn addresses(&self, host: &str) -> HostAddresses {
+        let a = self.ipv4(host).await;
+        let aaaa = if a == DnsOutcome::NxDomain { DnsOutcome::NxDomain } else { self.ipv6(host).await };
+        HostAddresses { a, aaaa }
+    }
+
     /// IPv4 addresses of `host`.
     pub async fn ipv4(&self, host: &str) -> DnsOutcome<Vec<IpAddr>> {
         self.lookup(host, RecordType::A, |d| match d {
@@ -512,13 +575,29 @@ impl Dns {
     }
 }
 
-impl crate::policy::TxtLookup for Dns {
+/// The TXT lookups the policy checks make beyond the first (SPF includes, the organisational
+/// domain's DMARC record, report authorisations, DKIM selectors); implemented by the run's resolver
+/// and by test tables.
+pub trait TxtLookup: Sync {
+    /// TXT records at `name`, each with its character-strings concatenated.
+    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
+
+/// The DNS lookups SPF evaluation needs besides TXT; implemented by the run's resolver and by test tables.
+pub trait SpfDns: TxtLookup {
+    /// IPv4 addresses of `name`.
+    fn ipv4(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<IpAddr>>> + Send;
+    /// MX hosts of `name` (empty string for the null MX).
+    fn mx_hosts(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+}
+
+impl TxtLookup for Dns {
     async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
         Dns::txt(self, name).await
     }
 }
 
-impl crate::policy::spf::SpfDns for Dns {
+impl SpfDns for Dns {
     async fn ipv4(&self, name: &str) -> DnsOutcome<Vec<IpAddr>> {
         Dns::ipv4(self, name).await
     }

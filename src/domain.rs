@@ -130,6 +130,21 @@ fn check_labels(name: &str) -> Result<(), RejectReason> {
     Ok(())
 }
 
+/// The organisational domain of `domain` (RFC 7489 §3.2): its registrable domain by the public suffix
+/// list, or the domain itself when it is a public suffix or the list does not know it.
+pub fn organizational_domain(domain: &str) -> String {
+    psl::domain_str(domain).unwrap_or(domain).to_string()
+}
+
+/// Is `s` a usable DKIM selector: dot-separated DNS labels of letters, digits, `-` and `_`?
+pub fn is_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -358,8 +358,7 @@ impl InputReader {
         let mut dkim_selectors = Vec::new();
         if let Some(list) = field(self.columns.dkim_selectors) {
             for sel in list.split([' ', ';', '|']).filter(|s| !s.is_empty()) {
-                if !crate::policy::dkim::is_selector(sel) || dkim_selectors.len() >= crate::policy::dkim::MAX_SELECTORS
-                {
+                if !crate::domain::is_selector(sel) || dkim_selectors.len() >= crate::policy::dkim::MAX_SELECTORS {
                     return reject(RejectReason::InvalidDkimSelector, format!("dkim selector {sel:?}"));
                 }
                 dkim_selectors.push(sel.to_ascii_lowercase());

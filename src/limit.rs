@@ -1,98 +1,113 @@
-//! Politeness: how fast and how many SMTP connections the scanner opens.
+//! Politeness: how fast and how many connections the scanner opens, per kind of service.
 //!
-//! Three limits apply to every new connection, in this order: at most `per_ip_connections` open
-//! connections to one destination IP (a semaphore per IP), at most `per_ip_rate` new connections per
-//! second to one IP (a governor keyed limiter, burst 1), and at most `probe_rate` new connections per
-//! second over the whole run (a governor direct limiter).
+//! Every connection belongs to a politeness [`Class`]: `smtp` (port 25 of an MX), `client` (the
+//! submission, IMAP and POP3 endpoints a mail app uses) or `https` (MTA-STS policies, autoconfig
+//! files). Each class has its own per-address limits, fitted to the service ([`ClassLimits`]): an MX
+//! gets one connection at a time and one a second, a web server several. Over all classes, at most
+//! `probe_rate` new connections a second leave the scanner. The probe runner (`scan::runner`) is the
+//! only place these limits are applied.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+crate::labels! {
+    /// The kind of service a connection goes to; each has its own per-address limits.
+    #[derive(PartialOrd, Ord)]
+    pub enum Class {
+        /// SMTP on an MX host (port 25).
+        Smtp => "smtp",
+        /// A mail app's endpoints: submission, IMAP, POP3.
+        Client => "client",
+        /// HTTPS: MTA-STS policies and autoconfig files.
+        Https => "https",
+    }
+}
 
-/// The connection limits (all documented in the README).
+/// The limits of one class, per destination address.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClassLimits {
+    /// New connections per second to one address (burst 1; fractions allowed).
+    pub per_ip_rate: f64,
+    /// Connections open at once to one address.
+    pub per_ip_connections: usize,
+}
+
+impl ClassLimits {
+    /// The interval between two connection starts to one address.
+    pub fn interval(&self) -> Duration {
+        interval(self.per_ip_rate)
+    }
+}
+
+/// The connection limits of a run (all documented in the README).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
-    /// New SMTP connections per second, whole run (`--probe-rate`, default 100).
+    /// New connections per second, whole run, all classes (`--probe-rate`, default 100).
     pub probe_rate: f64,
-    /// New connections per second to one destination IP (`--per-ip-rate`, default 1).
-    pub per_ip_rate: f64,
-    /// Open connections to one destination IP (`--per-ip-connections`, default 1).
-    pub per_ip_connections: usize,
+    /// SMTP to an MX (`--per-ip-rate`, default 1/s; `--per-ip-connections`, default 1).
+    pub smtp: ClassLimits,
+    /// Client endpoints (`--client-per-ip-rate`, default 2/s; `--client-per-ip-connections`, default 2).
+    pub client: ClassLimits,
+    /// HTTPS fetches (`--https-per-ip-rate`, default 10/s; `--https-per-ip-connections`, default 4).
+    pub https: ClassLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { probe_rate: 100.0, per_ip_rate: 1.0, per_ip_connections: 1 }
-    }
-}
-
-/// A quota of `rate` events per second (fractions allowed), burst 1.
-fn quota(rate: f64) -> Quota {
-    let one = NonZeroU32::new(1).expect("1 is non-zero");
-    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
-    if rate >= 1.0 && rate.fract() == 0.0 && rate <= u32::MAX as f64 {
-        Quota::per_second(NonZeroU32::new(rate as u32).expect("rate >= 1")).allow_burst(one)
-    } else {
-        Quota::with_period(Duration::from_secs_f64(1.0 / rate)).expect("period is positive").allow_burst(one)
-    }
-}
-
-/// The run's shared limiters.
-pub struct Politeness {
-    global: DefaultDirectRateLimiter,
-    per_ip_rate: DefaultKeyedRateLimiter<IpAddr>,
-    per_ip_open: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
-    per_ip_connections: usize,
-    /// IPs that answered 421/4xx: no new connection to them before this instant.
-    backoff: Mutex<HashMap<IpAddr, tokio::time::Instant>>,
-}
-
-impl Politeness {
-    /// Builds the limiters.
-    pub fn new(limits: &Limits) -> Self {
         Self {
-            // The global limiter allows a burst of one second's worth, so a run starts at full rate.
-            global: RateLimiter::direct(
-                quota(limits.probe_rate).allow_burst(
-                    NonZeroU32::new(limits.probe_rate.max(1.0).min(u32::MAX as f64) as u32).expect("max(1)"),
-                ),
-            ),
-            per_ip_rate: RateLimiter::keyed(quota(limits.per_ip_rate)),
-            per_ip_open: Mutex::new(HashMap::new()),
-            per_ip_connections: limits.per_ip_connections.max(1),
-            backoff: Mutex::new(HashMap::new()),
+            probe_rate: 100.0,
+            smtp: ClassLimits { per_ip_rate: 1.0, per_ip_connections: 1 },
+            client: ClassLimits { per_ip_rate: 2.0, per_ip_connections: 2 },
+            https: ClassLimits { per_ip_rate: 10.0, per_ip_connections: 4 },
         }
-    }
-
-    /// Waits until a new connection to `ip` is allowed; hold the permit while the connection is open.
-    pub async fn admit(&self, ip: IpAddr) -> OwnedSemaphorePermit {
-        let sem = {
-            let mut map = self.per_ip_open.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(ip).or_insert_with(|| Arc::new(Semaphore::new(self.per_ip_connections))).clone()
-        };
-        let permit = sem.acquire_owned().await.expect("semaphore is never closed");
-        let until = self.backoff.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).copied();
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
-        }
-        self.per_ip_rate.until_key_ready(&ip).await;
-        self.global.until_ready().await;
-        permit
     }
 }
 
-impl Politeness {
-    /// No new connection to `ip` for `delay` (it answered 421 or another 4xx).
-    pub fn back_off(&self, ip: IpAddr, delay: Duration) {
-        let until = tokio::time::Instant::now() + delay;
-        let mut map = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(ip).or_insert(until);
-        *entry = (*entry).max(until);
+impl Limits {
+    /// The limits of `class`.
+    pub fn of(&self, class: Class) -> ClassLimits {
+        match class {
+            Class::Smtp => self.smtp,
+            Class::Client => self.client,
+            Class::Https => self.https,
+        }
+    }
+}
+
+/// The interval of `rate` events per second; a rate that is not a positive number counts as 1/s.
+pub fn interval(rate: f64) -> Duration {
+    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+    Duration::from_secs_f64(1.0 / rate)
+}
+
+/// A rate limit with a burst, as a generic cell rate algorithm (GCRA): `burst` events may start at
+/// once, then one every `interval`. Pure: the caller passes the clock.
+#[derive(Clone, Debug)]
+pub struct Gcra {
+    interval: Duration,
+    tolerance: Duration,
+    /// The theoretical arrival time of the next event.
+    tat: Option<tokio::time::Instant>,
+}
+
+impl Gcra {
+    /// `rate` events a second with a burst of `burst` (at least 1).
+    pub fn new(rate: f64, burst: u32) -> Self {
+        let interval = interval(rate);
+        Self { interval, tolerance: interval.saturating_mul(burst.max(1) - 1), tat: None }
+    }
+
+    /// The earliest instant an event may happen (`now` or later).
+    pub fn earliest(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        match self.tat {
+            Some(tat) => now.max(tat.checked_sub(self.tolerance).unwrap_or(now)),
+            None => now,
+        }
+    }
+
+    /// Records an event at `now` (which must not be before [`Gcra::earliest`]).
+    pub fn take(&mut self, now: tokio::time::Instant) {
+        let base = self.tat.map_or(now, |t| t.max(now));
+        self.tat = Some(base + self.interval);
     }
 }
 
@@ -104,14 +119,14 @@ pub fn retry_delay(base: Duration, n: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use tokio::time::Instant;
 
     #[test]
-    fn fractional_rates_become_periods() {
-        assert_eq!(quota(0.5).replenish_interval(), Duration::from_secs(2));
-        assert_eq!(quota(4.0).replenish_interval(), Duration::from_millis(250));
-        assert_eq!(quota(-1.0).replenish_interval(), Duration::from_secs(1));
-        assert_eq!(quota(20.0).burst_size().get(), 1);
+    fn intervals_of_fractional_and_bad_rates() {
+        assert_eq!(interval(0.5), Duration::from_secs(2));
+        assert_eq!(interval(4.0), Duration::from_millis(250));
+        assert_eq!(interval(-1.0), Duration::from_secs(1));
+        assert_eq!(interval(f64::NAN), Duration::from_secs(1));
     }
 
     #[test]
@@ -121,41 +136,31 @@ mod tests {
         assert_eq!(retry_delay(base, 30), Duration::from_secs(300));
     }
 
-    #[tokio::test]
-    async fn back_off_delays_the_next_connection_to_that_ip_only() {
-        let p = Politeness::new(&Limits { probe_rate: 1000.0, per_ip_rate: 1000.0, per_ip_connections: 1 });
-        let (a, b): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
-        p.back_off(a, Duration::from_millis(150));
-        let start = Instant::now();
-        drop(p.admit(b).await);
-        assert!(start.elapsed() < Duration::from_millis(100));
-        drop(p.admit(a).await);
-        assert!(start.elapsed() >= Duration::from_millis(150));
+    #[test]
+    fn gcra_allows_its_burst_then_paces() {
+        let t0 = Instant::now();
+        let mut g = Gcra::new(10.0, 3);
+        // Three at once, then one every 100 ms.
+        for _ in 0..3 {
+            assert_eq!(g.earliest(t0), t0);
+            g.take(t0);
+        }
+        assert_eq!(g.earliest(t0), t0 + Duration::from_millis(100));
+        g.take(t0 + Duration::from_millis(100));
+        assert_eq!(g.earliest(t0), t0 + Duration::from_millis(200));
+        // After a long pause the burst is available again.
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(g.earliest(later), later);
+        let mut one = Gcra::new(1.0, 1);
+        one.take(t0);
+        assert_eq!(one.earliest(t0), t0 + Duration::from_secs(1));
     }
 
-    #[tokio::test]
-    async fn per_ip_connections_and_rate_hold() {
-        let p = Arc::new(Politeness::new(&Limits { probe_rate: 1000.0, per_ip_rate: 20.0, per_ip_connections: 1 }));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let max_open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..5 {
-            let (p, open, max_open) = (p.clone(), open.clone(), max_open.clone());
-            tasks.push(tokio::spawn(async move {
-                let _permit = p.admit(ip).await;
-                let now = open.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                max_open.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        assert_eq!(max_open.load(std::sync::atomic::Ordering::SeqCst), 1);
-        // 5 connections at 20/s with burst 1: at least 4 intervals of 50 ms.
-        assert!(start.elapsed() >= Duration::from_millis(190), "{:?}", start.elapsed());
+    #[test]
+    fn class_defaults_fit_the_service() {
+        let l = Limits::default();
+        assert_eq!((l.of(Class::Smtp).per_ip_rate, l.of(Class::Smtp).per_ip_connections), (1.0, 1));
+        assert!(l.of(Class::Https).per_ip_rate > l.of(Class::Client).per_ip_rate);
+        assert_eq!(Class::from_label("https"), Some(Class::Https));
     }
 }

@@ -16,11 +16,11 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use super::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS, col};
-use crate::dns::{DnssecStatus, MxEntry};
+use crate::dns::{DnssecStatus, MxEntry, OutcomeKind};
 use crate::policy::PolicyStatus;
 use crate::policy::spf::SpfOutcome;
 use crate::probe::Attempt;
-use crate::record::{ClientTarget, DomainScan, MxTarget};
+use crate::scan::result::{ClientTarget, DomainScan, MxSource, MxTarget};
 
 enum Column {
     Utf8(StringBuilder),
@@ -226,21 +226,22 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::GROUP, e.group.as_deref());
     b.f64(col::WEIGHT, e.weight);
     b.timestamp_ms(col::SCANNED_AT, Some(s.scanned_at_ms));
+    b.u32(col::SCAN_DURATION_MS, Some(s.duration_ms));
     b.str(col::SCAN_ERROR, s.scan_error.as_deref());
-    let excluded = s.mx_source == crate::record::MxSource::Excluded;
+    let excluded = s.mx_source == MxSource::Excluded;
     b.bool(col::EXCLUDED, Some(excluded));
     b.str(col::MX_OUTCOME, Some(if excluded { "not_queried" } else { s.mx.label() }));
     b.str(col::MX_DETAIL, s.mx.failure().map(|f| f.detail.as_str()));
     b.str(col::MX_SOURCE, Some(s.mx_source.as_label()));
     b.mx_list(col::MX, s.mx.found().map(Vec::as_slice).unwrap_or(&[]));
     b.u16(col::MX_COUNT, Some(s.mx_hosts.len().min(u16::MAX as usize) as u16));
-    b.str(col::SPF_TXT_OUTCOME, Some(s.spf_txt_outcome));
+    b.str(col::SPF_TXT_OUTCOME, Some(s.spf_txt_outcome.as_label()));
     b.str(col::SPF_STATUS, Some(s.spf.status.as_label()));
     b.str(col::SPF_ALL, s.spf.all.map(|q| q.as_label()));
     b.strs(col::SPF_RECORDS, &s.spf.records);
     b.str(col::SPF_DETAIL, s.spf.detail.as_deref());
     let d = s.dmarc.record.as_ref();
-    b.str(col::DMARC_TXT_OUTCOME, Some(s.dmarc_txt_outcome));
+    b.str(col::DMARC_TXT_OUTCOME, Some(s.dmarc_txt_outcome.as_label()));
     b.str(col::DMARC_STATUS, Some(s.dmarc.status.as_label()));
     b.str(col::DMARC_POLICY, d.map(|r| r.policy.as_label()));
     b.str(col::DMARC_SUBDOMAIN_POLICY, d.and_then(|r| r.subdomain_policy).map(|p| p.as_label()));
@@ -285,7 +286,7 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.strs(col::DKIM_FAILED, &k.failed);
     let m = &s.mta_sts;
     let policy = m.policy.as_ref();
-    b.str(col::MTA_STS_TXT_OUTCOME, Some(m.txt_outcome));
+    b.str(col::MTA_STS_TXT_OUTCOME, Some(m.txt_outcome.as_label()));
     b.str(col::MTA_STS_STATUS, Some(m.status.as_label()));
     b.str(col::MTA_STS_ID, m.id.as_deref());
     b.str(col::MTA_STS_FETCH, Some(m.fetch.as_label()));
@@ -296,14 +297,14 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.strs(col::MTA_STS_MX, policy.map(|p| p.mx.as_slice()).unwrap_or(&[]));
     b.str(col::MTA_STS_MX_MATCH, Some(s.mta_sts_mx_match().as_label()));
     b.bool(col::MTA_STS_EFFECTIVE, s.mta_sts_effective());
-    b.str(col::TLS_RPT_TXT_OUTCOME, Some(s.tls_rpt_txt_outcome));
+    b.str(col::TLS_RPT_TXT_OUTCOME, Some(s.tls_rpt_txt_outcome.as_label()));
     b.str(col::TLS_RPT_STATUS, Some(s.tls_rpt.status.as_label()));
     b.strs(col::TLS_RPT_RUA, &s.tls_rpt.rua);
     b.str(col::TLS_RPT_DETAIL, s.tls_rpt.detail.as_deref());
     b.str(col::DNSSEC_STATUS, Some(s.dnssec.as_label()));
     b.str(col::DANE, Some(s.dane().as_label()));
     let c = &s.client;
-    b.str(col::CLIENT_TLS, Some(c.client_tls()));
+    b.str(col::CLIENT_TLS, Some(c.client_tls().as_label()));
     b.bool(col::CLIENT_PLAINTEXT_AUTH, c.plaintext_auth());
     b.u16(col::CLIENT_ENDPOINT_COUNT, Some(c.endpoints.min(u16::MAX as usize) as u16));
     b.strs(col::CLIENT_SRV_NOT_OFFERED, &c.srv_not_offered.iter().map(|p| p.as_label()).collect::<Vec<_>>());
@@ -324,14 +325,8 @@ pub fn client_endpoints_builder() -> BatchBuilder {
 
 /// Appends the `client_endpoints` row of one client target of a scan.
 pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
-    let r = &t.report;
-    let (phase, reason, code, detail) = match &r.attempt {
-        Attempt::Done(_) => (None, None, None, None),
-        Attempt::Failed(f) => {
-            (Some(f.phase.as_label()), Some(f.reason.as_label()), f.reply_code, Some(f.detail.as_str()))
-        }
-        Attempt::Skipped(why) => (None, Some(why.as_label()), None, None),
-    };
+    let r = &t.probe.report;
+    let o = r.attempt.columns();
     let tls = r.tls.as_ref();
     let cert = tls.map(|t| &t.assessment);
     let leaf = cert.and_then(|c| c.leaf.as_ref());
@@ -343,14 +338,16 @@ pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
     b.u16(col::CLIENT_PORT, Some(e.port));
     b.str(col::CLIENT_SOURCE, Some(e.source.as_label()));
     b.bool(col::CLIENT_IMPLICIT_TLS, Some(e.protocol.implicit_tls()));
-    b.str(col::CLIENT_ADDRESS_OUTCOME, Some(t.address_outcome));
+    b.str(col::CLIENT_ADDRESS_OUTCOME, Some(t.address_outcome.as_label()));
     b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());
-    b.str(col::PROBE_STATUS, Some(r.attempt.label()));
-    b.str(col::PROBE_PHASE, phase);
-    b.str(col::PROBE_REASON, reason);
-    b.u16(col::PROBE_REPLY_CODE, code);
-    b.str(col::PROBE_DETAIL, detail.or(t.address_detail.as_deref()));
-    b.bool(col::PROBE_CACHED, Some(t.cached));
+    b.str(col::PROBE_STATUS, Some(o.status));
+    b.str(col::PROBE_PHASE, o.phase);
+    b.str(col::PROBE_REASON, o.reason);
+    b.u16(col::PROBE_REPLY_CODE, o.reply_code);
+    b.str(col::PROBE_DETAIL, o.detail.or(t.address_detail.as_deref()));
+    b.bool(col::PROBE_CACHED, Some(t.probe.cached));
+    b.str(col::PROBE_SOURCE, t.probe.source.map(|x| x.as_label()));
+    b.str(col::PROBE_SOURCE_HOST, t.probe.source_host.as_deref());
     let skipped = matches!(r.attempt, Attempt::Skipped(_));
     b.u32(col::PROBE_DURATION_MS, (!skipped).then_some(r.duration_ms));
     b.str(col::CLIENT_GREETING, r.greeting.as_deref());
@@ -368,14 +365,8 @@ pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
 
 /// Appends the `mx_hosts` row of one target of a scan.
 pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
-    let p = &t.probe;
-    let (phase, reason, code, detail) = match &p.attempt {
-        Attempt::Done(_) => (None, None, None, None),
-        Attempt::Failed(f) => {
-            (Some(f.phase.as_label()), Some(f.reason.as_label()), f.reply_code, Some(f.detail.as_str()))
-        }
-        Attempt::Skipped(r) => (None, Some(r.as_label()), None, None),
-    };
+    let p = &t.probe.report;
+    let o = p.attempt.columns();
     let smtp = &p.smtp;
     let tls = p.tls.as_ref();
     let cert = tls.map(|t| &t.assessment);
@@ -384,18 +375,20 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.str(col::GROUP, s.entry.group.as_deref());
     b.str(col::MX_HOST, Some(&t.host));
     b.u16(col::MX_PREFERENCE, Some(t.preference));
-    b.bool(col::MX_IMPLICIT, Some(s.mx_source == crate::record::MxSource::Implicit));
-    b.str(col::MX_A_OUTCOME, Some(t.a_outcome));
-    b.str(col::MX_AAAA_OUTCOME, Some(t.aaaa_outcome));
+    b.bool(col::MX_IMPLICIT, Some(s.mx_source == MxSource::Implicit));
+    b.str(col::MX_A_OUTCOME, Some(t.a_outcome.as_label()));
+    b.str(col::MX_AAAA_OUTCOME, Some(t.aaaa_outcome.as_label()));
     b.str(col::MX_ADDRESS_DETAIL, t.address_detail.as_deref());
     b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());
     b.u8(col::IP_VERSION, t.ip.map(|ip| if matches!(ip, IpAddr::V4(_)) { 4 } else { 6 }));
-    b.str(col::PROBE_STATUS, Some(p.attempt.label()));
-    b.str(col::PROBE_PHASE, phase);
-    b.str(col::PROBE_REASON, reason);
-    b.u16(col::PROBE_REPLY_CODE, code);
-    b.str(col::PROBE_DETAIL, detail);
-    b.bool(col::PROBE_CACHED, Some(t.cached));
+    b.str(col::PROBE_STATUS, Some(o.status));
+    b.str(col::PROBE_PHASE, o.phase);
+    b.str(col::PROBE_REASON, o.reason);
+    b.u16(col::PROBE_REPLY_CODE, o.reply_code);
+    b.str(col::PROBE_DETAIL, o.detail);
+    b.bool(col::PROBE_CACHED, Some(t.probe.cached));
+    b.str(col::PROBE_SOURCE, t.probe.source.map(|x| x.as_label()));
+    b.str(col::PROBE_SOURCE_HOST, t.probe.source_host.as_deref());
     let skipped = matches!(p.attempt, Attempt::Skipped(_));
     b.u32(col::PROBE_DURATION_MS, (!skipped).then_some(p.duration_ms));
     b.u8(col::PROBE_ATTEMPTS, (!skipped).then_some(p.attempts));
@@ -429,7 +422,7 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));
     let sec = t.security.as_deref();
     b.str(col::MX_DNSSEC, Some(sec.map_or(DnssecStatus::NotChecked, |x| x.dnssec).as_label()));
-    b.str(col::TLSA_OUTCOME, Some(sec.map_or("not_queried", |x| x.tlsa.records.label())));
+    b.str(col::TLSA_OUTCOME, Some(sec.map_or(OutcomeKind::NotQueried, |x| x.tlsa.records.kind()).as_label()));
     b.str(col::TLSA_DNSSEC, Some(sec.map_or(DnssecStatus::NotChecked, |x| x.tlsa.dnssec).as_label()));
     let records: Vec<String> =
         sec.and_then(|x| x.tlsa.records.found()).map(|v| v.iter().map(|t| t.to_string()).collect()).unwrap_or_default();

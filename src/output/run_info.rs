@@ -35,6 +35,16 @@ pub struct Counts {
     pub starttls: BTreeMap<String, u64>,
     /// Distinct probes by outcome: `done`, or `failed:<phase>:<reason>`, or `skipped:<reason>`.
     pub probe_outcomes: BTreeMap<String, u64>,
+    /// Domains whose lookups did not finish within `--domain-timeout`.
+    pub domain_timeouts: u64,
+    /// The probe runner's counters: jobs and connections by politeness class, answers shared by
+    /// address, cache hits, retries, and the terms of the lower bound.
+    pub runner: crate::scan::runner::RunnerCounts,
+    /// All DNS lookups ÷ `--dns-qps`, seconds: the DNS term of the lower bound.
+    pub lower_bound_dns_seconds: f64,
+    /// What no engine could beat with this run's limits: the largest of the busiest destination's
+    /// time, all connections at `--probe-rate`, all lookups at `--dns-qps`, and the longest connection.
+    pub lower_bound_seconds: f64,
 }
 
 /// The content of `run.json`.

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 
 /// Column names.
 pub mod col {
@@ -22,6 +22,7 @@ pub mod col {
     pub const WEIGHT: &str = "weight";
     pub const SCANNED_AT: &str = "scanned_at";
     pub const SCAN_ERROR: &str = "scan_error";
+    pub const SCAN_DURATION_MS: &str = "scan_duration_ms";
     pub const EXCLUDED: &str = "excluded";
     pub const MX_OUTCOME: &str = "mx_outcome";
     pub const MX_DETAIL: &str = "mx_detail";
@@ -123,6 +124,8 @@ pub mod col {
     pub const PROBE_REPLY_CODE: &str = "probe_reply_code";
     pub const PROBE_DETAIL: &str = "probe_detail";
     pub const PROBE_CACHED: &str = "probe_cached";
+    pub const PROBE_SOURCE: &str = "probe_source";
+    pub const PROBE_SOURCE_HOST: &str = "probe_source_host";
     pub const PROBE_DURATION_MS: &str = "probe_duration_ms";
     pub const PROBE_ATTEMPTS: &str = "probe_attempts";
     pub const SMTP_BANNER_CODE: &str = "smtp_banner_code";
@@ -206,10 +209,16 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(WEIGHT, Float64, true, "Weight from the input's weight column (users, volume)."),
             f(SCANNED_AT, timestamp(), false, "When the scan of this domain started (UTC)."),
             f(
+                SCAN_DURATION_MS,
+                UInt32,
+                false,
+                "Milliseconds from the start of this domain's scan to its end, waits for busy destinations included.",
+            ),
+            f(
                 SCAN_ERROR,
                 Utf8,
                 true,
-                "A scanner bug hit while scanning this domain (then other columns may be incomplete).",
+                "Why the domain's scan did not finish normally: domain_timeout: ... (its lookups ran past --domain-timeout; unfinished lookups say timeout) or internal: ... (a scanner bug; other columns may be incomplete).",
             ),
             f(
                 EXCLUDED,
@@ -532,6 +541,18 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "The result was shared with an earlier domain (each (protocol, host, port, IP) is probed once per run).",
             ),
+            f(
+                PROBE_SOURCE,
+                label(),
+                true,
+                "Where this row's facts come from: own (a connection to this host name and address, for this domain), cache (the connection made for an earlier domain), shared_address (no connection to this name: the address gives every name the same answer, so the probe of probe_source_host there is judged for this name); null when skipped.",
+            ),
+            f(
+                PROBE_SOURCE_HOST,
+                Utf8,
+                true,
+                "For shared_address: the host name whose probe at this address gave the facts.",
+            ),
             f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe, milliseconds."),
             f(CLIENT_GREETING, Utf8, true, "The server's greeting."),
             f(
@@ -602,6 +623,18 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 Boolean,
                 false,
                 "The probe result is shared with an earlier domain of this run (same MX host and IP).",
+            ),
+            f(
+                PROBE_SOURCE,
+                label(),
+                true,
+                "Where this row's facts come from: own (a connection to this host name and address, for this domain), cache (the connection made for an earlier domain), shared_address (no connection to this name: the address gives every name the same answer, so the probe of probe_source_host there is judged for this name); null when skipped.",
+            ),
+            f(
+                PROBE_SOURCE_HOST,
+                Utf8,
+                true,
+                "For shared_address: the host name whose probe at this address gave the facts.",
             ),
             f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe in ms (the last attempt; null when skipped)."),
             f(

@@ -3,43 +3,13 @@
 //! (0, 1) are "unusable" (RFC 7672 §3.1.3). TLSA records count only when their DNSSEC status is secure.
 //!
 //! The probe keeps SHA-256 and SHA-512 digests of every certificate and of its SubjectPublicKeyInfo
-//! (not the certificates themselves, to keep the probe cache small); an exact-match record (matching
-//! type 0) is compared by the SHA-256 of its data.
+//! ([`CertDigests`], computed by `probe::tls::cert`; not the certificates themselves, to keep the probe
+//! cache small); an exact-match record (matching type 0) is compared by the SHA-256 of its data.
 
-use ring::digest::{SHA256, SHA512, digest};
-use x509_parser::prelude::FromDer;
+use ring::digest::{SHA256, digest};
 
 use crate::dns::Tlsa;
-
-/// The digests of one certificate of a presented chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertDigests {
-    /// SHA-256 of the whole certificate.
-    pub cert_sha256: Vec<u8>,
-    /// SHA-512 of the whole certificate.
-    pub cert_sha512: Vec<u8>,
-    /// SHA-256 of the SubjectPublicKeyInfo (empty if the certificate does not parse).
-    pub spki_sha256: Vec<u8>,
-    /// SHA-512 of the SubjectPublicKeyInfo.
-    pub spki_sha512: Vec<u8>,
-}
-
-/// The digests of a DER certificate.
-pub fn digests(der: &[u8]) -> CertDigests {
-    let spki = x509_parser::certificate::X509Certificate::from_der(der)
-        .ok()
-        .map(|(_, c)| c.tbs_certificate.subject_pki.raw.to_vec());
-    let (spki_sha256, spki_sha512) = match &spki {
-        Some(s) => (digest(&SHA256, s).as_ref().to_vec(), digest(&SHA512, s).as_ref().to_vec()),
-        None => (Vec::new(), Vec::new()),
-    };
-    CertDigests {
-        cert_sha256: digest(&SHA256, der).as_ref().to_vec(),
-        cert_sha512: digest(&SHA512, der).as_ref().to_vec(),
-        spki_sha256,
-        spki_sha512,
-    }
-}
+pub use crate::probe::tls::cert::{CertDigests, digests};
 
 /// Is the record usable for SMTP (DANE-TA or DANE-EE, known selector and matching type)?
 pub fn usable(t: &Tlsa) -> bool {

@@ -10,8 +10,9 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::{PublicKey, RSAPublicKey};
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-use super::TxtLookup;
 use crate::dns::DnsOutcome;
+use crate::dns::TxtLookup;
+pub use crate::domain::is_selector;
 
 /// The selectors probed by default: those of the big mailbox providers and sending platforms
 /// (Google Workspace, Microsoft 365, Fastly-era Mailchimp/Mandrill, Amazon SES, Zoho, Proton,
@@ -38,15 +39,6 @@ pub const DEFAULT_SELECTORS: &[&str] = &[
 
 /// Most selectors probed for one domain (the list and the input column together).
 pub const MAX_SELECTORS: usize = 64;
-
-/// Is `s` a usable selector: dot-separated DNS labels of letters, digits, `-` and `_`?
-pub fn is_selector(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 200
-        && s.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
 
 crate::labels! {
     /// The type of a DKIM key.
@@ -232,6 +224,7 @@ pub async fn discover(dns: &impl TxtLookup, domain: &str, selectors: &[&str]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::TxtLookup;
     use crate::dns::{DnsFailure, DnsFailureKind};
     use proptest::prelude::*;
 

@@ -4,8 +4,10 @@
 //! report destinations agreed to receive reports (§7.1, `<domain>._report._dmarc.<destination>`).
 //! Unknown tags are ignored, as the RFC asks.
 
-use super::{PolicyStatus, TxtLookup, select_records};
+use super::{PolicyStatus, select_records};
 use crate::dns::DnsOutcome;
+use crate::dns::TxtLookup;
+pub use crate::domain::organizational_domain;
 
 crate::labels! {
     /// A DMARC policy (RFC 7489 §6.3, tags `p` and `sp`).
@@ -95,12 +97,6 @@ pub fn mailto_domain(uri: &str) -> Option<String> {
     let (_, domain) = addr.rsplit_once('@')?;
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     (!domain.is_empty() && !domain.contains(['/', '?', ' '])).then_some(domain)
-}
-
-/// The organisational domain of `domain` (RFC 7489 §3.2): its registrable domain by the public suffix
-/// list, or the domain itself when it is a public suffix or the list does not know it.
-pub fn organizational_domain(domain: &str) -> String {
-    psl::domain_str(domain).unwrap_or(domain).to_string()
 }
 
 /// Is this TXT record a DMARC record (`v=DMARC1` first, then `;` or the end)?
@@ -269,6 +265,10 @@ impl ExternalReports {
     }
 }
 
+/// Most external report destinations whose authorisation is looked up per domain (checked concurrently;
+/// the rest count as unknown): a record listing hundreds would otherwise cost hundreds of lookups.
+pub const MAX_REPORT_CHECKS: usize = 10;
+
 /// Classifies the domain's own record, falls back to the organisational domain's, and checks the
 /// external report destinations; `own` is the TXT lookup at `_dmarc.<domain>`.
 pub async fn evaluate(dns: &impl TxtLookup, domain: &str, own: &DnsOutcome<Vec<String>>) -> DmarcResult {
@@ -287,16 +287,23 @@ pub async fn evaluate(dns: &impl TxtLookup, domain: &str, own: &DnsOutcome<Vec<S
         result.source = Some(Source::Domain);
     }
     if let Some(record) = &result.record {
-        for dest in record.report_domains() {
-            if organizational_domain(&dest) == org {
-                continue;
-            }
-            let auth = dns.txt(&format!("{policy_domain}._report._dmarc.{dest}")).await;
+        let external: Vec<String> =
+            record.report_domains().into_iter().filter(|d| organizational_domain(d) != org).collect();
+        // At most MAX_REPORT_CHECKS destinations are asked, all at once; the rest are unknown.
+        let checks = external.iter().take(MAX_REPORT_CHECKS).map(|dest| {
+            let name = format!("{policy_domain}._report._dmarc.{dest}");
+            async move { (dest.clone(), dns.txt(&name).await) }
+        });
+        for (dest, auth) in futures::future::join_all(checks).await {
             match &auth {
                 DnsOutcome::Found(t) if t.iter().any(|t| is_dmarc(t)) => {}
                 DnsOutcome::Failed(_) => result.external.unknown.push(dest.clone()),
                 _ => result.external.unauthorized.push(dest.clone()),
             }
+            result.external.destinations.push(dest);
+        }
+        for dest in external.into_iter().skip(MAX_REPORT_CHECKS) {
+            result.external.unknown.push(dest.clone());
             result.external.destinations.push(dest);
         }
     }
@@ -331,6 +338,7 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> DmarcResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::TxtLookup;
     use crate::dns::{DnsFailure, DnsFailureKind};
     use proptest::prelude::*;
 

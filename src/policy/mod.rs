@@ -27,17 +27,61 @@ crate::labels! {
     }
 }
 
-use std::future::Future;
-
 use crate::dns::DnsOutcome;
+use crate::probe::https::{FetchFailure, HttpsResponse};
 
-/// The TXT lookups the policy checks make beyond the first (SPF includes, the organisational
-/// domain's DMARC record, report authorisations, DKIM selectors); implemented by the run's resolver
-/// and by test tables.
-pub trait TxtLookup: Sync {
-    /// TXT records at `name`, each with its character-strings concatenated.
-    fn txt(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
+crate::labels! {
+    /// How fetching a published file over HTTPS went (an MTA-STS policy, an autoconfig file).
+    #[derive(Default)]
+    pub enum FetchOutcome {
+        /// Fetched, and it parses.
+        Ok => "ok",
+        /// Not fetched (for MTA-STS: no valid `_mta-sts` TXT record; for autoconfig: not looked for).
+        #[default]
+        NotFetched => "not_fetched",
+        /// The host (`mta-sts.<domain>`, `autoconfig.<domain>`) does not exist or has no address.
+        NoAddress => "no_address",
+        /// The host's address lookup failed: whether it exists is unknown.
+        AddressLookupFailed => "address_lookup_failed",
+        /// TCP connection refused or unreachable.
+        ConnectFailed => "connect_failed",
+        /// No complete answer in time.
+        Timeout => "timeout",
+        /// The TLS handshake failed (certificate not valid for the name, untrusted, expired ...).
+        TlsFailed => "tls_failed",
+        /// Not a usable HTTP answer.
+        HttpError => "http_error",
+        /// An HTTP status other than 200 (redirects are not followed, RFC 8461 §3.3).
+        HttpStatus => "http_status",
+        /// A media type other than text/plain (MTA-STS).
+        WrongContentType => "wrong_content_type",
+        /// Larger than the size limit.
+        TooLarge => "too_large",
+        /// The file does not parse.
+        SyntaxError => "syntax_error",
+        /// The host or its address is excluded or not public, so nothing was sent.
+        Skipped => "skipped",
+        /// A scanner bug hit the fetch (a panic, caught).
+        Internal => "internal",
+    }
 }
+
+impl FetchOutcome {
+    /// The outcome of a fetch that failed in transport.
+    pub fn from_failure(f: FetchFailure) -> Self {
+        match f {
+            FetchFailure::Connect => Self::ConnectFailed,
+            FetchFailure::Timeout => Self::Timeout,
+            FetchFailure::Tls => Self::TlsFailed,
+            FetchFailure::Http => Self::HttpError,
+            FetchFailure::TooLarge => Self::TooLarge,
+            FetchFailure::Internal => Self::Internal,
+        }
+    }
+}
+
+/// What fetching a published file got: the answer, or why there is none (with its detail).
+pub type Fetched = Result<HttpsResponse, (FetchOutcome, String)>;
 
 /// Picks the records of one kind out of a TXT lookup and classifies the outcome, before parsing.
 ///

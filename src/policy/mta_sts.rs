@@ -1,9 +1,12 @@
 //! MTA-STS (RFC 8461): the `v=STSv1; id=...` record at `_mta-sts.<domain>`, the policy file served at
 //! `https://mta-sts.<domain>/.well-known/mta-sts.txt`, and the check that every MX host matches a
-//! policy pattern. Fetching the file is `probe::https`'s job; this module only parses and judges.
+//! policy pattern. [`evaluate`] takes the fetch as a function (the scan resolves the policy host and
+//! fetches it through the probe runner), and owns the rules: the media type, the parse, the match.
 
-use super::{PolicyStatus, select_records};
-use crate::dns::DnsOutcome;
+use std::future::Future;
+
+use super::{FetchOutcome, Fetched, PolicyStatus, select_records};
+use crate::dns::{DnsOutcome, OutcomeKind};
 
 /// Largest policy file read, in bytes (RFC 8461 §3.3 suggests 64 KiB as a sane limit).
 pub const MAX_POLICY_BYTES: usize = 64 * 1024;
@@ -141,13 +144,72 @@ pub fn mx_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
-pub use crate::probe::https::FetchOutcome;
+/// The host serving a domain's policy.
+pub fn policy_host(domain: &str) -> String {
+    format!("mta-sts.{domain}")
+}
+
+/// The path of the policy file.
+pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
+
+/// MTA-STS for one domain: the TXT record at `_mta-sts.<domain>` (`txt`), and when it is valid, the
+/// policy file `fetch` gets from [`policy_host`]: a 200 answer of media type `text/plain` that parses.
+pub async fn evaluate<F: Future<Output = Fetched>>(
+    txt: &DnsOutcome<Vec<String>>,
+    fetch: impl FnOnce() -> F,
+) -> MtaStsResult {
+    let (status, id, detail) = from_txt(txt);
+    let mut result = MtaStsResult {
+        txt_outcome: txt.kind(),
+        status,
+        id,
+        fetch: FetchOutcome::NotFetched,
+        http_status: None,
+        detail,
+        policy: None,
+    };
+    if status != PolicyStatus::Valid {
+        return result;
+    }
+    let response = match fetch().await {
+        Ok(r) => r,
+        Err((outcome, detail)) => {
+            result.fetch = outcome;
+            result.detail = Some(detail);
+            return result;
+        }
+    };
+    result.http_status = Some(response.status);
+    let media =
+        response.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let parsed = if response.status != 200 {
+        Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)))
+    } else if media != "text/plain" {
+        Err((FetchOutcome::WrongContentType, format!("Content-Type {:?}", response.content_type)))
+    } else {
+        std::str::from_utf8(&response.body)
+            .map_err(|e| e.to_string())
+            .and_then(parse_policy)
+            .map_err(|e| (FetchOutcome::SyntaxError, e))
+    };
+    match parsed {
+        Ok(policy) => {
+            result.fetch = FetchOutcome::Ok;
+            result.policy = Some(policy);
+        }
+        Err((outcome, detail)) => {
+            result.fetch = outcome;
+            result.detail = Some(detail);
+        }
+    }
+    result
+}
 
 /// What MTA-STS came to for one domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MtaStsResult {
-    /// The label of the TXT lookup at `_mta-sts.<domain>`.
-    pub txt_outcome: &'static str,
+    /// The TXT lookup at `_mta-sts.<domain>`.
+    pub txt_outcome: OutcomeKind,
     /// The TXT record's status.
     pub status: PolicyStatus,
     /// The TXT record's `id`.
@@ -166,7 +228,7 @@ impl MtaStsResult {
     /// The result of a domain that was not looked up.
     pub fn not_queried() -> Self {
         Self {
-            txt_outcome: "not_queried",
+            txt_outcome: OutcomeKind::NotQueried,
             status: PolicyStatus::NotQueried,
             id: None,
             fetch: FetchOutcome::NotFetched,

@@ -11,8 +11,9 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 
-use super::{PolicyStatus, TxtLookup, select_records};
+use super::{PolicyStatus, select_records};
 use crate::dns::DnsOutcome;
+use crate::dns::SpfDns;
 
 crate::labels! {
     /// The qualifier of a mechanism (RFC 7208 §4.6.2).
@@ -262,14 +263,6 @@ pub struct Evaluation {
     /// Some term uses a macro or needs the sender's address (`ptr`, `exists`): those terms may
     /// authorise more than `ipv4_authorized` counts.
     pub sender_dependent: bool,
-}
-
-/// The DNS lookups SPF evaluation needs besides TXT; implemented by the run's resolver and by test tables.
-pub trait SpfDns: TxtLookup {
-    /// IPv4 addresses of `name`.
-    fn ipv4(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<IpAddr>>> + Send;
-    /// MX hosts of `name` (empty string for the null MX).
-    fn mx_hosts(&self, name: &str) -> impl Future<Output = DnsOutcome<Vec<String>>> + Send;
 }
 
 /// RFC 7208 §4.6.4 limits.
@@ -554,6 +547,7 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> SpfResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::TxtLookup;
     use crate::dns::{DnsFailure, DnsFailureKind};
     use proptest::prelude::*;
 

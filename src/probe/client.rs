@@ -115,21 +115,9 @@ impl ClientReport {
         }
     }
 
-    /// Did this endpoint end up in a TLS session (`Some(true)`), answer without one (`Some(false)`),
-    /// or not answer far enough to tell (`None`)?
-    pub fn encrypts(&self) -> Option<bool> {
-        if self.tls.is_some() {
-            return Some(true);
-        }
-        match &self.attempt {
-            Attempt::Done(ClientTls::NotOffered) => Some(false),
-            Attempt::Done(_) => Some(true),
-            Attempt::Failed(f) if matches!(f.phase, Phase::StartTls | Phase::Handshake | Phase::PostTls) => {
-                // An implicit-TLS port whose handshake failed answered, without TLS.
-                Some(false)
-            }
-            _ => None,
-        }
+    /// A probe that failed before producing anything (e.g. a panic).
+    pub fn failed(failure: ProbeFailure) -> Self {
+        Self { attempt: Attempt::Failed(failure), ..Self::skipped(super::SkipReason::NoAddress) }
     }
 }
 

@@ -1,4 +1,4 @@
-//! A bounded HTTPS GET for small policy files (MTA-STS): one connection to one address, strict
+//! A bounded HTTPS GET for small published files (MTA-STS policies, autoconfig files): one connection to one address, strict
 //! certificate verification against the run's roots, HTTP/1.1 through hyper, a cap on the body size, a
 //! cap on the header size, and one deadline over the whole exchange. Redirects are not followed.
 
@@ -39,6 +39,8 @@ pub enum FetchFailure {
     Http,
     /// The body is larger than the limit.
     TooLarge,
+    /// A scanner bug (a panic, caught by the probe runner).
+    Internal,
 }
 
 /// A fetch failure with the underlying error's words.
@@ -125,36 +127,4 @@ async fn fetch(
     .await;
     driver.abort();
     result
-}
-
-crate::labels! {
-    /// How fetching a small file over HTTPS went (an MTA-STS policy, an autoconfig file).
-    #[derive(Default)]
-    pub enum FetchOutcome {
-        /// Fetched, and it parses.
-        Ok => "ok",
-        /// Not fetched (for MTA-STS: no valid `_mta-sts` TXT record).
-        #[default]
-        NotFetched => "not_fetched",
-        /// The host (`mta-sts.<domain>`, `autoconfig.<domain>`) has no address, or its lookup failed.
-        NoAddress => "no_address",
-        /// TCP connection refused or unreachable.
-        ConnectFailed => "connect_failed",
-        /// No complete answer in time.
-        Timeout => "timeout",
-        /// The TLS handshake failed (certificate not valid for the name, untrusted, expired ...).
-        TlsFailed => "tls_failed",
-        /// Not a usable HTTP answer.
-        HttpError => "http_error",
-        /// An HTTP status other than 200 (redirects are not followed, RFC 8461 §3.3).
-        HttpStatus => "http_status",
-        /// A media type other than text/plain.
-        WrongContentType => "wrong_content_type",
-        /// Larger than the size limit.
-        TooLarge => "too_large",
-        /// The file does not parse.
-        SyntaxError => "syntax_error",
-        /// The address is excluded or not public, so nothing was sent.
-        Skipped => "skipped",
-    }
 }

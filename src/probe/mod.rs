@@ -133,6 +133,35 @@ impl<T> Attempt<T> {
     }
 }
 
+/// The columns every probe row has, read off an [`Attempt`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutcomeColumns<'a> {
+    /// `done`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// The phase of a failure.
+    pub phase: Option<&'static str>,
+    /// The reason of a failure, or why the probe was skipped.
+    pub reason: Option<&'static str>,
+    /// The reply code of a rejection.
+    pub reply_code: Option<u16>,
+    /// The failure's free text.
+    pub detail: Option<&'a str>,
+}
+
+impl<T> Attempt<T> {
+    /// The outcome as row columns.
+    pub fn columns(&self) -> OutcomeColumns<'_> {
+        let (phase, reason, reply_code, detail) = match self {
+            Self::Done(_) => (None, None, None, None),
+            Self::Failed(f) => {
+                (Some(f.phase.as_label()), Some(f.reason.as_label()), f.reply_code, Some(f.detail.as_str()))
+            }
+            Self::Skipped(r) => (None, Some(r.as_label()), None, None),
+        };
+        OutcomeColumns { status: self.label(), phase, reason, reply_code, detail }
+    }
+}
+
 /// Maps an I/O error (which may carry a `rustls::Error`) onto a probe failure in `phase`.
 pub fn classify_io(err: &io::Error, phase: Phase) -> ProbeFailure {
     use io::ErrorKind as K;

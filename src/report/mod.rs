@@ -233,7 +233,7 @@ fn read_mx(dir: &Path, report: &mut Report) -> Result<HashMap<String, MxFacts>, 
 /// The registrable domain of a host name (by the public suffix list), for `Hostname Suffix`:
 /// `mx1.mail.ocn.ad.jp` → `ocn.ad.jp`, as the Transparency Report's `google.com`.
 fn host_suffix(host: &str) -> String {
-    crate::policy::dmarc::organizational_domain(host)
+    crate::domain::organizational_domain(host)
 }
 
 fn csv_error(path: &Path) -> impl Fn(csv::Error) -> ReadError + '_ {

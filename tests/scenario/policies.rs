@@ -121,7 +121,7 @@ async fn policies_are_evaluated_and_written() {
         .scan("policies", &input, |c| {
             c.https_port = HTTPS_PORT;
             c.https_timeout = std::time::Duration::from_secs(2);
-            c.exclude = mailcensus::exclude::ExcludeList::parse("mta-sts.sts-excluded.pol.test\n").unwrap();
+            c.guard.exclude = mailcensus::guard::ExcludeList::parse("mta-sts.sts-excluded.pol.test\n").unwrap();
         })
         .await;
     assert_eq!(scan.domains.len(), sts_cases.len() + 7, "badsel is rejected");

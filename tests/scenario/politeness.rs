@@ -20,7 +20,8 @@ async fn shared_mx_is_probed_once_for_many_domains() {
             .unwrap();
     let s2 = FakeSmtp::spawn(SocketAddr::new(ip2, SMTP_PORT), Behaviour::new(Posture::NoStartTls)).await.unwrap();
     w.zone.addr("mx1.provider.test", ip1).addr("mx2.provider.test", ip2);
-    // Three names on the second address: three probes, never two at once.
+    // Three names on the second address, which offers no STARTTLS: no name was ever sent to it, so two
+    // probes show it answers every name alike, and the third name is judged from them; never two at once.
     w.zone.addr("mx3.provider.test", ip2).addr("mx4.provider.test", ip2);
     let mut input = String::from("domain,group,weight\n");
     for i in 0..300 {
@@ -43,9 +44,15 @@ async fn shared_mx_is_probed_once_for_many_domains() {
     assert_eq!(scan.domains.len(), 303);
     assert_eq!(scan.mx.len(), 300 * 2 + 3 * 3);
     assert_eq!(s1.connections(), 1, "mx1 probed once for 300 domains");
-    assert_eq!(s2.connections(), 3, "one probe per (host name, IP)");
+    assert_eq!(s2.connections(), 2, "two names with one answer: the address is name-independent");
     assert_eq!(s2.max_concurrent(), 1, "per-ip-connections = 1");
-    assert_eq!(scan.summary.counts.probes, 4);
+    assert_eq!(scan.summary.counts.probes, 3);
+    let shared: Vec<_> =
+        scan.mx_rows("other0.test").into_iter().filter(|r| r["probe_source"].str() == Some("shared_address")).collect();
+    assert_eq!(shared.len(), 1, "{:#?}", scan.mx_rows("other0.test"));
+    let from = shared[0]["probe_source_host"].str().unwrap();
+    assert!(from != shared[0]["mx_host"].str().unwrap() && from.ends_with(".provider.test"));
+    assert_eq!(shared[0]["smtp_starttls_offered"].bool(), Some(false), "the facts of the probe it was judged from");
     assert_eq!(scan.summary.counts.probe_cache_hits, (300 * 2 + 3 * 3 - 4) as u64);
     let cached = scan.mx.iter().filter(|r| r["probe_cached"].bool() == Some(true)).count();
     assert_eq!(cached, 300 * 2 + 3 * 3 - 4);
@@ -65,7 +72,7 @@ async fn shared_mx_is_probed_once_for_many_domains() {
 async fn non_public_mx_is_skipped_without_allow_private() {
     let mut w = World::new(14);
     w.mx("private.test", "mx.private.test", Behaviour::new(Posture::NoStartTls)).await;
-    let scan = w.scan("private", "private.test\n", |c| c.allow_private = false).await;
+    let scan = w.scan("private", "private.test\n", |c| c.guard.allow_private = false).await;
     let row = scan.mx_row("private.test");
     assert_eq!((row["probe_status"].str(), row["probe_reason"].str()), (Some("skipped"), Some("non_public_address")));
     assert!(row["probe_duration_ms"].is_null());
@@ -127,9 +134,9 @@ async fn excluded_domains_and_ranges_are_never_touched() {
     let dir = crate::world::test_dir("exclude-file");
     let exclude =
         format!("# opt-out requests\nexcluded.test\noptout.test  # asked by its postmaster\n{blocked_ip}/32\n");
-    let list = mailcensus::exclude::ExcludeList::parse(&exclude).unwrap();
+    let list = mailcensus::guard::ExcludeList::parse(&exclude).unwrap();
     std::fs::write(dir.join("exclude.txt"), &exclude).unwrap();
-    let scan = w.scan("exclude", "excluded.test\nsub.excluded.test\nmixed.test\n", |c| c.exclude = list).await;
+    let scan = w.scan("exclude", "excluded.test\nsub.excluded.test\nmixed.test\n", |c| c.guard.exclude = list).await;
 
     for d in ["excluded.test", "sub.excluded.test"] {
         let row = scan.domain(d);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mailcensus::config::ScanConfig;
 use mailcensus::input::InputSource;
-use mailcensus::pipeline;
+use mailcensus::scan;
 use mailcensus::testkit::dataset::read_rows;
 
 use crate::world::test_dir;
@@ -54,10 +54,10 @@ async fn realworld_postfix_unbound_nsd() {
     c.smtp.ehlo_name = "scanner.rw.test".into();
     c.smtp.read_timeout = Duration::from_secs(10);
     c.https_timeout = Duration::from_secs(2);
-    c.allow_private = true;
+    c.guard.allow_private = true;
     c.progress = false;
     let out = c.out.clone();
-    let summary = pipeline::run(c).await.expect("scan runs");
+    let summary = scan::run(c).await.expect("scan runs");
     assert!(summary.complete);
     let rows = read_rows(&out.join("domains")).unwrap();
     let mx = read_rows(&out.join("mx_hosts")).unwrap();

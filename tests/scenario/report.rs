@@ -41,7 +41,7 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
         ..Default::default()
     };
     let c = mailcensus::demo::demo(world, &dir, true, false).await.unwrap();
-    assert_eq!(c.disagreements(), 0);
+    assert_eq!(c.disagreements(), 0, "{}", c.render());
     let report = mailcensus::report::run(&dir, Lang::En).unwrap();
     let groups = groups_csv(&dir);
 

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mailcensus::demo::scan_config;
-use mailcensus::pipeline;
+use mailcensus::scan;
 use mailcensus::testkit::dataset::read_rows;
 use mailcensus::world::serve::{self, RunningWorld};
 use mailcensus::world::truth::compare;
@@ -75,7 +75,7 @@ async fn interrupted_in_process_then_resumed_exactly_once() {
     config.rows_per_part = 25;
     config.progress = false;
     config.shutdown_grace = Duration::from_millis(300);
-    let first = pipeline::run_until(config.clone(), tokio::time::sleep(Duration::from_millis(700))).await.unwrap();
+    let first = scan::run_until(config.clone(), tokio::time::sleep(Duration::from_millis(700))).await.unwrap();
     assert!(!first.complete);
     assert_eq!(run_json(&out)["complete"], false);
     let written = first.counts.domains;
@@ -83,9 +83,9 @@ async fn interrupted_in_process_then_resumed_exactly_once() {
 
     // Without --resume the directory is refused; with it, the rest is scanned.
     config.resume = false;
-    assert!(pipeline::run(config.clone()).await.is_err());
+    assert!(scan::run(config.clone()).await.is_err());
     config.resume = true;
-    let second = pipeline::run(config).await.unwrap();
+    let second = scan::run(config).await.unwrap();
     assert!(second.complete);
     assert_eq!(second.counts.already_done, written);
     assert_eq!(second.counts.domains + written, 600);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mailcensus::config::ScanConfig;
 use mailcensus::input::InputSource;
-use mailcensus::pipeline::{self, ScanSummary};
+use mailcensus::scan::{self, ScanSummary};
 use mailcensus::testkit::AddressBlock;
 use mailcensus::testkit::dataset::{Row, read_rows};
 use mailcensus::testkit::dns::{FakeDns, Logged, QueryLog, Zone, ZoneSigner};
@@ -105,10 +105,10 @@ impl World {
         c.smtp.read_timeout = Duration::from_secs(3);
         c.smtp.probe_timeout = Duration::from_secs(8);
         c.limits.probe_rate = 1000.0;
-        c.limits.per_ip_rate = 1000.0;
+        c.limits.smtp.per_ip_rate = 1000.0;
         c.retry_delay = Duration::from_millis(50);
         c.ca_files = vec![ca];
-        c.allow_private = true;
+        c.guard.allow_private = true;
         c.progress = false;
         c
     }
@@ -130,7 +130,7 @@ impl World {
         }
         tweak(&mut config);
         let dir = config.out.clone();
-        let summary = pipeline::run(config).await.expect("scan runs");
+        let summary = scan::run(config).await.expect("scan runs");
         Scan {
             summary,
             queries,

@@ -4,6 +4,7 @@
 //! webpki reports only the first problem it finds, so expiry, self-signature and the name check are
 //! also computed separately and kept in their own columns.
 
+use ring::digest::{SHA256, SHA512};
 use rustls::RootCertStore;
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
 use rustls::crypto::CryptoProvider;
@@ -143,6 +144,56 @@ fn chain_verdict(e: &Error, self_signed: bool) -> CertVerdict {
     }
 }
 
+/// The digests of one certificate of a presented chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertDigests {
+    /// SHA-256 of the whole certificate.
+    pub cert_sha256: Vec<u8>,
+    /// SHA-512 of the whole certificate.
+    pub cert_sha512: Vec<u8>,
+    /// SHA-256 of the SubjectPublicKeyInfo (empty if the certificate does not parse).
+    pub spki_sha256: Vec<u8>,
+    /// SHA-512 of the SubjectPublicKeyInfo.
+    pub spki_sha512: Vec<u8>,
+}
+
+/// The digests of a DER certificate.
+pub fn digests(der: &[u8]) -> CertDigests {
+    let spki = X509Certificate::from_der(der).ok().map(|(_, c)| c.tbs_certificate.subject_pki.raw.to_vec());
+    let (spki_sha256, spki_sha512) = match &spki {
+        Some(s) => (sha(&SHA256, s), sha(&SHA512, s)),
+        None => (Vec::new(), Vec::new()),
+    };
+    CertDigests { cert_sha256: sha(&SHA256, der), cert_sha512: sha(&SHA512, der), spki_sha256, spki_sha512 }
+}
+
+fn sha(algorithm: &'static ring::digest::Algorithm, data: &[u8]) -> Vec<u8> {
+    ring::digest::digest(algorithm, data).as_ref().to_vec()
+}
+
+/// The judgement of a chain already judged for another name, now for `host`: the trust verdict does
+/// not depend on the name, so only the name check is redone (on the leaf, `leaf_der`). A chain that
+/// does not verify keeps its verdict; a trusted one becomes `valid` or `name_mismatch` for `host`.
+pub fn for_name(judged: &Assessment, leaf_der: &[u8], host: &str) -> Assessment {
+    let name_matches = ParsedCertificate::try_from(&CertificateDer::from(leaf_der))
+        .is_ok_and(|p| ServerName::try_from(host).is_ok_and(|n| verify_server_name(&p, &n).is_ok()));
+    let mut a = judged.clone();
+    a.name_matches = name_matches;
+    if matches!(a.verdict, CertVerdict::Valid | CertVerdict::NameMismatch) {
+        (a.verdict, a.detail) = if name_matches {
+            (CertVerdict::Valid, None)
+        } else {
+            (CertVerdict::NameMismatch, Some(format!("certificate is not valid for {host}")))
+        };
+    }
+    a
+}
+
+/// Does the leaf name `host` itself (a subjectAltName equal to it, not a wildcard)?
+pub fn names_exactly(leaf: &LeafInfo, host: &str) -> bool {
+    leaf.san.iter().any(|s| s.eq_ignore_ascii_case(host))
+}
+
 /// Reads the fields of a leaf certificate; `None` if it does not parse as X.509.
 pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
@@ -227,6 +278,33 @@ mod tests {
             assert_eq!(leaf.sha256.len(), 64);
             assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
         }
+    }
+
+    #[test]
+    fn judged_again_for_another_name() {
+        let ca = TestCa::new("mailcensus test CA");
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let provider = rustls::crypto::ring::default_provider();
+        let wildcard = ca.leaf(&["*.pool.example.test"], Validity::Current);
+        let a = assess(&wildcard.chain, "a.pool.example.test", &roots, &provider, UnixTime::now());
+        assert_eq!(a.verdict, CertVerdict::Valid);
+        let leaf = wildcard.chain[0].as_ref();
+        // Another vanity name under the wildcard, and one outside it.
+        let b = for_name(&a, leaf, "b.pool.example.test");
+        assert_eq!((b.verdict, b.name_matches), (CertVerdict::Valid, true));
+        let c = for_name(&a, leaf, "mail.customer.test");
+        assert_eq!((c.verdict, c.name_matches), (CertVerdict::NameMismatch, false));
+        assert_eq!(for_name(&c, leaf, "z.pool.example.test").verdict, CertVerdict::Valid);
+        // A chain that does not verify keeps its verdict whatever the name.
+        let expired = ca.leaf(&["*.pool.example.test"], Validity::Expired);
+        let e = assess(&expired.chain, "a.pool.example.test", &roots, &provider, UnixTime::now());
+        let e2 = for_name(&e, expired.chain[0].as_ref(), "other.test");
+        assert_eq!((e2.verdict, e2.name_matches), (CertVerdict::Expired, false));
+        assert!(!names_exactly(a.leaf.as_ref().unwrap(), "a.pool.example.test"));
+        let exact = ca.leaf(&["a.example.test", "b.example.test"], Validity::Current);
+        let x = assess(&exact.chain, "a.example.test", &roots, &provider, UnixTime::now());
+        assert!(names_exactly(x.leaf.as_ref().unwrap(), "B.example.test"));
     }
 
     #[test]

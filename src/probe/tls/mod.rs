@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-pub use cert::{Assessment, CertVerdict, LeafInfo};
+pub use cert::{Assessment, CertDigests, CertVerdict, LeafInfo};
 
 crate::labels! {
     /// The negotiated protocol version.
@@ -48,7 +48,25 @@ pub struct TlsObservation {
     /// The certificate judgement.
     pub assessment: Assessment,
     /// Digests of every certificate presented, leaf first, for DANE.
-    pub chain_digests: Vec<crate::policy::dane::CertDigests>,
+    pub chain_digests: Vec<CertDigests>,
+    /// The leaf certificate (DER), kept so that the answer can be judged for another name offline.
+    pub leaf_der: Option<Arc<[u8]>>,
+}
+
+impl TlsObservation {
+    /// The same session judged for `host`: only the name check differs (see [`cert::for_name`]).
+    pub fn for_name(&self, host: &str) -> Self {
+        let mut o = self.clone();
+        if let Some(leaf) = &self.leaf_der {
+            o.assessment = cert::for_name(&self.assessment, leaf, host);
+        }
+        o
+    }
+
+    /// The SHA-256 of every certificate presented, leaf first: two sessions with the same are the same chain.
+    pub fn chain_fingerprint(&self) -> Vec<&[u8]> {
+        self.chain_digests.iter().map(|d| d.cert_sha256.as_slice()).collect()
+    }
 }
 
 /// Trust roots and crypto provider for every handshake of a run, built once.
@@ -161,7 +179,8 @@ impl TlsContext {
             chain_length: chain.len(),
             signature_valid: verifier.signature_error().is_none(),
             assessment,
-            chain_digests: chain.iter().take(8).map(|c| crate::policy::dane::digests(c)).collect(),
+            chain_digests: chain.iter().take(8).map(|c| cert::digests(c)).collect(),
+            leaf_der: chain.first().map(|c| Arc::from(c.as_ref())),
         };
         Ok((tls, observation))
     }

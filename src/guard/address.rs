@@ -1,5 +1,9 @@
-//! Which addresses are public: MX addresses in non-public ranges are not probed unless
+//! Which addresses are public: addresses in non-public ranges are not contacted unless
 //! `--allow-private` is given (a hostile zone could otherwise point the scanner at internal networks).
+//!
+//! An IPv6 address that carries an IPv4 address (IPv4-mapped `::ffff:0:0/96`, 6to4 `2002::/16`, Teredo
+//! `2001::/32`, the NAT64 well-known prefix `64:ff9b::/96`) is judged by the IPv4 address it reaches:
+//! a 6to4 address built on 10.0.0.1 is as private as 10.0.0.1.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -7,10 +11,29 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub fn non_public_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => v4_range(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => v4_range(v4),
             None => v6_range(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address leads to, for the transition formats that embed one.
+pub fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match (s[0], s[1]) {
+        // 6to4 (RFC 3056): 2002:VVVV:VVVV::/48.
+        (0x2002, _) => Some(v4(s[1], s[2])),
+        // Teredo (RFC 4380): 2001:0000:server:flags:port:client, the client address inverted; the
+        // client is where the packets go.
+        (0x2001, 0x0000) => Some(v4(!s[6], !s[7])),
+        // NAT64 well-known prefix (RFC 6052): 64:ff9b::/96.
+        (0x0064, 0xff9b) if s[2..6] == [0, 0, 0, 0] => Some(v4(s[6], s[7])),
+        _ => None,
     }
 }
 
@@ -93,6 +116,17 @@ mod tests {
             ("::ffff:10.0.0.1", Some("private")),
             ("::ffff:8.8.8.8", None),
             ("64:ff9b:1::1", Some("private")),
+            // Transition formats are judged by the IPv4 address inside.
+            ("2002:0a00:0001::1", Some("private")),
+            ("2002:0808:0808::1", None),
+            ("2002:7f00:0001::1", Some("loopback")),
+            ("64:ff9b::10.1.2.3", Some("private")),
+            ("64:ff9b::8.8.8.8", None),
+            ("64:ff9b::127.0.0.1", Some("loopback")),
+            // Teredo: client 192.168.1.1 inverted is 3f57:fefe.
+            ("2001:0:4136:e378:8000:63bf:3f57:fefe", Some("private")),
+            // client 8.8.8.8 inverted is f7f7:f7f7.
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", None),
         ];
         for (ip, want) in cases {
             assert_eq!(non_public_range(ip.parse().unwrap()), *want, "{ip}");

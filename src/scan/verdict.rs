@@ -1,196 +1,21 @@
-//! What the scan found for one domain, assembled from its DNS lookups and MX probes, and the summary
-//! verdicts an analyst filters on (`starttls`, `tls_cert_valid`, `tls_version_min`, `gmail_red_lock`).
+//! The summary verdicts an analyst filters on, computed from a [`DomainScan`]: `starttls`,
+//! `tls_cert_valid`, `tls_version_min`, `gmail_red_lock`, `gmail_unauthenticated_risk`, `dane`, the
+//! MTA-STS match and effect, and the client side's `client_tls` and `client_plaintext_auth`.
 //!
-//! A [`DomainScan`] becomes one row of `domains` and one row of `mx_hosts` per [`MxTarget`].
+//! One rule decides whether an answering address "encrypts" ([`encrypts`]), for MX and client
+//! endpoints alike: a completed TLS session does; an answer without working TLS does not; a server that
+//! never answered far enough, or speaks only TLS versions this scanner cannot negotiate, is unknown.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
-use crate::dns::{DnsOutcome, DnssecStatus, MxEntry, MxSecurity};
-use crate::endpoint::Endpoint;
-use crate::input::Entry;
+use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
+use crate::dns::DnssecStatus;
 use crate::policy::dane;
-use crate::policy::dkim::{DkimResult, DkimStatus};
-use crate::policy::dmarc::DmarcResult;
-use crate::policy::mta_sts::{Mode, MtaStsResult};
-use crate::policy::spf::{SpfOutcome, SpfResult};
-use crate::policy::tls_rpt::TlsRptResult;
-use crate::probe::client::{ClientReport, Protocol};
-use crate::probe::https::FetchOutcome;
-use crate::probe::smtp::ProbeReport;
-use crate::probe::tls::{CertVerdict, TlsVersion};
-use crate::probe::{Attempt, FailureReason, Phase};
-
-crate::labels! {
-    /// Where the domain's mail exchangers come from.
-    pub enum MxSource {
-        /// MX records.
-        Explicit => "explicit",
-        /// No MX records but A/AAAA at the domain: the domain itself is the MX (RFC 5321 §5.1).
-        Implicit => "implicit",
-        /// The null MX `0 .` (RFC 7505): the domain accepts no mail.
-        NullMx => "null_mx",
-        /// No MX and no address (or NXDOMAIN): the domain accepts no mail.
-        None => "none",
-        /// The lookups failed: unknown.
-        Unknown => "unknown",
-        /// The domain is on the exclude list: nothing was queried.
-        Excluded => "excluded",
-    }
-}
-
-/// One (MX host, IP) of a domain and what its probe saw.
-#[derive(Clone, Debug)]
-pub struct MxTarget {
-    /// The MX host name (the domain itself for an implicit MX).
-    pub host: String,
-    /// Its MX preference (0 for an implicit MX).
-    pub preference: u16,
-    /// The label of the host's A lookup.
-    pub a_outcome: &'static str,
-    /// The label of the host's AAAA lookup.
-    pub aaaa_outcome: &'static str,
-    /// The address lookups' failure text, if any failed.
-    pub address_detail: Option<String>,
-    /// The address probed; `None` when the host has no usable address.
-    pub ip: Option<IpAddr>,
-    /// The probe (possibly shared with other domains).
-    pub probe: Arc<ProbeReport>,
-    /// The probe result was shared with an earlier domain.
-    pub cached: bool,
-    /// DNSSEC status and TLSA records of the host (looked up once per run per host).
-    pub security: Option<Arc<MxSecurity>>,
-}
-
-impl MxTarget {
-    /// Does DANE hold for this address: secure TLSA records with a usable one matching the chain the
-    /// probe saw? `false` too when the records are secure and usable but STARTTLS did not complete
-    /// (RFC 7672: DANE makes TLS mandatory); `None` without secure, usable TLSA records.
-    pub fn dane_valid(&self) -> Option<bool> {
-        let sec = self.security.as_ref()?;
-        if sec.tlsa.dnssec != DnssecStatus::Secure {
-            return None;
-        }
-        let records = sec.tlsa.records.found()?;
-        if !records.iter().any(dane::usable) {
-            return None;
-        }
-        match &self.probe.tls {
-            Some(tls) => Some(dane::check(records, &tls.chain_digests, tls.assessment.name_matches)),
-            None if matches!(self.probe.attempt, Attempt::Skipped(_)) => None,
-            None => Some(false),
-        }
-    }
-}
-
-/// One (client endpoint, IP) of a domain and what its probe saw.
-#[derive(Clone, Debug)]
-pub struct ClientTarget {
-    /// The endpoint (protocol, host, port, where it came from).
-    pub endpoint: Endpoint,
-    /// The label of the endpoint host's A lookup (AAAA when A found nothing).
-    pub address_outcome: &'static str,
-    /// The address lookups' failure text.
-    pub address_detail: Option<String>,
-    /// The address probed.
-    pub ip: Option<IpAddr>,
-    /// The probe (possibly shared with other domains).
-    pub report: Arc<ClientReport>,
-    /// The probe result was shared with an earlier domain.
-    pub cached: bool,
-}
-
-/// The client-to-server side of a domain: its mail-app endpoints and their probes.
-#[derive(Clone, Debug, Default)]
-pub struct ClientScan {
-    /// Discovery ran (not excluded, `--no-client-probes` not given).
-    pub probed: bool,
-    /// The domain accepts no mail (null MX, or no MX and no address): nothing was looked for.
-    pub no_mail: bool,
-    /// Endpoints found (SRV, autoconfig or guesses).
-    pub endpoints: usize,
-    /// Protocols whose SRV record says "not offered" (target `.`).
-    pub srv_not_offered: Vec<Protocol>,
-    /// Protocols whose SRV lookup failed.
-    pub srv_failed: Vec<Protocol>,
-    /// How the autoconfig fetch went, and why it failed.
-    pub autoconfig: (FetchOutcome, Option<String>),
-    /// One entry per (endpoint, IP).
-    pub targets: Vec<ClientTarget>,
-}
-
-impl ClientScan {
-    /// Nothing was looked up.
-    pub fn not_probed() -> Self {
-        Self::default()
-    }
-
-    /// `client_tls`: of the endpoints that answered far enough to tell, how many ended in TLS: `all`,
-    /// `some`, `none`; `not_found` (no endpoint found), `unreachable` (none answered), `no_mx` (the
-    /// domain accepts no mail), `not_probed`.
-    pub fn client_tls(&self) -> &'static str {
-        if !self.probed {
-            return "not_probed";
-        }
-        if self.no_mail {
-            return "no_mx";
-        }
-        if self.endpoints == 0 {
-            return "not_found";
-        }
-        let known: Vec<bool> = self.targets.iter().filter_map(|t| t.report.encrypts()).collect();
-        match Share::of(known.len(), known.iter().filter(|k| **k).count()) {
-            Share::NotApplicable => "unreachable",
-            share => share.as_label(),
-        }
-    }
-
-    /// `client_plaintext_auth`: some plaintext port accepts authentication before TLS (`true`), none
-    /// does (`false`), or no plaintext port answered (`None`).
-    pub fn plaintext_auth(&self) -> Option<bool> {
-        let seen: Vec<bool> = self.targets.iter().filter_map(|t| t.report.plaintext_auth).collect();
-        (!seen.is_empty()).then(|| seen.contains(&true))
-    }
-}
-
-/// Everything found for one domain.
-#[derive(Clone, Debug)]
-pub struct DomainScan {
-    /// The input line.
-    pub entry: Entry,
-    /// When the domain's scan started, milliseconds since the epoch.
-    pub scanned_at_ms: i64,
-    /// The MX lookup.
-    pub mx: DnsOutcome<Vec<MxEntry>>,
-    /// DNSSEC status of the domain's MX answer.
-    pub dnssec: DnssecStatus,
-    /// Where the MX hosts come from.
-    pub mx_source: MxSource,
-    /// The MX hosts in preference order (the domain itself for an implicit MX).
-    pub mx_hosts: Vec<MxEntry>,
-    /// The label of the TXT lookup at the domain.
-    pub spf_txt_outcome: &'static str,
-    /// SPF.
-    pub spf: SpfResult,
-    /// The label of the TXT lookup at `_dmarc.<domain>`.
-    pub dmarc_txt_outcome: &'static str,
-    /// DMARC.
-    pub dmarc: DmarcResult,
-    /// DKIM keys found at the probed selectors.
-    pub dkim: DkimResult,
-    /// MTA-STS.
-    pub mta_sts: MtaStsResult,
-    /// The label of the TXT lookup at `_smtp._tls.<domain>`.
-    pub tls_rpt_txt_outcome: &'static str,
-    /// TLS-RPT.
-    pub tls_rpt: TlsRptResult,
-    /// The client-to-server endpoints.
-    pub client: ClientScan,
-    /// One entry per (MX host, IP).
-    pub targets: Vec<MxTarget>,
-    /// A scanner bug hit while scanning this domain.
-    pub scan_error: Option<String>,
-}
+use crate::policy::dkim::DkimStatus;
+use crate::policy::mta_sts::Mode;
+use crate::policy::spf::SpfOutcome;
+use crate::probe::client::ClientTls;
+use crate::probe::smtp::StartTls;
+use crate::probe::tls::{CertVerdict, TlsObservation, TlsVersion};
+use crate::probe::{Attempt, FailureReason, Phase, ProbeFailure};
 
 crate::labels! {
     /// The `starttls` summary of a domain.
@@ -211,6 +36,28 @@ crate::labels! {
         Unreachable => "unreachable",
         /// The domain is on the exclude list.
         Excluded => "excluded",
+    }
+}
+
+crate::labels! {
+    /// The `client_tls` summary of a domain.
+    pub enum ClientTlsSummary {
+        /// Every client endpoint that answered ended in TLS.
+        All => "all",
+        /// Some did.
+        Some => "some",
+        /// None did.
+        None => "none",
+        /// No endpoint was found, and every discovery lookup worked.
+        NotFound => "not_found",
+        /// No endpoint was found, and some discovery lookup failed: whether there is one is unknown.
+        DnsFailed => "dns_failed",
+        /// Endpoints were found but none answered far enough to tell.
+        Unreachable => "unreachable",
+        /// The domain accepts no mail: nothing was looked for.
+        NoMx => "no_mx",
+        /// Not looked for (`--no-client-probes`, or excluded).
+        NotProbed => "not_probed",
     }
 }
 
@@ -238,20 +85,117 @@ impl Share {
             _ => Self::Some,
         }
     }
+
+    /// The share of `true` among the known answers.
+    fn of_known(answers: impl Iterator<Item = Option<bool>>) -> Self {
+        let known: Vec<bool> = answers.flatten().collect();
+        Self::of(known.len(), known.iter().filter(|k| **k).count())
+    }
 }
 
-/// Whether one probed address would carry mail encrypted: `Some(true)` TLS worked, `Some(false)` no
-/// working STARTTLS, `None` unknown (never answered far enough, or only legacy TLS which we cannot judge).
-fn encrypts(t: &MxTarget) -> Option<bool> {
-    let p = &t.probe;
-    if p.tls.is_some() {
+/// Would this probed address carry mail encrypted? `Some(true)`: a TLS session completed;
+/// `Some(false)`: the server answered without working TLS (no STARTTLS, STARTTLS refused, a handshake
+/// that failed after the server spoke); `None`: unknown (it never answered far enough, or it speaks
+/// only TLS versions older than 1.2, which this scanner does not negotiate and so cannot judge).
+///
+/// `not_offered`: the probe completed without TLS; `implicit_tls`: TLS is the first exchange (port 465,
+/// 993, 995), so a handshake that saw no answer at all means the server never answered.
+pub fn encrypts(
+    tls: Option<&TlsObservation>,
+    done: Option<bool>,
+    failure: Option<&ProbeFailure>,
+    implicit_tls: bool,
+) -> Option<bool> {
+    if tls.is_some() {
         return Some(true);
     }
-    match &p.attempt {
-        Attempt::Done(_) => Some(false),
-        Attempt::Failed(f) if f.reason == FailureReason::LegacyTlsOnly => None,
-        Attempt::Failed(f) if matches!(f.phase, Phase::StartTls | Phase::Handshake | Phase::PostTls) => Some(false),
+    if let Some(not_offered) = done {
+        return Some(!not_offered);
+    }
+    let f = failure?;
+    let silent = matches!(
+        f.reason,
+        FailureReason::Timeout
+            | FailureReason::Closed
+            | FailureReason::Reset
+            | FailureReason::Refused
+            | FailureReason::Unreachable
+            | FailureReason::Internal
+    );
+    match f.phase {
+        _ if f.reason == FailureReason::LegacyTlsOnly => None,
+        Phase::Handshake if implicit_tls && silent => None,
+        Phase::StartTls | Phase::Handshake | Phase::PostTls => Some(false),
         _ => None,
+    }
+}
+
+fn mx_encrypts(t: &MxTarget) -> Option<bool> {
+    let p = &t.probe.report;
+    let (done, failure) = match &p.attempt {
+        Attempt::Done(s) => (Some(*s == StartTls::NotOffered), None),
+        Attempt::Failed(f) => (None, Some(f)),
+        Attempt::Skipped(_) => (None, None),
+    };
+    encrypts(p.tls.as_ref(), done, failure, false)
+}
+
+impl MxTarget {
+    /// Does DANE hold for this address: secure TLSA records with a usable one matching the chain the
+    /// probe saw? `false` too when the records are secure and usable but STARTTLS did not complete
+    /// (RFC 7672: DANE makes TLS mandatory); `None` without secure, usable TLSA records.
+    pub fn dane_valid(&self) -> Option<bool> {
+        let sec = self.security.as_ref()?;
+        if sec.tlsa.dnssec != DnssecStatus::Secure {
+            return None;
+        }
+        let records = sec.tlsa.records.found()?;
+        if !records.iter().any(dane::usable) {
+            return None;
+        }
+        let p = &self.probe.report;
+        match &p.tls {
+            Some(tls) => Some(dane::check(records, &tls.chain_digests, tls.assessment.name_matches)),
+            None if matches!(p.attempt, Attempt::Skipped(_)) => None,
+            None => Some(false),
+        }
+    }
+}
+
+impl ClientScan {
+    /// `client_tls`: of the endpoints that answered far enough to tell, how many ended in TLS.
+    pub fn client_tls(&self) -> ClientTlsSummary {
+        if !self.probed {
+            return ClientTlsSummary::NotProbed;
+        }
+        if self.no_mail {
+            return ClientTlsSummary::NoMx;
+        }
+        if self.targets.is_empty() {
+            return if self.lookups_failed { ClientTlsSummary::DnsFailed } else { ClientTlsSummary::NotFound };
+        }
+        let answers = self.targets.iter().map(|t| {
+            let r = &t.probe.report;
+            let (done, failure) = match &r.attempt {
+                Attempt::Done(c) => (Some(*c == ClientTls::NotOffered), None),
+                Attempt::Failed(f) => (None, Some(f)),
+                Attempt::Skipped(_) => (None, None),
+            };
+            encrypts(r.tls.as_ref(), done, failure, t.endpoint.protocol.implicit_tls())
+        });
+        match Share::of_known(answers) {
+            Share::All => ClientTlsSummary::All,
+            Share::Some => ClientTlsSummary::Some,
+            Share::None => ClientTlsSummary::None,
+            Share::NotApplicable => ClientTlsSummary::Unreachable,
+        }
+    }
+
+    /// `client_plaintext_auth`: some plaintext port accepts authentication before TLS (`true`), none
+    /// does (`false`), or no plaintext port answered (`None`).
+    pub fn plaintext_auth(&self) -> Option<bool> {
+        let seen: Vec<bool> = self.targets.iter().filter_map(|t| t.probe.report.plaintext_auth).collect();
+        (!seen.is_empty()).then(|| seen.contains(&true))
     }
 }
 
@@ -264,34 +208,34 @@ impl DomainScan {
             MxSource::Excluded => return StarttlsSummary::Excluded,
             MxSource::Explicit | MxSource::Implicit => {}
         }
-        let known: Vec<bool> = self.targets.iter().filter_map(encrypts).collect();
-        if known.is_empty() {
-            let all_skipped = self.targets.iter().all(|t| matches!(t.probe.attempt, Attempt::Skipped(_)));
-            return if all_skipped { StarttlsSummary::NotProbed } else { StarttlsSummary::Unreachable };
-        }
-        match Share::of(known.len(), known.iter().filter(|k| **k).count()) {
+        match Share::of_known(self.targets.iter().map(mx_encrypts)) {
             Share::All => StarttlsSummary::All,
             Share::Some => StarttlsSummary::Some,
-            _ => StarttlsSummary::None,
+            Share::None => StarttlsSummary::None,
+            Share::NotApplicable => {
+                let all_skipped = self.targets.iter().all(|t| matches!(t.probe.report.attempt, Attempt::Skipped(_)));
+                if all_skipped { StarttlsSummary::NotProbed } else { StarttlsSummary::Unreachable }
+            }
         }
+    }
+
+    fn sessions(&self) -> impl Iterator<Item = &TlsObservation> {
+        self.targets.iter().filter_map(|t| t.probe.report.tls.as_ref())
     }
 
     /// `tls_cert_valid`: share of TLS sessions whose certificate verdict is `valid`.
     pub fn tls_cert_valid(&self) -> Share {
-        let verdicts: Vec<CertVerdict> =
-            self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.assessment.verdict).collect();
-        Share::of(verdicts.len(), verdicts.iter().filter(|v| **v == CertVerdict::Valid).count())
+        Share::of_known(self.sessions().map(|t| Some(t.assessment.verdict == CertVerdict::Valid)))
     }
 
     /// The lowest TLS version negotiated with any MX address.
     pub fn tls_version_min(&self) -> Option<TlsVersion> {
-        self.targets.iter().filter_map(|t| t.probe.tls.as_ref()).map(|t| t.version).min()
+        self.sessions().map(|t| t.version).min()
     }
 
     /// `dane`: of the MX addresses with secure, usable TLSA records, how many passed DANE.
     pub fn dane(&self) -> Share {
-        let v: Vec<bool> = self.targets.iter().filter_map(MxTarget::dane_valid).collect();
-        Share::of(v.len(), v.iter().filter(|b| **b).count())
+        Share::of_known(self.targets.iter().map(MxTarget::dane_valid))
     }
 
     /// `mta_sts_mx_match`: share of the MX hosts matching a pattern of the fetched policy.
@@ -316,7 +260,7 @@ impl DomainScan {
                 .targets
                 .iter()
                 .filter(|t| t.host == mx.host)
-                .filter_map(|t| t.probe.tls.as_ref())
+                .filter_map(|t| t.probe.report.tls.as_ref())
                 .map(|t| t.assessment.verdict == CertVerdict::Valid)
                 .collect();
             !sessions.is_empty() && sessions.iter().all(|v| *v)
@@ -359,8 +303,8 @@ impl DomainScan {
                 .targets
                 .iter()
                 .filter(|t| t.host == host.host && t.preference == host.preference)
-                .filter(|t| t.probe.smtp.banner.as_ref().is_some_and(|b| b.code == 220))
-                .map(encrypts)
+                .filter(|t| t.probe.report.smtp.banner.as_ref().is_some_and(|b| b.code == 220))
+                .map(mx_encrypts)
                 .collect();
             if answers.is_empty() {
                 continue;
@@ -380,11 +324,13 @@ impl DomainScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::{DnsOutcome, MxEntry, OutcomeKind};
     use crate::domain::normalize;
-    use crate::policy::{dmarc, spf};
-    use crate::probe::smtp::{Reply, SmtpObservation, StartTls};
-    use crate::probe::tls::{Assessment, TlsObservation};
+    use crate::input::Entry;
+    use crate::probe::smtp::{ProbeReport, Reply, SmtpObservation};
+    use crate::probe::tls::Assessment;
     use crate::probe::{ProbeFailure, SkipReason};
+    use crate::scan::result::ProbeFacts;
 
     fn tls(verdict: CertVerdict, version: TlsVersion) -> TlsObservation {
         TlsObservation {
@@ -402,6 +348,7 @@ mod tests {
                 leaf: None,
             },
             chain_digests: Vec::new(),
+            leaf_der: None,
         }
     }
 
@@ -413,12 +360,11 @@ mod tests {
         MxTarget {
             host: host.into(),
             preference: pref,
-            a_outcome: "found",
-            aaaa_outcome: "nodata",
+            a_outcome: OutcomeKind::Found,
+            aaaa_outcome: OutcomeKind::NoData,
             address_detail: None,
             ip: Some("192.0.2.1".parse().unwrap()),
-            probe: Arc::new(report),
-            cached: false,
+            probe: ProbeFacts::skipped(report),
             security: None,
         }
     }
@@ -452,31 +398,19 @@ mod tests {
     }
 
     fn scan(source: MxSource, hosts: &[(&str, u16)], targets: Vec<MxTarget>) -> DomainScan {
-        DomainScan {
-            entry: Entry {
-                line: 1,
-                domain: normalize("a.example").unwrap(),
-                group: None,
-                weight: None,
-                dkim_selectors: Vec::new(),
-            },
-            scanned_at_ms: 0,
-            mx: DnsOutcome::NoData,
-            dnssec: DnssecStatus::NotChecked,
-            mx_source: source,
-            mx_hosts: hosts.iter().map(|(h, p)| MxEntry { preference: *p, host: h.to_string() }).collect(),
-            spf_txt_outcome: "nodata",
-            spf: spf::from_txt(&DnsOutcome::NoData),
-            dmarc_txt_outcome: "nodata",
-            dmarc: dmarc::from_txt(&DnsOutcome::NoData),
-            dkim: DkimResult::default(),
-            mta_sts: MtaStsResult::not_queried(),
-            tls_rpt_txt_outcome: "nodata",
-            tls_rpt: crate::policy::tls_rpt::from_txt(&DnsOutcome::NoData),
-            client: ClientScan::not_probed(),
-            targets,
-            scan_error: None,
-        }
+        let entry = Entry {
+            line: 1,
+            domain: normalize("a.example").unwrap(),
+            group: None,
+            weight: None,
+            dkim_selectors: Vec::new(),
+        };
+        let mut s = DomainScan::excluded(entry, 0);
+        s.mx = DnsOutcome::NoData;
+        s.mx_source = source;
+        s.mx_hosts = hosts.iter().map(|(h, p)| MxEntry { preference: *p, host: h.to_string() }).collect();
+        s.targets = targets;
+        s
     }
 
     #[test]
@@ -587,5 +521,30 @@ mod tests {
             vec![target("mx1", 10, ok(CertVerdict::Valid)), target("mx2", 20, low)],
         );
         assert_eq!(s.tls_version_min(), Some(TlsVersion::Tls12));
+    }
+
+    #[test]
+    fn one_rule_for_mx_and_client_ports() {
+        let f = |phase, reason| ProbeFailure::new(phase, reason, "");
+        let t = tls(CertVerdict::Valid, TlsVersion::Tls13);
+        let cases = [
+            (Some(&t), None, None, false, Some(true)),
+            (None, Some(true), None, false, Some(false)),
+            (None, Some(false), None, true, Some(true)),
+            // A STARTTLS server that stalls its handshake answered, without working TLS.
+            (None, None, Some(f(Phase::Handshake, FailureReason::Timeout)), false, Some(false)),
+            // A silent implicit-TLS port never answered: unknown, not "no TLS".
+            (None, None, Some(f(Phase::Handshake, FailureReason::Timeout)), true, None),
+            (None, None, Some(f(Phase::Handshake, FailureReason::Closed)), true, None),
+            // An implicit-TLS port that speaks something else did answer.
+            (None, None, Some(f(Phase::Handshake, FailureReason::TlsProtocol)), true, Some(false)),
+            // Legacy TLS only is unknown on both kinds of port.
+            (None, None, Some(f(Phase::Handshake, FailureReason::LegacyTlsOnly)), true, None),
+            (None, None, Some(f(Phase::Handshake, FailureReason::LegacyTlsOnly)), false, None),
+            (None, None, Some(f(Phase::Banner, FailureReason::Timeout)), false, None),
+        ];
+        for (i, (tls, done, failure, implicit, want)) in cases.into_iter().enumerate() {
+            assert_eq!(encrypts(tls, done, failure.as_ref(), implicit), want, "case {i}");
+        }
     }
 }

@@ -1,51 +1,14 @@
-//! Finding the endpoints a domain's users configure in their mail apps, in order, recording where each
-//! came from:
-//!
-//! 1. SRV records (RFC 6186, RFC 8314): `_submissions._tcp`, `_submission._tcp`, `_imaps._tcp`,
-//!    `_imap._tcp`, `_pop3s._tcp`, `_pop3._tcp`; a target of `.` means "not offered".
-//! 2. The autoconfig file mail apps read (`https://autoconfig.<domain>/mail/config-v1.1.xml`,
-//!    Thunderbird's format), fetched like MTA-STS policies (strict TLS, size cap, deadline).
-//! 3. Only when neither gave anything: conventional names, marked as guesses (`smtp.`, `mail.`,
-//!    `imap.`, `pop.` of the domain, on the standard ports), kept only if they resolve.
+//! Thunderbird's autoconfig format (`clientConfig` version 1.1): the file mail apps read from
+//! `https://autoconfig.<domain>/mail/config-v1.1.xml` to find a domain's servers. Parsed with
+//! quick-xml, bounded (depth, servers), never trusted: a host name must look like one.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::probe::client::Protocol;
 
-crate::labels! {
-    /// Where an endpoint came from.
-    #[derive(PartialOrd, Ord)]
-    pub enum Source {
-        /// An SRV record.
-        Srv => "srv",
-        /// The autoconfig file.
-        Autoconfig => "autoconfig",
-        /// A conventional name (a guess).
-        Guess => "guess",
-    }
-}
-
-/// One client endpoint of a domain.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Endpoint {
-    /// The protocol (and with it, how TLS starts).
-    pub protocol: Protocol,
-    /// Host name, lowercase, no trailing dot.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// Where it came from.
-    pub source: Source,
-}
-
-/// The conventional host names tried as guesses, and the protocols tried on each.
-pub const GUESSES: &[(&str, &[Protocol])] = &[
-    ("smtp", &[Protocol::Submissions, Protocol::Submission]),
-    ("mail", Protocol::ALL),
-    ("imap", &[Protocol::Imaps, Protocol::Imap]),
-    ("pop", &[Protocol::Pop3s, Protocol::Pop3]),
-];
+/// One server of an autoconfig file: protocol, host, port.
+pub type Server = (Protocol, String, u16);
 
 /// Largest autoconfig file read.
 pub const MAX_AUTOCONFIG_BYTES: usize = 64 * 1024;
@@ -54,7 +17,7 @@ pub const MAX_AUTOCONFIG_BYTES: usize = 64 * 1024;
 /// port)` for each `incomingServer` of type imap or pop3 and `outgoingServer` of type smtp, with
 /// `%EMAILDOMAIN%` replaced by `domain`. `socketType` SSL is implicit TLS; STARTTLS and plain are the
 /// plaintext-port protocols (the probe then sees whether STARTTLS is offered).
-pub fn parse_autoconfig(xml: &str, domain: &str) -> Result<Vec<(Protocol, String, u16)>, String> {
+pub fn parse_autoconfig(xml: &str, domain: &str) -> Result<Vec<Server>, String> {
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut out = Vec::new();

@@ -82,6 +82,16 @@ impl ExcludeList {
         Ok(list)
     }
 
+    /// One list with the entries of all of `lists` (several `--exclude` files).
+    pub fn merge(lists: Vec<ExcludeList>) -> Self {
+        let mut out = Self::default();
+        for l in lists {
+            out.domains.extend(l.domains);
+            out.nets.extend(l.nets);
+        }
+        out
+    }
+
     /// No entries.
     pub fn is_empty(&self) -> bool {
         self.domains.is_empty() && self.nets.is_empty()
@@ -102,10 +112,11 @@ impl ExcludeList {
         }
     }
 
-    /// Is `ip` (or the IPv4 address inside an IPv4-mapped IPv6 address) in a listed range?
+    /// Is `ip` in a listed range, or the IPv4 address an IPv6 address leads to (IPv4-mapped, 6to4,
+    /// Teredo, NAT64: see [`super::address::embedded_ipv4`])?
     pub fn covers_ip(&self, ip: IpAddr) -> bool {
         let mapped = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V6(v6) => super::address::embedded_ipv4(v6).map(IpAddr::V4),
             IpAddr::V4(_) => None,
         };
         self.nets.iter().any(|n| n.contains(&ip) || mapped.is_some_and(|m| n.contains(&m)))
@@ -150,6 +161,8 @@ mod tests {
             ("2001:db8::25", true),
             ("2001:db8::26", false),
             ("::ffff:192.0.2.9", true),
+            ("2002:c000:0209::1", true),
+            ("64:ff9b::192.0.2.10", true),
         ] {
             assert_eq!(list.covers_ip(ip.parse().unwrap()), want, "{ip}");
         }

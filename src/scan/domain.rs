@@ -1,0 +1,370 @@
+//! One domain, in stages:
+//!
+//! 1. **Resolve**, holding one of the run's `--concurrency` resolve slots and within the domain's
+//!    deadline (`--domain-timeout`): MX and the MX hosts' addresses (with DNSSEC and TLSA), SPF
+//!    (evaluated), DMARC, DKIM, TLS-RPT, the MTA-STS record and its policy host, the client endpoints'
+//!    SRV records and the autoconfig host.
+//! 2. **Plan**: what that makes to contact: each (MX host, address), the policy fetch, the autoconfig
+//!    fetch, each SRV endpoint's addresses.
+//! 3. **Probe**: hand it all to the probe runner and wait, **parked**: the domain holds no resolve slot
+//!    while its probes wait for their turn at busy destinations, so a queue at one address never stops
+//!    other domains from being resolved and probed.
+//! 4. **Client endpoints**, when autoconfig or guesses add some: resolve them (a slot and the
+//!    deadline again), probe them (parked again).
+//! 5. **Assemble** the [`DomainScan`].
+//!
+//! The deadline counts the domain's own work, its lookups; the connections have their own deadlines
+//! (`--probe-timeout`, `--https-timeout`) and their turn at a destination is bounded by the queue
+//! ahead of them and the destination's rate. A domain whose deadline passes is written with what was
+//! gathered: unfinished lookups say `timeout` with a deadline detail, and `scan_error` says
+//! `domain_timeout`. A panic anywhere in a domain's scan becomes its row (`scan_error` `internal`).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::FutureExt;
+use hickory_resolver::proto::rr::RecordType;
+
+use super::Engine;
+use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
+use super::targets::{self, FetchFrom, Resolved};
+use crate::client::{self, Endpoint, SrvStep};
+use crate::dns::{DEADLINE_DETAIL, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry, MxSecurity};
+use crate::input::Entry;
+use crate::policy::dkim::{self, DkimResult};
+use crate::policy::mta_sts::{self, MtaStsResult};
+use crate::policy::{FetchOutcome, PolicyStatus, dmarc, spf, tls_rpt};
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Scans one domain: never fails, never panics out.
+pub(super) async fn scan(e: &Engine, entry: Entry) -> DomainScan {
+    let started = Instant::now();
+    let scanned_at_ms = now_ms();
+    let mut scan = match AssertUnwindSafe(stages(e, entry.clone(), scanned_at_ms)).catch_unwind().await {
+        Ok(scan) => scan,
+        Err(p) => {
+            e.internal_errors.fetch_add(1, Ordering::Relaxed);
+            DomainScan::failed(entry, scanned_at_ms, format!("internal: {}", panic_text(&*p)))
+        }
+    };
+    scan.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    scan
+}
+
+/// The domain's deadline: the time its resolve stages may take.
+struct Budget {
+    left: Duration,
+    expired: bool,
+}
+
+impl Engine {
+    /// Runs a resolve stage of a domain: with a resolve slot, within what is left of its deadline.
+    /// Returns false when the deadline passed (what `stage` wrote so far stays).
+    async fn resolving(&self, budget: &mut Budget, stage: impl Future<Output = ()>) -> bool {
+        if budget.expired {
+            return false;
+        }
+        let _slot = self.resolve_slots.acquire().await.expect("the resolve semaphore is never closed");
+        let started = Instant::now();
+        let finished = tokio::time::timeout(budget.left, stage).await.is_ok();
+        budget.left = budget.left.saturating_sub(started.elapsed());
+        budget.expired |= !finished;
+        finished
+    }
+}
+
+/// What the resolve stage found that the probe stage contacts.
+#[derive(Default)]
+struct Plan {
+    /// Each MX host, resolved (or not, when the deadline passed).
+    mx: Vec<(MxEntry, Resolved, Option<std::sync::Arc<MxSecurity>>)>,
+    /// The MTA-STS TXT lookup and, when its record is valid, the policy host's address.
+    mta_sts: Option<(DnsOutcome<Vec<String>>, Option<FetchFrom>)>,
+    /// Client discovery ran (the domain accepts mail, client probes are on).
+    client: bool,
+    /// The SRV step and its endpoints' addresses.
+    srv: SrvStep,
+    srv_resolved: Vec<Resolved>,
+    /// The autoconfig host's address.
+    autoconfig: Option<FetchFrom>,
+}
+
+async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
+    let name = entry.domain.as_str().to_string();
+    if e.config.guard.excludes_name(&name) {
+        return DomainScan::excluded(entry, scanned_at_ms);
+    }
+    if e.config.inject_panic.as_deref() == Some(name.as_str()) {
+        panic!("injected panic scanning {name}");
+    }
+    let deadline = DnsFailure { kind: DnsFailureKind::Timeout, detail: DEADLINE_DETAIL.into() };
+    let mut s = DomainScan::unfinished(entry, scanned_at_ms, deadline);
+    let mut budget = Budget { left: e.config.domain_timeout, expired: false };
+    let mut plan = Plan::default();
+
+    // 1-2. Resolve, and with it the plan.
+    e.resolving(&mut budget, resolve(e, &name, &mut s, &mut plan)).await;
+
+    // 3. Probe, parked: the MX addresses, the MTA-STS policy, the autoconfig file, the SRV endpoints.
+    let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan } = plan;
+    let mx =
+        futures::future::join_all(planned_mx.iter().map(|(mx, r, sec)| targets::mx_targets(e, mx, r, sec.clone())));
+    let sts = async {
+        let (txt, address) = sts_plan?;
+        Some(
+            mta_sts::evaluate(&txt, || async {
+                let ip = address.unwrap_or_else(|| Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())))?;
+                targets::fetch(e, &mta_sts::policy_host(&name), ip, mta_sts::POLICY_PATH, mta_sts::MAX_POLICY_BYTES)
+                    .await
+            })
+            .await,
+        )
+    };
+    let autoconfig = async {
+        match auto_plan {
+            Some(Ok(ip)) => {
+                let host = format!("autoconfig.{name}");
+                let fetched =
+                    targets::fetch(e, &host, ip, "/mail/config-v1.1.xml", client::autoconfig::MAX_AUTOCONFIG_BYTES);
+                read_autoconfig(fetched.await, &name)
+            }
+            Some(Err(failure)) => Err(failure),
+            None if client_on => Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())),
+            None => Err((FetchOutcome::NotFetched, String::new())),
+        }
+    };
+    let srv_probes = futures::future::join_all(
+        srv.endpoints.iter().zip(&srv_resolved).map(|(ep, r)| targets::client_targets(e, ep, r)),
+    );
+    let (mx_rows, sts, autoconfig, srv_rows) = tokio::join!(mx, sts, autoconfig, srv_probes);
+    s.targets = mx_rows.into_iter().flatten().collect::<Vec<MxTarget>>();
+    if let Some(sts) = sts {
+        s.mta_sts = sts;
+    }
+    if !client_on {
+        return finish(s, &budget, e);
+    }
+
+    // 4. Client endpoints beyond SRV: the autoconfig file's, else guesses; resolved, then probed.
+    let client = &mut s.client;
+    client.targets = srv_rows.into_iter().flatten().collect();
+    let mut endpoints: Vec<Endpoint> = srv.endpoints.clone();
+    let servers = match autoconfig {
+        Ok(servers) => {
+            client.autoconfig = (FetchOutcome::Ok, None);
+            servers
+        }
+        Err((outcome, detail)) => {
+            client.lookups_failed |= outcome == FetchOutcome::AddressLookupFailed;
+            client.autoconfig = (outcome, (!detail.is_empty()).then_some(detail));
+            Vec::new()
+        }
+    };
+    let before = endpoints.len();
+    client::add_autoconfig(&mut endpoints, servers, &e.config.client);
+    let mut more: Vec<Endpoint> = endpoints[before..].to_vec();
+    let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
+    let nothing_published = endpoints.is_empty() && srv.not_offered.is_empty();
+    let mut guessed_failed = false;
+    let found = e
+        .resolving(&mut budget, async {
+            if nothing_published {
+                let (guesses, failed) = client::guesses(&e.dns, &e.config.guard, &name, &e.config.client).await;
+                guessed_failed = failed;
+                more = guesses;
+                resolved_more = more.iter().map(|_| Resolved::pending()).collect();
+            }
+            let max = e.config.client.max_endpoints.saturating_sub(srv.endpoints.len());
+            more.truncate(max);
+            resolved_more.truncate(max);
+            let lookups = more.iter().map(|ep| targets::resolve_host(e, &ep.host));
+            for (slot, r) in resolved_more.iter_mut().zip(futures::future::join_all(lookups).await) {
+                *slot = r;
+            }
+        })
+        .await;
+    let client = &mut s.client;
+    client.lookups_failed |= guessed_failed || !found;
+    client.endpoints = srv.endpoints.len() + more.len();
+    let rows =
+        futures::future::join_all(more.iter().zip(&resolved_more).map(|(ep, r)| targets::client_targets(e, ep, r)));
+    client.targets.extend(rows.await.into_iter().flatten());
+    finish(s, &budget, e)
+}
+
+fn finish(mut s: DomainScan, budget: &Budget, e: &Engine) -> DomainScan {
+    if budget.expired {
+        e.domain_timeouts.fetch_add(1, Ordering::Relaxed);
+        s.scan_error = Some(format!(
+            "domain_timeout: lookups not finished within --domain-timeout {:?}; unfinished ones say timeout",
+            e.config.domain_timeout
+        ));
+    }
+    s
+}
+
+/// Reads a fetched autoconfig file: its servers, or why there are none.
+fn read_autoconfig(
+    fetched: crate::policy::Fetched,
+    domain: &str,
+) -> Result<Vec<client::autoconfig::Server>, (FetchOutcome, String)> {
+    let response = fetched?;
+    if response.status != 200 {
+        return Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)));
+    }
+    std::str::from_utf8(&response.body)
+        .map_err(|e| e.to_string())
+        .and_then(|x| client::autoconfig::parse_autoconfig(x, domain))
+        .map_err(|e| (FetchOutcome::SyntaxError, e))
+}
+
+/// The resolve stage: every lookup of the domain, writing each result into `s` and `plan` as soon as
+/// it is known (so that a deadline keeps what was gathered).
+async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
+    let dns = &e.dns;
+    let c = &e.config;
+    let DomainScan {
+        entry,
+        mx,
+        dnssec,
+        mx_source,
+        mx_hosts,
+        spf_txt_outcome,
+        spf: spf_out,
+        dmarc_txt_outcome,
+        dmarc: dmarc_out,
+        dkim: dkim_out,
+        mta_sts: mta_sts_out,
+        tls_rpt_txt_outcome,
+        tls_rpt: tls_rpt_out,
+        client: client_out,
+        ..
+    } = s;
+    let Plan { mx: planned, mta_sts: sts_plan, client: client_plan, srv, srv_resolved, autoconfig, .. } = plan;
+    let selectors: Vec<&str> = c.dkim_selectors.iter().chain(&entry.dkim_selectors).map(String::as_str).collect();
+
+    let mail = async {
+        let answer = dns.mx(name).await;
+        let (source, hosts) = mx_source_of(e, name, &answer).await;
+        *mx = answer;
+        *mx_source = source;
+        *mx_hosts = hosts.clone();
+        *planned = hosts.iter().map(|h| (h.clone(), Resolved::pending(), None)).collect();
+        let hosts_resolved = async {
+            let lookups = hosts.iter().enumerate().map(|(i, h)| targets::resolve_mx(e, h, i));
+            // Results are written as they come, so that a deadline keeps the hosts already resolved.
+            let mut pending: futures::stream::FuturesUnordered<_> =
+                lookups.enumerate().map(|(i, f)| async move { (i, f.await) }).collect();
+            while let Some((i, (resolved, security))) = futures::StreamExt::next(&mut pending).await {
+                planned[i].1 = resolved;
+                planned[i].2 = security;
+            }
+        };
+        let accepts_mail = !matches!(source, MxSource::NullMx | MxSource::None);
+        let clients = async {
+            if !c.client.enabled {
+                return;
+            }
+            *client_out = ClientScan { probed: true, no_mail: !accepts_mail, ..ClientScan::default() };
+            if !accepts_mail {
+                return;
+            }
+            *client_plan = true;
+            let host = format!("autoconfig.{name}");
+            let (step, auto) =
+                tokio::join!(client::srv(dns, name, &c.client.protocols), targets::resolve_host(e, &host));
+            *autoconfig = Some(targets::fetch_address(e, &host, &auto));
+            client_out.lookups_failed |= !step.failed.is_empty();
+            client_out.srv_not_offered = step.not_offered.clone();
+            let mut step = step;
+            step.endpoints.truncate(c.client.max_endpoints);
+            *srv_resolved = step.endpoints.iter().map(|_| Resolved::pending()).collect();
+            *srv = step;
+            let lookups = srv.endpoints.iter().map(|ep| targets::resolve_host(e, &ep.host));
+            for (slot, r) in srv_resolved.iter_mut().zip(futures::future::join_all(lookups).await) {
+                *slot = r;
+            }
+        };
+        tokio::join!(hosts_resolved, clients);
+    };
+    let sec = async { *dnssec = dns.dnssec(name, RecordType::MX).await };
+    let spf_check = async {
+        let txt = dns.txt(name).await;
+        *spf_txt_outcome = txt.kind();
+        *spf_out = spf::from_txt(&txt);
+        *spf_out = spf::evaluate(dns, name, &txt).await;
+    };
+    let dmarc_check = async {
+        let txt = dns.txt(&format!("_dmarc.{name}")).await;
+        *dmarc_txt_outcome = txt.kind();
+        *dmarc_out = dmarc::from_txt(&txt);
+        *dmarc_out = dmarc::evaluate(dns, name, &txt).await;
+    };
+    let dkim_check = async {
+        *dkim_out = if c.dkim {
+            dkim::discover(dns, name, &selectors).await
+        } else {
+            DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() }
+        };
+    };
+    let tls_rpt_check = async {
+        let txt = dns.txt(&format!("_smtp._tls.{name}")).await;
+        *tls_rpt_txt_outcome = txt.kind();
+        *tls_rpt_out = tls_rpt::from_txt(&txt);
+    };
+    let sts_check = async {
+        if !c.mta_sts {
+            *mta_sts_out = MtaStsResult::not_queried();
+            return;
+        }
+        let txt = dns.txt(&format!("_mta-sts.{name}")).await;
+        // Until the policy is fetched, the record alone (a deadline leaves it so).
+        *mta_sts_out = mta_sts::evaluate(&txt, || async { Err((FetchOutcome::NotFetched, String::new())) }).await;
+        if mta_sts_out.status == PolicyStatus::Valid {
+            mta_sts_out.fetch = FetchOutcome::AddressLookupFailed;
+            mta_sts_out.detail = Some(DEADLINE_DETAIL.into());
+            *sts_plan = Some((txt.clone(), None));
+            let host = mta_sts::policy_host(name);
+            let resolved = targets::resolve_host(e, &host).await;
+            *sts_plan = Some((txt, Some(targets::fetch_address(e, &host, &resolved))));
+        } else {
+            *sts_plan = Some((txt, None));
+        }
+    };
+    tokio::join!(mail, sec, spf_check, dmarc_check, dkim_check, tls_rpt_check, sts_check);
+}
+
+/// Where the domain's mail exchangers come from, and which they are (RFC 5321 §5.1: no MX but an
+/// address makes the domain its own MX; RFC 7505: the null MX accepts no mail).
+async fn mx_source_of(e: &Engine, name: &str, mx: &DnsOutcome<Vec<MxEntry>>) -> (MxSource, Vec<MxEntry>) {
+    match mx {
+        DnsOutcome::Found(list) => {
+            let hosts: Vec<MxEntry> = list.iter().filter(|m| !m.host.is_empty()).cloned().collect();
+            if hosts.is_empty() { (MxSource::NullMx, hosts) } else { (MxSource::Explicit, hosts) }
+        }
+        DnsOutcome::NxDomain => (MxSource::None, Vec::new()),
+        DnsOutcome::Failed(_) => (MxSource::Unknown, Vec::new()),
+        DnsOutcome::NoData => {
+            // The same cached lookups serve as the implicit MX's addresses.
+            let addresses = e.dns.host_addresses(name).await;
+            if !addresses.ips().is_empty() {
+                (MxSource::Implicit, vec![MxEntry { preference: 0, host: name.to_string() }])
+            } else if addresses.a.failure().is_some() || addresses.aaaa.failure().is_some() {
+                (MxSource::Unknown, Vec::new())
+            } else {
+                (MxSource::None, Vec::new())
+            }
+        }
+    }
+}

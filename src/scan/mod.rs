@@ -1,0 +1,385 @@
+//! The scan engine: input → resolve → plan → probe → assemble → write, with memory bounded however
+//! long the input and however long a destination's queue.
+//!
+//! - An input thread streams the list, writes rejects, and sends entries on a bounded channel.
+//! - Each domain runs its stages ([`domain`]): it holds one of `--concurrency` resolve slots only while
+//!   it resolves, and waits for its probes parked, holding no slot. At most `--max-parked` domains are
+//!   in flight; beyond that the input waits (backpressure).
+//! - Every connection goes through the probe runner ([`runner`]): per-destination queues served
+//!   fairly within each politeness class's limits, once-per-run results, the shared-address rule, a
+//!   panic guard, retries and counters.
+//! - A writer thread turns finished domains into rows of `domains`, `mx_hosts` and
+//!   `client_endpoints` ([`crate::output`]).
+//!
+//! So the wall time of a run is the largest of: the busiest destination's queue at its rate, all
+//! connections at `--probe-rate`, all lookups at `--dns-qps`, and the slowest deadline; not their sum.
+
+mod domain;
+pub mod progress;
+pub mod result;
+pub mod runner;
+mod targets;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::config::ScanConfig;
+use crate::dns::Dns;
+use crate::input::{self, Entry, InputError, InputItem, InputReader, InputSource};
+use crate::output::batch::{
+    client_endpoints_builder, domains_builder, mx_hosts_builder, push_client, push_domain, push_mx,
+};
+use crate::output::parquet::{DatasetWriter, OutputError};
+use crate::output::rejects::RejectsWriter;
+use crate::output::resume::{self, Resume};
+use crate::output::run_info::{Counts, RunInfo, rfc3339};
+use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS};
+use crate::output::{CLIENT_ENDPOINTS_DIR, DATASET_DIRS, DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
+use crate::probe::Attempt;
+use crate::probe::tls::{CaFileError, TlsContext};
+use result::DomainScan;
+use runner::{Kit, Runner};
+
+/// Why a scan could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Bad usage (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The input could not be read (exit code 2).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The CA file could not be used (exit code 2).
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+    /// The resolver could not be set up (exit code 2).
+    #[error("cannot set up the DNS resolver: {0}")]
+    Resolver(String),
+    /// The output could not be written (exit code 1).
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl ScanError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Output(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// What a finished scan reports.
+#[derive(Clone, Debug)]
+pub struct ScanSummary {
+    /// The counters also written to `run.json`.
+    pub counts: Counts,
+    /// Wall time in seconds.
+    pub elapsed_seconds: f64,
+    /// Every input line was processed (false after an interruption).
+    pub complete: bool,
+}
+
+/// What every domain of a run shares.
+pub(crate) struct Engine {
+    pub(crate) dns: Dns,
+    pub(crate) runner: Runner,
+    pub(crate) config: ScanConfig,
+    /// Domains resolving at once (`--concurrency`).
+    pub(crate) resolve_slots: Semaphore,
+    pub(crate) internal_errors: AtomicU64,
+    pub(crate) domain_timeouts: AtomicU64,
+}
+
+fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
+    match attempt {
+        Attempt::Done(_) => "done".to_string(),
+        Attempt::Failed(f) => format!("failed:{}:{}", f.phase.as_label(), f.reason.as_label()),
+        Attempt::Skipped(r) => format!("skipped:{}", r.as_label()),
+    }
+}
+
+/// Prepares the output directory: a fresh one; an earlier scan replaced (`overwrite`); or an
+/// interrupted scan to continue (`resume`). Refuses to mix a new scan into an earlier one otherwise.
+fn prepare_out_dir(out: &Path, overwrite: bool, resume: bool) -> Result<Resume, ScanError> {
+    let io = |path: &Path, source| ScanError::Output(OutputError::Io { path: path.to_path_buf(), source });
+    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    if resume {
+        return Ok(resume::prepare(out)?);
+    }
+    for dataset in DATASET_DIRS {
+        let dir = out.join(dataset);
+        let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+        if has_files {
+            if !overwrite {
+                return Err(ScanError::Usage(format!(
+                    "{} already holds a scan; choose another --out, or pass --resume to continue it or --overwrite to replace it",
+                    out.display()
+                )));
+            }
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
+    }
+    Ok(Resume::default())
+}
+
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM.
+pub async fn interrupt_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// Runs a whole scan as configured, writing everything under `config.out`; stops early (cleanly,
+/// `complete: false`) on SIGINT or SIGTERM.
+pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
+    run_until(config, interrupt_signal()).await
+}
+
+/// Writes finished domains as rows, part N of the three datasets closed together; returns the counts.
+fn write_rows(
+    mut scans: mpsc::Receiver<DomainScan>,
+    mut domains: DatasetWriter,
+    mut mx_rows: DatasetWriter,
+    mut client_rows: DatasetWriter,
+    rows_per_part: usize,
+    bar: progress::Progress,
+) -> Result<Counts, OutputError> {
+    let mut counts = Counts::default();
+    let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
+    let close_parts = |domains: &mut DatasetWriter,
+                       mx_rows: &mut DatasetWriter,
+                       client_rows: &mut DatasetWriter|
+     -> Result<(), OutputError> {
+        // domains last: a domains part on disk means its mx_hosts and client_endpoints twins are complete.
+        mx_rows.close_part()?;
+        client_rows.close_part()?;
+        domains.close_part()
+    };
+    while let Some(scan) = scans.blocking_recv() {
+        domains.push(|b| push_domain(b, &scan))?;
+        for t in &scan.targets {
+            mx_rows.push(|b| push_mx(b, &scan, t))?;
+            if !t.probe.cached {
+                *counts.probe_outcomes.entry(probe_outcome_key(&t.probe.report.attempt)).or_default() += 1;
+            }
+        }
+        for t in &scan.client.targets {
+            client_rows.push(|b| push_client(b, &scan, t))?;
+        }
+        *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
+        bar.domain_done();
+        if domains.rows_in_part() >= rows_per_part {
+            close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;
+        }
+    }
+    if domains.rows_in_part() > 0 {
+        close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;
+    }
+    counts.domains = domains.finish()?;
+    counts.mx_rows = mx_rows.finish()?;
+    counts.client_rows = client_rows.finish()?;
+    counts.starttls = starttls;
+    Ok(counts)
+}
+
+/// Runs a scan that stops taking new domains when `stop` resolves: in-flight domains get
+/// `config.shutdown_grace` to finish, the rest are abandoned (not written, so `--resume` scans them),
+/// every part is closed properly and `run.json` says `"complete": false`.
+pub async fn run_until(
+    config: ScanConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<ScanSummary, ScanError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let reader = InputReader::open(&config.input, &config.columns)?;
+    // The progress total: data lines (the header is not one).
+    let total = match &config.input {
+        InputSource::File(p) => input::count_lines(p).ok().map(|n| n.saturating_sub(reader.has_header() as u64)),
+        InputSource::Stdin => None,
+    };
+    let tls = TlsContext::new(&config.ca_files)?;
+    let dns = Dns::new(&config.dns).map_err(|e| ScanError::Resolver(e.to_string()))?;
+    let previous = prepare_out_dir(&config.out, config.overwrite, config.resume)?;
+    let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
+    let next_part = previous.next_part;
+    let dataset = |dir: &str, builder, schema| DatasetWriter::create(&config.out.join(dir), builder, schema, next_part);
+    let domains = dataset(DOMAINS_DIR, domains_builder(), DOMAINS.clone())?;
+    let mx_rows = dataset(MX_HOSTS_DIR, mx_hosts_builder(), MX_HOSTS.clone())?;
+    let client_rows = dataset(CLIENT_ENDPOINTS_DIR, client_endpoints_builder(), CLIENT_ENDPOINTS.clone())?;
+
+    let kit = Kit {
+        tls,
+        smtp: config.smtp.clone(),
+        retries: config.retries,
+        retry_delay: config.retry_delay,
+        https_port: config.https_port,
+        https_timeout: config.https_timeout,
+        inject_panic: config.inject_panic.clone(),
+    };
+    let engine = Arc::new(Engine {
+        dns,
+        runner: Runner::new(config.limits.clone(), kit),
+        resolve_slots: Semaphore::new(config.concurrency.max(1)),
+        internal_errors: AtomicU64::new(0),
+        domain_timeouts: AtomicU64::new(0),
+        config: config.clone(),
+    });
+    let bar = progress::Progress::start(&config, total, engine.clone());
+
+    // Input thread: entries to the scheduler, rejects straight to their file; domains already written
+    // by an interrupted run are skipped (their rows are in the kept parts).
+    let (entry_tx, mut entry_rx) = mpsc::channel::<Entry>(1024);
+    let input_bar = bar.clone();
+    let done = previous.done;
+    let input_thread = std::thread::Builder::new()
+        .name("scan-input".into())
+        .spawn(move || -> Result<(u64, u64), ScanError> {
+            let mut rejects = rejects;
+            let mut skipped = 0u64;
+            for item in reader {
+                match item? {
+                    InputItem::Entry(e) if done.contains(&input::domain_key(e.domain.as_str())) => {
+                        skipped += 1;
+                        input_bar.line_skipped();
+                    }
+                    InputItem::Entry(e) => {
+                        if entry_tx.blocking_send(e).is_err() {
+                            break;
+                        }
+                    }
+                    InputItem::Reject(r) => {
+                        rejects.write(&r)?;
+                        input_bar.line_skipped();
+                    }
+                }
+            }
+            Ok((rejects.finish()?, skipped))
+        })
+        .map_err(|e| ScanError::Usage(format!("cannot start the input thread: {e}")))?;
+
+    let (scan_tx, scan_rx) = mpsc::channel::<DomainScan>(1024);
+    let (writer_bar, rows_per_part) = (bar.clone(), config.rows_per_part.max(1));
+    let writer_thread = std::thread::Builder::new()
+        .name("scan-writer".into())
+        .spawn(move || write_rows(scan_rx, domains, mx_rows, client_rows, rows_per_part, writer_bar))
+        .map_err(|e| ScanError::Usage(format!("cannot start the writer thread: {e}")))?;
+
+    // The scheduler: a task per domain, at most `max_parked` in flight, until the input ends or `stop`.
+    let in_flight = Arc::new(Semaphore::new(config.max_parked.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut interrupted = false;
+    tokio::pin!(stop);
+    loop {
+        let next = async {
+            let permit = in_flight.clone().acquire_owned().await.expect("the semaphore is never closed");
+            entry_rx.recv().await.map(|entry| (entry, permit))
+        };
+        let Some((entry, permit)) = (tokio::select! {
+            biased;
+            _ = &mut stop => {
+                interrupted = true;
+                break;
+            }
+            next = next => next,
+        }) else {
+            break;
+        };
+        if scan_tx.is_closed() {
+            // The writer failed: its error is reported below.
+            break;
+        }
+        let (engine, tx) = (engine.clone(), scan_tx.clone());
+        tasks.spawn(async move {
+            let scan = domain::scan(&engine, entry).await;
+            let _ = tx.send(scan).await;
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(entry_rx);
+    if !interrupted {
+        // The input has ended: wait for the domains in flight, still listening for `stop`.
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => {
+                    interrupted = true;
+                    break;
+                }
+                next = tasks.join_next() => if next.is_none() { break },
+            }
+        }
+    }
+    if interrupted {
+        bar.say(&format!(
+            "mailcensus: interrupted; finishing the domains in flight (up to {:?})",
+            config.shutdown_grace
+        ));
+        let drained =
+            tokio::time::timeout(config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tasks.abort_all();
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    drop(scan_tx);
+
+    let writer_result = writer_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let input_result = input_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    bar.finish();
+    let mut counts = writer_result?;
+    let (rejects, skipped) = input_result?;
+    let runner = engine.runner.counts();
+    counts.rejects = rejects;
+    counts.already_done = skipped;
+    counts.set_aside = previous.set_aside.len() as u64;
+    counts.probes = runner.probes.get("smtp").copied().unwrap_or(0);
+    counts.probe_cache_hits = runner.cache_hits.get("smtp").copied().unwrap_or(0);
+    counts.dns_queries = engine.dns.queries();
+    counts.internal_errors = engine.internal_errors.load(Ordering::Relaxed) + runner.internal_errors;
+    counts.domain_timeouts = engine.domain_timeouts.load(Ordering::Relaxed);
+    let dns_bound = counts.dns_queries.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;
+    let b = &runner.bound;
+    counts.lower_bound_seconds =
+        [b.busiest_destination_seconds, b.probe_rate_seconds, dns_bound, b.longest_connection_seconds]
+            .into_iter()
+            .fold(0.0, f64::max);
+    counts.lower_bound_dns_seconds = dns_bound;
+    counts.runner = runner;
+    let elapsed = clock.elapsed().as_secs_f64();
+    let per_second = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
+    let info = RunInfo {
+        tool: "mailcensus",
+        version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::output::schema::SCHEMA_VERSION,
+        args: config.args.clone(),
+        started_at: rfc3339(started),
+        finished_at: rfc3339(SystemTime::now()),
+        elapsed_seconds: elapsed,
+        complete: !interrupted,
+        resumed: config.resume,
+        domains_per_second: per_second(counts.domains),
+        probes_per_second: per_second(counts.probes),
+        counts: counts.clone(),
+    };
+    info.write(&config.out.join(RUN_FILE))?;
+    Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted })
+}
