@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ScanConfig, default_ehlo_name};
+use crate::config::{Check, ScanConfig, default_ehlo_name};
+use crate::dns::Backend;
 use crate::guard::ExcludeList;
 use crate::input::{ColumnSpec, InputSource};
 use crate::limit::{ClassLimits, Limits};
+use crate::policy::dkim::DkimSearch;
 use crate::scan;
 
 /// mailcensus: does mail to these domains travel encrypted and authenticated?
@@ -291,6 +293,18 @@ pub struct ScanArgs {
     /// Do not probe DKIM selectors.
     #[arg(long)]
     pub no_dkim: bool,
+    /// DKIM selector search: first (stop at the first key, the default) or all (every selector).
+    #[arg(long, value_name = "HOW", default_value = "first", value_parser = ["first", "all"])]
+    pub dkim_search: String,
+    /// The checks to make besides MX and STARTTLS, comma-separated: spf, dmarc, dkim, mta_sts,
+    /// tls_rpt, dnssec, client; `all` (the default) or `none` (MX and STARTTLS only, the
+    /// Transparency Report's own measurement). The --no-* flags then turn single checks off.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub checks: String,
+    /// What carries DNS queries: pool (sockets kept for the run, the default) or hickory (a socket per
+    /// query, as hickory-resolver does; for comparison).
+    #[arg(long, value_name = "BACKEND", default_value = "pool", value_parser = ["pool", "hickory"], hide = true)]
+    pub dns_backend: String,
     /// DKIM selectors to probe for every domain, one a line (# comments), replacing the built-in list;
     /// an input column `dkim_selectors` adds per-domain ones.
     #[arg(long, value_name = "FILE")]
@@ -313,6 +327,23 @@ pub struct ScanArgs {
     /// Language of the report's findings and remedies: en or ja.
     #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
     pub lang: String,
+}
+
+/// Parses `--checks`: labels of [`Check`], `all` or `none`.
+fn parse_checks(s: &str) -> Result<Vec<Check>, String> {
+    match s.trim() {
+        "all" => Ok(Check::ALL.to_vec()),
+        "none" | "" => Ok(Vec::new()),
+        list => list
+            .split(',')
+            .map(|c| {
+                let c = c.trim().replace('-', "_");
+                Check::from_label(&c).ok_or_else(|| {
+                    format!("unknown check {c:?}: one of {}, or all, or none", crate::label::list::<Check>())
+                })
+            })
+            .collect(),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -369,6 +400,7 @@ impl ScanArgs {
             return Err(format!("--ehlo-name {ehlo_name:?} is not a host name"));
         }
         let mut c = ScanConfig::new(InputSource::from_arg(&self.input), self.out);
+        c.only_checks(&parse_checks(&self.checks)?);
         c.overwrite = self.overwrite;
         c.resume = self.resume;
         c.shutdown_grace = self.shutdown_grace;
@@ -412,9 +444,9 @@ impl ScanArgs {
         c.client.max_endpoints = self.max_client_endpoints;
         c.client.max_ips_per_endpoint = self.max_ips_per_endpoint;
         c.rows_per_part = self.rows_per_part;
-        c.dns.dnssec = !self.no_dnssec;
+        c.dns.dnssec &= !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
-        c.client.enabled = !self.no_client_probes;
+        c.client.enabled &= !self.no_client_probes;
         if !self.client_protocols.is_empty() {
             c.client.protocols = self
                 .client_protocols
@@ -438,11 +470,13 @@ impl ScanArgs {
             c.client.ports.retain(|(p, _)| *p != proto);
             c.client.ports.push((proto, port));
         }
-        c.dkim = !self.no_dkim;
+        c.dkim &= !self.no_dkim;
+        c.dkim_search = DkimSearch::from_label(&self.dkim_search).unwrap_or_default();
+        c.dns.backend = if self.dns_backend == "hickory" { Backend::HickoryUdp } else { Backend::Pool };
         if let Some(path) = &self.dkim_selectors {
             c.dkim_selectors = load_selectors(path)?;
         }
-        c.mta_sts = !self.no_mta_sts;
+        c.mta_sts &= !self.no_mta_sts;
         c.https_port = self.https_port;
         c.https_timeout = self.https_timeout;
         c.progress = !self.no_progress;

@@ -57,8 +57,16 @@ pub struct ScanConfig {
     pub rows_per_part: usize,
     /// Show a progress bar when stderr is a terminal (`--no-progress` turns it off).
     pub progress: bool,
+    /// Evaluate SPF (`--checks`; default on).
+    pub spf: bool,
+    /// Look up DMARC (`--checks`; default on).
+    pub dmarc: bool,
+    /// Look up TLS-RPT (`--checks`; default on).
+    pub tls_rpt: bool,
     /// Probe DKIM selectors (`--no-dkim` turns it off; default on).
     pub dkim: bool,
+    /// How far the DKIM selector search goes (`--dkim-search`, default `first`: stop at the first key).
+    pub dkim_search: crate::policy::dkim::DkimSearch,
     /// DKIM selectors probed for every domain, before the input's `dkim_selectors` column
     /// (`--dkim-selectors FILE` replaces them; default [`crate::policy::dkim::DEFAULT_SELECTORS`]).
     pub dkim_selectors: Vec<String>,
@@ -116,7 +124,11 @@ impl ScanConfig {
             max_ips_per_mx: 8,
             rows_per_part: 50_000,
             progress: true,
+            spf: true,
+            dmarc: true,
+            tls_rpt: true,
             dkim: true,
+            dkim_search: crate::policy::dkim::DkimSearch::First,
             dkim_selectors: crate::policy::dkim::DEFAULT_SELECTORS.iter().map(|s| s.to_string()).collect(),
             mta_sts: true,
             https_port: 443,
@@ -124,6 +136,62 @@ impl ScanConfig {
             client: ClientSettings::default(),
             args: Vec::new(),
             inject_panic: None,
+        }
+    }
+}
+
+crate::labels! {
+    /// A group of lookups and probes beyond MX and STARTTLS, each of which `--checks` turns on or off.
+    pub enum Check {
+        /// SPF, evaluated (TXT at the domain, its includes and redirects).
+        Spf => "spf",
+        /// DMARC (TXT at `_dmarc.`, the organisational domain, report authorisations).
+        Dmarc => "dmarc",
+        /// DKIM keys at the probed selectors.
+        Dkim => "dkim",
+        /// MTA-STS (TXT at `_mta-sts.`, the policy over HTTPS).
+        MtaSts => "mta_sts",
+        /// TLS-RPT (TXT at `_smtp._tls.`).
+        TlsRpt => "tls_rpt",
+        /// DNSSEC validation of the MX, MX address and TLSA answers, and DANE.
+        Dnssec => "dnssec",
+        /// Client endpoints (SRV, autoconfig, guesses) and their probes.
+        Client => "client",
+    }
+}
+
+impl ScanConfig {
+    /// Is `check` on?
+    pub fn check(&self, check: Check) -> bool {
+        match check {
+            Check::Spf => self.spf,
+            Check::Dmarc => self.dmarc,
+            Check::Dkim => self.dkim,
+            Check::MtaSts => self.mta_sts,
+            Check::TlsRpt => self.tls_rpt,
+            Check::Dnssec => self.dns.dnssec,
+            Check::Client => self.client.enabled,
+        }
+    }
+
+    /// Turns `check` on or off.
+    pub fn set_check(&mut self, check: Check, on: bool) {
+        match check {
+            Check::Spf => self.spf = on,
+            Check::Dmarc => self.dmarc = on,
+            Check::Dkim => self.dkim = on,
+            Check::MtaSts => self.mta_sts = on,
+            Check::TlsRpt => self.tls_rpt = on,
+            Check::Dnssec => self.dns.dnssec = on,
+            Check::Client => self.client.enabled = on,
+        }
+    }
+
+    /// Keeps exactly `checks` on (`--checks`): an empty list is MX and STARTTLS only, the
+    /// Transparency Report's own measurement.
+    pub fn only_checks(&mut self, checks: &[Check]) {
+        for c in Check::ALL {
+            self.set_check(*c, checks.contains(c));
         }
     }
 }

@@ -14,21 +14,23 @@ use crate::dns::DnsOutcome;
 use crate::dns::TxtLookup;
 pub use crate::domain::is_selector;
 
-/// The selectors probed by default: those of the big mailbox providers and sending platforms
-/// (Google Workspace, Microsoft 365, Fastly-era Mailchimp/Mandrill, Amazon SES, Zoho, Proton,
-/// Fastmail, Mailgun, SendGrid, HubSpot, Yahoo/AOL, and the generic names many MTAs default to).
-/// Each costs one TXT lookup per domain; replace the list with `--dkim-selectors FILE`.
+/// The selectors probed by default, most common first: Microsoft 365 (`selector1`, `selector2`) and
+/// Google Workspace (`google`), which sign for most domains that sign at all; the generic names MTAs
+/// and control panels default to (`default`, `dkim`, `mail`); then sending platforms (Mailchimp `k1`
+/// `k2`, SendGrid `s1` `s2`, Mandrill), Zoho, Proton, Fastmail (`fm1`), and two more generic names.
+/// With the default search ([`DkimSearch::First`]) a domain whose key is at `selector1` costs one
+/// selector lookup; replace the list with `--dkim-selectors FILE`.
 pub const DEFAULT_SELECTORS: &[&str] = &[
+    "selector1",
+    "google",
+    "selector2",
     "default",
     "dkim",
     "mail",
-    "selector1",
-    "selector2",
-    "google",
     "k1",
-    "k2",
     "s1",
     "s2",
+    "k2",
     "mandrill",
     "zoho",
     "protonmail",
@@ -36,6 +38,19 @@ pub const DEFAULT_SELECTORS: &[&str] = &[
     "smtp",
     "mx",
 ];
+
+crate::labels! {
+    /// How far the selector search goes (`--dkim-search`).
+    #[derive(Default)]
+    pub enum DkimSearch {
+        /// Stop at the first usable key, asking the selectors in order, in waves of 1, 2, 4, 8 ...
+        /// (the default: a key proves the domain signs).
+        #[default]
+        First => "first",
+        /// Ask every selector at once, for the full inventory of keys.
+        All => "all",
+    }
+}
 
 /// Most selectors probed for one domain (the list and the input column together).
 pub const MAX_SELECTORS: usize = 64;
@@ -179,12 +194,14 @@ crate::labels! {
     }
 }
 
-/// Probes `selectors` (deduplicated, at most [`MAX_SELECTORS`]) under `domain`, all at once.
+/// Probes `selectors` (deduplicated, at most [`MAX_SELECTORS`], in the order given) under `domain`:
+/// all at once ([`DkimSearch::All`]), or in waves of 1, 2, 4, 8 ... until a wave finds a usable key
+/// ([`DkimSearch::First`]). `probed` counts the selectors asked.
 ///
 /// First asks for `_domainkey.<domain>`: when that name does not exist (NXDOMAIN), nothing below it
 /// exists either (RFC 8020), so no selector is probed (`probed` is 0). A server that wrongly answers
 /// NXDOMAIN for an empty non-terminal would hide its keys; such servers also break other lookups.
-pub async fn discover(dns: &impl TxtLookup, domain: &str, selectors: &[&str]) -> DkimResult {
+pub async fn discover(dns: &impl TxtLookup, domain: &str, selectors: &[&str], search: DkimSearch) -> DkimResult {
     if dns.txt(&format!("_domainkey.{domain}")).await == DnsOutcome::NxDomain {
         return DkimResult { status: DkimStatus::NotFound, ..DkimResult::default() };
     }
@@ -194,20 +211,30 @@ pub async fn discover(dns: &impl TxtLookup, domain: &str, selectors: &[&str]) ->
             unique.push(s);
         }
     }
-    let lookups = unique.iter().map(|sel| async move { (*sel, dns.txt(&format!("{sel}._domainkey.{domain}")).await) });
-    let answers = futures::future::join_all(lookups).await;
-    let mut result = DkimResult { probed: unique.len() as u16, ..DkimResult::default() };
-    for (sel, answer) in answers {
-        match answer {
-            DnsOutcome::Found(records) => {
-                // A CNAME to a provider's key is followed by the resolver; take the first key record.
-                if let Some(key) = records.iter().find_map(|r| parse(sel, r).ok()) {
-                    result.keys.push(key);
+    let mut result = DkimResult::default();
+    let mut rest: &[&str] = &unique;
+    let mut wave = if search == DkimSearch::All { unique.len().max(1) } else { 1 };
+    while !rest.is_empty() {
+        let (now, later) = rest.split_at(wave.min(rest.len()));
+        rest = later;
+        let lookups = now.iter().map(|sel| async move { (*sel, dns.txt(&format!("{sel}._domainkey.{domain}")).await) });
+        for (sel, answer) in futures::future::join_all(lookups).await {
+            match answer {
+                DnsOutcome::Found(records) => {
+                    // A CNAME to a provider's key is followed by the resolver; take the first key record.
+                    if let Some(key) = records.iter().find_map(|r| parse(sel, r).ok()) {
+                        result.keys.push(key);
+                    }
                 }
+                DnsOutcome::Failed(_) => result.failed.push(sel.to_string()),
+                DnsOutcome::NxDomain | DnsOutcome::NoData => {}
             }
-            DnsOutcome::Failed(_) => result.failed.push(sel.to_string()),
-            DnsOutcome::NxDomain | DnsOutcome::NoData => {}
         }
+        result.probed += now.len() as u16;
+        if search == DkimSearch::First && result.keys.iter().any(|k| !k.revoked) {
+            break;
+        }
+        wave *= 2;
     }
     result.status = if result.keys.iter().any(|k| !k.revoked) {
         DkimStatus::Found
@@ -301,14 +328,16 @@ mod tests {
         ];
         for (i, (records, status, n)) in cases.into_iter().enumerate() {
             let dns = Txt(records.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
-            let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS));
+            let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, DkimSearch::All));
             let probed = if dns.0.is_empty() { 0 } else { DEFAULT_SELECTORS.len() };
             assert_eq!((r.status, r.keys.len(), r.probed as usize), (status, n, probed), "case {i}");
         }
         // `_domainkey` exists (NODATA) but no probed selector has a key: every selector is asked.
         let dns = Txt([("unlisted._domainkey.a.example".to_string(), key("p="))].into_iter().collect());
-        let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS));
-        assert_eq!((r.status, r.probed as usize), (DkimStatus::NotFound, DEFAULT_SELECTORS.len()));
+        for search in [DkimSearch::First, DkimSearch::All] {
+            let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, search));
+            assert_eq!((r.status, r.probed as usize), (DkimStatus::NotFound, DEFAULT_SELECTORS.len()), "{search}");
+        }
         // A failing `_domainkey` lookup does not stop the probing.
         let dns = Txt([
             (
@@ -319,7 +348,35 @@ mod tests {
         ]
         .into_iter()
         .collect());
-        assert_eq!(rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS)).status, DkimStatus::Found);
+        assert_eq!(
+            rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, DkimSearch::First)).status,
+            DkimStatus::Found
+        );
+    }
+
+    #[test]
+    fn first_search_stops_at_the_first_wave_with_a_key() {
+        let key = |t: &str| DnsOutcome::Found(vec![t.to_string()]);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        // Waves of 1, 2, 4, 8 ... in the list's order: a key at position p costs the waves up to its own.
+        let position = |sel: &str| DEFAULT_SELECTORS.iter().position(|s| *s == sel).unwrap();
+        for (sel, want) in [("selector1", 1), ("google", 3), ("selector2", 3), ("default", 7), ("mx", 16)] {
+            let dns =
+                Txt([(format!("{sel}._domainkey.a.example"), key(&format!("p={RFC6376_KEY}")))].into_iter().collect());
+            let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, DkimSearch::First));
+            assert_eq!((r.status, r.probed as usize), (DkimStatus::Found, want), "{sel} at {}", position(sel));
+            let all = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, DkimSearch::All));
+            assert_eq!((all.status, all.probed as usize), (DkimStatus::Found, DEFAULT_SELECTORS.len()));
+        }
+        // A revoked key does not stop the search: a usable one may follow.
+        let dns = Txt([
+            ("selector1._domainkey.a.example".to_string(), key("v=DKIM1; p=")),
+            ("selector2._domainkey.a.example".to_string(), key(&format!("p={RFC6376_KEY}"))),
+        ]
+        .into_iter()
+        .collect());
+        let r = rt.block_on(discover(&dns, "a.example", DEFAULT_SELECTORS, DkimSearch::First));
+        assert_eq!((r.status, r.keys.len(), r.probed), (DkimStatus::Found, 2, 3));
     }
 
     #[test]

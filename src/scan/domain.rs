@@ -24,16 +24,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
-use hickory_resolver::proto::rr::RecordType;
 
 use super::Engine;
 use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
 use super::targets::{self, FetchFrom, Resolved};
 use crate::client::{self, Endpoint, SrvStep};
-use crate::dns::{DEADLINE_DETAIL, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry, MxSecurity};
+use crate::dns::{DEADLINE_DETAIL, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry, MxSecurity, OutcomeKind};
 use crate::input::Entry;
 use crate::policy::dkim::{self, DkimResult};
+use crate::policy::dmarc::DmarcResult;
 use crate::policy::mta_sts::{self, MtaStsResult};
+use crate::policy::spf::SpfResult;
+use crate::policy::tls_rpt::TlsRptResult;
 use crate::policy::{FetchOutcome, PolicyStatus, dmarc, spf, tls_rpt};
 
 fn now_ms() -> i64 {
@@ -175,7 +177,10 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     client::add_autoconfig(&mut endpoints, servers, &e.config.client);
     let mut more: Vec<Endpoint> = endpoints[before..].to_vec();
     let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
-    let nothing_published = endpoints.is_empty() && srv.not_offered.is_empty();
+    // Guesses only where they can exist: a domain that is its own mail host (an MX under the domain,
+    // or an implicit MX) may run mail.<domain> and its kin; one hosted elsewhere rarely does.
+    let own_mail_host = s.mx_hosts.iter().any(|m| m.host == name || m.host.ends_with(&format!(".{name}")));
+    let nothing_published = endpoints.is_empty() && srv.not_offered.is_empty() && own_mail_host;
     let mut guessed_failed = false;
     let found = e
         .resolving(&mut budget, async {
@@ -252,10 +257,12 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
         ..
     } = s;
     let Plan { mx: planned, mta_sts: sts_plan, client: client_plan, srv, srv_resolved, autoconfig, .. } = plan;
-    let selectors: Vec<&str> = c.dkim_selectors.iter().chain(&entry.dkim_selectors).map(String::as_str).collect();
+    // The domain's own selectors (from the input) first: they are known, not guessed.
+    let selectors: Vec<&str> = entry.dkim_selectors.iter().chain(&c.dkim_selectors).map(String::as_str).collect();
 
     let mail = async {
-        let answer = dns.mx(name).await;
+        let (answer, status) = dns.mx_checked(name).await;
+        *dnssec = status;
         let (source, hosts) = mx_source_of(e, name, &answer).await;
         *mx = answer;
         *mx_source = source;
@@ -298,14 +305,21 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
         };
         tokio::join!(hosts_resolved, clients);
     };
-    let sec = async { *dnssec = dns.dnssec(name, RecordType::MX).await };
     let spf_check = async {
+        if !c.spf {
+            (*spf_txt_outcome, *spf_out) = (OutcomeKind::NotQueried, SpfResult::not_queried());
+            return;
+        }
         let txt = dns.txt(name).await;
         *spf_txt_outcome = txt.kind();
         *spf_out = spf::from_txt(&txt);
         *spf_out = spf::evaluate(dns, name, &txt).await;
     };
     let dmarc_check = async {
+        if !c.dmarc {
+            (*dmarc_txt_outcome, *dmarc_out) = (OutcomeKind::NotQueried, DmarcResult::not_queried());
+            return;
+        }
         let txt = dns.txt(&format!("_dmarc.{name}")).await;
         *dmarc_txt_outcome = txt.kind();
         *dmarc_out = dmarc::from_txt(&txt);
@@ -313,12 +327,16 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
     };
     let dkim_check = async {
         *dkim_out = if c.dkim {
-            dkim::discover(dns, name, &selectors).await
+            dkim::discover(dns, name, &selectors, c.dkim_search).await
         } else {
             DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() }
         };
     };
     let tls_rpt_check = async {
+        if !c.tls_rpt {
+            (*tls_rpt_txt_outcome, *tls_rpt_out) = (OutcomeKind::NotQueried, TlsRptResult::not_queried());
+            return;
+        }
         let txt = dns.txt(&format!("_smtp._tls.{name}")).await;
         *tls_rpt_txt_outcome = txt.kind();
         *tls_rpt_out = tls_rpt::from_txt(&txt);
@@ -342,7 +360,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             *sts_plan = Some((txt, None));
         }
     };
-    tokio::join!(mail, sec, spf_check, dmarc_check, dkim_check, tls_rpt_check, sts_check);
+    tokio::join!(mail, spf_check, dmarc_check, dkim_check, tls_rpt_check, sts_check);
 }
 
 /// Where the domain's mail exchangers come from, and which they are (RFC 5321 §5.1: no MX but an

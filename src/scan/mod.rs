@@ -216,7 +216,7 @@ pub async fn run_until(
         InputSource::Stdin => None,
     };
     let tls = TlsContext::new(&config.ca_files)?;
-    let dns = Dns::new(&config.dns).map_err(|e| ScanError::Resolver(e.to_string()))?;
+    let dns = Dns::new(&config.dns, config.guard.exclude.clone()).map_err(|e| ScanError::Resolver(e.to_string()))?;
     let previous = prepare_out_dir(&config.out, config.overwrite, config.resume)?;
     let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
     let next_part = previous.next_part;

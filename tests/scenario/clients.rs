@@ -99,9 +99,11 @@ async fn client_endpoints_are_found_and_probed() {
     // Every domain but nullmx accepts mail (a shared MX with nothing listening: only the client side matters here).
     let mx_ip = w.block.next_ip();
     w.zone.addr("mx.cli.test", mx_ip);
-    for d in ["srv", "srv2", "auto", "guess", "plain", "none", "popsafe"] {
+    for d in ["srv", "srv2", "auto", "plain", "none", "popsafe"] {
         w.zone.mx(&format!("{d}.cli.test"), 10, "mx.cli.test");
     }
+    // guess.cli.test is its own mail host (its MX is under it), so its conventional names may exist.
+    w.zone.mx("guess.cli.test", 10, "mx.guess.cli.test").addr("mx.guess.cli.test", mx_ip);
     let input = "domain\nsrv.cli.test\nsrv2.cli.test\nauto.cli.test\nguess.cli.test\nplain.cli.test\nnone.cli.test\npopsafe.cli.test\nnullmx.cli.test\n";
     let scan = w
         .scan("clients", input, |c| {
@@ -163,6 +165,10 @@ async fn client_endpoints_are_found_and_probed() {
     let ap = row("auto.cli.test", "pop3");
     assert_eq!((ap["client_plaintext_auth"].bool(), ap["tls_version"].str()), (Some(true), Some("tls1_3")));
 
+    // Guesses are asked only for a domain that is its own mail host: none.cli.test is hosted at
+    // mx.cli.test, so mail.none.cli.test is never looked up.
+    assert!(!scan.queries.asked("mail.none.cli.test") && !scan.queries.asked("imap.none.cli.test"));
+    assert!(scan.queries.asked("mail.guess.cli.test"));
     // Guesses: only mail.guess resolves; its six protocols are tried, two answer with TLS.
     assert_eq!(label("guess.cli.test", "client_autoconfig").as_deref(), Some("no_address"));
     let guessed = of("guess.cli.test");

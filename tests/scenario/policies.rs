@@ -122,6 +122,8 @@ async fn policies_are_evaluated_and_written() {
             c.https_port = HTTPS_PORT;
             c.https_timeout = std::time::Duration::from_secs(2);
             c.guard.exclude = mailcensus::guard::ExcludeList::parse("mta-sts.sts-excluded.pol.test\n").unwrap();
+            // The full inventory of keys, not just the first (the default search is tested in policy::dkim).
+            c.dkim_search = mailcensus::policy::dkim::DkimSearch::All;
         })
         .await;
     assert_eq!(scan.domains.len(), sts_cases.len() + 7, "badsel is rejected");
