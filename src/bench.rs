@@ -10,11 +10,65 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::demo::scan_config;
+use crate::config::{Check, ScanConfig};
+use crate::dns::Backend;
+use crate::input::InputSource;
+use crate::limit::Limits;
+use crate::policy::dkim::DkimSearch;
 use crate::scan;
 use crate::scan::runner::ProbeSource;
-use crate::world::serve;
+use crate::world::serve::{self, RunningWorld};
 use crate::world::{World, WorldConfig};
+
+/// What a bench run scans with: the scan's own defaults (what a user gets) unless set here.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// The checks made besides MX and STARTTLS (`--checks`; default all).
+    pub checks: Vec<Check>,
+    /// The DKIM selector search (`--dkim-search`).
+    pub dkim_search: DkimSearch,
+    /// What carries DNS queries (`--dns-backend`).
+    pub backend: Backend,
+    /// The politeness limits (default: the scan's defaults).
+    pub limits: Limits,
+    /// DNS queries per second. Default 100,000: the world's DNS server is in-process, and the scan's
+    /// default of 500 is meant for a shared resolver; set 500 to bench with it.
+    pub dns_qps: u32,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            checks: Check::ALL.to_vec(),
+            dkim_search: DkimSearch::default(),
+            backend: Backend::default(),
+            limits: Limits::default(),
+            dns_qps: 100_000,
+        }
+    }
+}
+
+/// The scan configuration of a bench: the defaults, wired to the world (its resolver, its CA, its
+/// ports, loopback allowed, DNSSEC off since the world is unsigned), and `options`.
+pub fn bench_config(world: &RunningWorld, out: std::path::PathBuf, options: &BenchOptions) -> ScanConfig {
+    let mut c = ScanConfig::new(InputSource::File(world.input_file()), out);
+    c.dns.resolvers = vec![world.resolver()];
+    c.ca_files = vec![world.ca_file()];
+    c.guard.allow_private = true;
+    c.smtp.port = world.world.config.smtp_port;
+    c.smtp.ehlo_name = "bench.mailcensus.test".into();
+    c.https_port = world.world.config.https_port;
+    c.client.ports =
+        crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
+    c.only_checks(&options.checks);
+    c.dns.dnssec = false;
+    c.dns.qps = options.dns_qps;
+    c.dns.backend = options.backend;
+    c.dkim_search = options.dkim_search;
+    c.limits = options.limits.clone();
+    c.progress = false;
+    c
+}
 
 /// What a bench run measured.
 #[derive(Clone, Debug, Serialize)]
@@ -55,6 +109,21 @@ pub struct BenchReport {
     pub peak_rss_mib: f64,
     /// Share of (MX host, IP) requests answered from the probe cache.
     pub cache_hit_ratio: f64,
+    /// DNS lookups per domain (answered from the cache or not).
+    pub lookups_per_domain: f64,
+    /// Scanner CPU per DNS lookup, microseconds: the scanner's CPU over the lookups, as an upper
+    /// bound (the probes, the policies and the output are in it too).
+    pub scanner_cpu_us_per_lookup: f64,
+    /// DNS queries the transport sent (retries and TCP included) and answers it dropped.
+    pub dns_sent: u64,
+    /// What no engine could beat with these limits (see `run.json`'s `lower_bound_seconds`).
+    pub lower_bound_seconds: f64,
+    /// Wall time ÷ the lower bound (1.0 is perfect scheduling).
+    pub wall_to_bound: f64,
+    /// What the lower bound is made of.
+    pub bound: crate::scan::runner::Bound,
+    /// The scan's limits: new connections per second, whole run; SMTP per-IP rate and connections.
+    pub limits: String,
 }
 
 /// Clock ticks per second of `/proc` CPU times (USER_HZ, 100 on Linux).
@@ -126,7 +195,11 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
 }
 
 /// Runs a world and a scan of it, and measures. `dir` receives the world's files and the scan.
-pub fn run(world: WorldConfig, dir: &Path) -> Result<BenchReport, Box<dyn std::error::Error + Send + Sync>> {
+pub fn run(
+    world: WorldConfig,
+    options: &BenchOptions,
+    dir: &Path,
+) -> Result<BenchReport, Box<dyn std::error::Error + Send + Sync>> {
     let world_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("world-worker")
@@ -139,8 +212,7 @@ pub fn run(world: WorldConfig, dir: &Path) -> Result<BenchReport, Box<dyn std::e
         .build()?;
     let _ = std::fs::remove_dir_all(dir.join("scan"));
     let running = world_rt.block_on(serve::start(World::generate(world.clone()), &dir.join("world")))?;
-    let mut config = scan_config(&running, dir.join("scan"));
-    config.progress = false;
+    let config = bench_config(&running, dir.join("scan"), options);
     let (cpu0, world_cpu0, queries0) = (process_cpu_seconds(), threads_cpu_seconds("world"), running.dns.queries());
     let start = Instant::now();
     let summary = scan_rt.block_on(scan::run(config))?;
@@ -157,7 +229,18 @@ pub fn run(world: WorldConfig, dir: &Path) -> Result<BenchReport, Box<dyn std::e
     let c = &summary.counts;
     let per = |n: u64| n as f64 / elapsed.max(1e-9);
     let scanner_cpu = (total_cpu - world_cpu).max(0.0);
+    let l = &options.limits;
     Ok(BenchReport {
+        lookups_per_domain: if c.domains > 0 { c.dns_queries as f64 / c.domains as f64 } else { 0.0 },
+        scanner_cpu_us_per_lookup: if c.dns_queries > 0 { 1e6 * scanner_cpu / c.dns_queries as f64 } else { 0.0 },
+        dns_sent: c.dns_sent,
+        lower_bound_seconds: c.lower_bound_seconds,
+        wall_to_bound: if c.lower_bound_seconds > 0.0 { elapsed / c.lower_bound_seconds } else { 0.0 },
+        bound: c.runner.bound.clone(),
+        limits: format!(
+            "--probe-rate {} --per-ip-rate {} --per-ip-connections {} --dns-qps {}",
+            l.probe_rate, l.smtp.per_ip_rate, l.smtp.per_ip_connections, options.dns_qps
+        ),
         domains: world.domains,
         providers: world.providers,
         mx_hosts: World::generate(world.clone()).mx_hosts().count(),
@@ -197,7 +280,10 @@ impl BenchReport {
              scanner CPU         {:>10.2} s  ({:.3} ms/probe, {:.0} us/domain)\n\
              world CPU           {:>10.2} s\n\
              peak RSS            {:>10.1} MiB (world included)\n\
-             cache-hit ratio     {:>10.3}\n",
+             cache-hit ratio     {:>10.3}\n\
+             DNS lookups/domain  {:>10.2}  ({:.1} us scanner CPU per lookup, {} queries sent)\n\
+             lower bound         {:>10.2} s  (wall / bound {:.2}; busiest {} {:.2} s, probe rate {:.2} s, longest connection {:.2} s)\n\
+             limits              {}\n",
             self.domains,
             self.providers,
             self.mx_hosts,
@@ -217,7 +303,17 @@ impl BenchReport {
             self.scanner_cpu_us_per_domain,
             self.world_cpu_seconds,
             self.peak_rss_mib,
-            self.cache_hit_ratio
+            self.cache_hit_ratio,
+            self.lookups_per_domain,
+            self.scanner_cpu_us_per_lookup,
+            self.dns_sent,
+            self.lower_bound_seconds,
+            self.wall_to_bound,
+            self.bound.busiest_destination,
+            self.bound.busiest_destination_seconds,
+            self.bound.probe_rate_seconds,
+            self.bound.longest_connection_seconds,
+            self.limits
         )
     }
 }

@@ -157,6 +157,27 @@ pub struct BenchArgs {
     /// Print the measurements as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// The checks besides MX and STARTTLS, as for scan: a comma-separated list, all, or none.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub checks: String,
+    /// DKIM selector search: first or all.
+    #[arg(long, value_name = "HOW", default_value = "first", value_parser = ["first", "all"])]
+    pub dkim_search: String,
+    /// What carries DNS queries: pool or hickory.
+    #[arg(long, value_name = "BACKEND", default_value = "pool", value_parser = ["pool", "hickory"])]
+    pub dns_backend: String,
+    /// New connections per second, whole run [default: the scan's, 100].
+    #[arg(long, value_name = "RATE")]
+    pub probe_rate: Option<f64>,
+    /// New SMTP connections per second to one address [default: the scan's, 1].
+    #[arg(long, value_name = "RATE")]
+    pub per_ip_rate: Option<f64>,
+    /// Open SMTP connections to one address [default: the scan's, 1].
+    #[arg(long, value_name = "N")]
+    pub per_ip_connections: Option<usize>,
+    /// DNS queries per second (the world's server is in-process; the scan's default is 500).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub dns_qps: u32,
 }
 
 /// Flags of `mailcensus scan`.
@@ -717,7 +738,30 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         }
     }
     let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join(format!("mailcensus-bench-{}", std::process::id())));
-    match crate::bench::run(world, &dir) {
+    let checks = match parse_checks(&args.checks) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailcensus: --checks: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = crate::bench::BenchOptions {
+        checks,
+        dkim_search: DkimSearch::from_label(&args.dkim_search).unwrap_or_default(),
+        backend: if args.dns_backend == "hickory" { Backend::HickoryUdp } else { Backend::Pool },
+        dns_qps: args.dns_qps.max(1),
+        ..Default::default()
+    };
+    if let Some(r) = args.probe_rate {
+        options.limits.probe_rate = r;
+    }
+    if let Some(r) = args.per_ip_rate {
+        options.limits.smtp.per_ip_rate = r;
+    }
+    if let Some(n) = args.per_ip_connections {
+        options.limits.smtp.per_ip_connections = n.max(1);
+    }
+    match crate::bench::run(world, &options, &dir) {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string(&report).expect("report serialises"));

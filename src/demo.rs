@@ -37,16 +37,22 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
     c.limits.smtp.per_ip_rate = 200.0;
     c.ca_files = vec![world.ca_file()];
     c.guard.allow_private = true;
+    c.https_port = world.world.config.https_port;
+    c.client.ports =
+        crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
+    c.https_timeout = Duration::from_secs(3);
     c
 }
 
 /// The same settings as command-line flags (for `lab` to print).
 pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
     let c = scan_config(world, out.to_path_buf());
+    let ports: String =
+        c.client.ports.iter().map(|(p, port)| format!(" --client-port {}={port}", p.as_label())).collect();
     format!(
         "mailcensus scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port {} --ehlo-name {} \
          --dns-timeout 2 --dns-qps {} --connect-timeout 2 --read-timeout 3 --probe-timeout 10 --concurrency {} \
-         --retries 1 --retry-delay 0.1 --no-dnssec \
+         --retries 1 --retry-delay 0.1 --no-dnssec --https-port {} --https-timeout 3{ports} \
          --probe-rate {} --per-ip-rate {}",
         world.input_file().display(),
         out.display(),
@@ -56,6 +62,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         c.smtp.ehlo_name,
         c.dns.qps,
         c.concurrency,
+        c.https_port,
         c.limits.probe_rate,
         c.limits.smtp.per_ip_rate
     )

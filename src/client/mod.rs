@@ -115,7 +115,7 @@ pub fn add_autoconfig(endpoints: &mut Vec<Endpoint>, servers: Vec<autoconfig::Se
 pub async fn guesses(dns: &Dns, guard: &TargetGuard, domain: &str, settings: &ClientSettings) -> (Vec<Endpoint>, bool) {
     let answers = futures::future::join_all(GUESSES.iter().map(|(prefix, protocols)| async move {
         let host = format!("{prefix}.{domain}");
-        let answer = if guard.excludes_name(&host) { DnsOutcome::NxDomain } else { dns.ipv4(&host).await };
+        let answer = if guard.excludes_name(&host) { DnsOutcome::NxDomain } else { dns.once().ipv4(&host).await };
         (host, *protocols, answer)
     }))
     .await;

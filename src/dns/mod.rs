@@ -476,10 +476,14 @@ impl Dns {
         self.inner.transport.counts()
     }
 
-    /// The answer to `query`, from the cache, from an exchange in flight, or from a new exchange.
-    async fn ask(&self, query: Query, validate: bool) -> Exchanged {
+    /// The answer to `query`, from the cache, from an exchange in flight, or from a new exchange; with
+    /// `shared` false (a name asked once per run), straight from a new exchange, uncached.
+    async fn ask(&self, query: Query, validate: bool, shared: bool) -> Exchanged {
         let inner = &self.inner;
         let validate = validate && inner.validator.is_some();
+        if !shared {
+            return self.send(query, validate).await;
+        }
         let now = Instant::now();
         // A validated answer serves a plain question too: each fact is asked once.
         let cached =
@@ -508,22 +512,31 @@ impl Dns {
 
     /// One exchange, through the validator or not; the result is cached before it is shared.
     async fn exchange(&self, query: Query, validate: bool) -> Exchanged {
-        let inner = &self.inner;
-        let mut options = DnsRequestOptions::default();
-        options.edns_payload_len = 1232;
-        let result = match (&inner.validator, validate) {
-            (Some(v), true) => v.lookup(query.clone(), options).first_answer().await,
-            _ => inner.transport.lookup(query.clone(), options).first_answer().await,
-        };
-        let result = settle(result);
-        let cache = if validate { &inner.validated } else { &inner.cache };
+        let result = self.send(query.clone(), validate).await;
+        let cache = if validate { &self.inner.validated } else { &self.inner.cache };
         cache.insert(query, result.clone(), Instant::now());
         result
     }
 
+    /// One exchange, through the validator or not.
+    async fn send(&self, query: Query, validate: bool) -> Exchanged {
+        let inner = &self.inner;
+        let mut options = DnsRequestOptions::default();
+        options.edns_payload_len = 1232;
+        let result = match (&inner.validator, validate) {
+            (Some(v), true) => v.lookup(query, options).first_answer().await,
+            _ => inner.transport.lookup(query, options).first_answer().await,
+        };
+        settle(result)
+    }
+
     /// The records of type `rtype` at `name` (following CNAMEs), and the DNSSEC status of the answer
-    /// when `validate` and validation is on.
+    /// when `validate` and validation is on; cached and shared with concurrent askers.
     pub async fn lookup(&self, name: &str, rtype: RecordType, validate: bool) -> Answer<RData> {
+        self.lookup_with(name, rtype, validate, true).await
+    }
+
+    async fn lookup_with(&self, name: &str, rtype: RecordType, validate: bool, shared: bool) -> Answer<RData> {
         self.inner.lookups.fetch_add(1, Ordering::Relaxed);
         let checked = validate && self.validates();
         let unchecked = |s: DnssecStatus| if checked { s } else { DnssecStatus::NotChecked };
@@ -541,7 +554,7 @@ impl Dns {
             if self.inner.exclude.covers_name(&current.to_ascii()) {
                 return failed(DnsFailureKind::Excluded, format!("{} is excluded: not queried", current));
             }
-            let message = match self.ask(Query::query(current.clone(), rtype), validate).await {
+            let message = match self.ask(Query::query(current.clone(), rtype), validate, shared).await {
                 Ok(m) => m,
                 Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => {
                     let proof = nr
@@ -603,7 +616,18 @@ impl Dns {
         validate: bool,
         pick: impl Fn(&RData) -> Option<T>,
     ) -> (DnsOutcome<Vec<T>>, DnssecStatus) {
-        let a = self.lookup(name, rtype, validate).await;
+        self.records_with(name, rtype, validate, true, pick).await
+    }
+
+    async fn records_with<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        validate: bool,
+        shared: bool,
+        pick: impl Fn(&RData) -> Option<T>,
+    ) -> (DnsOutcome<Vec<T>>, DnssecStatus) {
+        let a = self.lookup_with(name, rtype, validate, shared).await;
         let outcome = a.outcome.map(|v| v.iter().filter_map(&pick).collect::<Vec<T>>());
         let outcome = match outcome {
             DnsOutcome::Found(v) if v.is_empty() => DnsOutcome::NoData,
@@ -633,9 +657,20 @@ impl Dns {
         self.mx_checked(domain).await.0
     }
 
+    /// The same client for the names a domain owns, asked once per run: its TXT records, `_dmarc`,
+    /// DKIM selectors, SRV records, `autoconfig.` and guessed hosts. Their answers are not cached and
+    /// not shared: nobody else asks, and keeping them would only cost.
+    pub fn once(&self) -> Once<'_> {
+        Once(self)
+    }
+
     /// TXT records at `name`, each with its character-strings concatenated (as SPF and DMARC read them).
     pub async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
-        self.records(name, RecordType::TXT, false, |d| match d {
+        self.txt_with(name, true).await
+    }
+
+    async fn txt_with(&self, name: &str, shared: bool) -> DnsOutcome<Vec<String>> {
+        self.records_with(name, RecordType::TXT, false, shared, |d| match d {
             RData::TXT(t) => Some(t.txt_data.iter().map(|s| String::from_utf8_lossy(s)).collect::<String>()),
             _ => None,
         })
@@ -646,7 +681,7 @@ impl Dns {
     /// SRV records at `name` (RFC 2782); a target of `.` is the empty string ("service not offered",
     /// RFC 6186 §4).
     pub async fn srv(&self, name: &str) -> DnsOutcome<Vec<SrvEntry>> {
-        self.records(name, RecordType::SRV, false, |d| match d {
+        self.records_with(name, RecordType::SRV, false, false, |d| match d {
             RData::SRV(s) => Some(SrvEntry {
                 priority: s.priority,
                 weight: s.weight,
@@ -669,7 +704,17 @@ impl Dns {
         rtype: RecordType,
         validate: bool,
     ) -> (DnsOutcome<Vec<IpAddr>>, DnssecStatus) {
-        self.records(host, rtype, validate, |d| match d {
+        self.addresses_with(host, rtype, validate, true).await
+    }
+
+    async fn addresses_with(
+        &self,
+        host: &str,
+        rtype: RecordType,
+        validate: bool,
+        shared: bool,
+    ) -> (DnsOutcome<Vec<IpAddr>>, DnssecStatus) {
+        self.records_with(host, rtype, validate, shared, |d| match d {
             RData::A(a) => Some(IpAddr::V4(Ipv4Addr::from(*a))),
             RData::AAAA(a) => Some(IpAddr::V6(Ipv6Addr::from(*a))),
             _ => None,
@@ -698,8 +743,16 @@ impl Dns {
 
     /// A and AAAA of a host that is not an MX; AAAA is not asked when A says the name does not exist.
     pub async fn addresses(&self, host: &str) -> HostAddresses {
-        let a = self.ipv4(host).await;
-        let aaaa = if a == DnsOutcome::NxDomain { DnsOutcome::NxDomain } else { self.ipv6(host).await };
+        self.addresses_shared(host, true).await
+    }
+
+    async fn addresses_shared(&self, host: &str, shared: bool) -> HostAddresses {
+        let a = self.addresses_with(host, RecordType::A, false, shared).await.0;
+        let aaaa = if a == DnsOutcome::NxDomain {
+            DnsOutcome::NxDomain
+        } else {
+            self.addresses_with(host, RecordType::AAAA, false, shared).await.0
+        };
         HostAddresses { a, aaaa, dnssec: DnssecStatus::NotChecked }
     }
 
@@ -719,6 +772,33 @@ impl Dns {
         let (addresses, (records, dnssec)) =
             tokio::join!(self.host_addresses(host), self.records(&tlsa_name, RecordType::TLSA, true, pick));
         Arc::new(MxSecurity { dnssec: addresses.dnssec, tlsa: TlsaLookup { records, dnssec } })
+    }
+}
+
+/// [`Dns`] for the names a domain owns, asked once per run (see [`Dns::once`]).
+#[derive(Clone, Copy)]
+pub struct Once<'a>(&'a Dns);
+
+impl Once<'_> {
+    /// TXT records at `name`, uncached.
+    pub async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        self.0.txt_with(name, false).await
+    }
+
+    /// IPv4 addresses of `host`, uncached.
+    pub async fn ipv4(&self, host: &str) -> DnsOutcome<Vec<IpAddr>> {
+        self.0.addresses_with(host, RecordType::A, false, false).await.0
+    }
+
+    /// A and AAAA of `host`, uncached.
+    pub async fn addresses(&self, host: &str) -> HostAddresses {
+        self.0.addresses_shared(host, false).await
+    }
+}
+
+impl TxtLookup for Once<'_> {
+    async fn txt(&self, name: &str) -> DnsOutcome<Vec<String>> {
+        Once::txt(self, name).await
     }
 }
 

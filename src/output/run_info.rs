@@ -23,8 +23,12 @@ pub struct Counts {
     pub probes: u64,
     /// (MX host, IP) requests answered from the probe cache.
     pub probe_cache_hits: u64,
-    /// DNS lookups made (cache hits of the resolver included).
+    /// DNS lookups made (answers from the cache included).
     pub dns_queries: u64,
+    /// DNS queries the transport sent (retries, TCP and DNSSEC validation queries included).
+    pub dns_sent: u64,
+    /// DNS query attempts that timed out.
+    pub dns_timeouts: u64,
     /// Domains whose scan hit a scanner bug.
     pub internal_errors: u64,
     /// Input domains skipped because an interrupted run had already written them (`--resume`).
@@ -33,7 +37,8 @@ pub struct Counts {
     pub set_aside: u64,
     /// Domains by their `starttls` summary.
     pub starttls: BTreeMap<String, u64>,
-    /// Distinct probes by outcome: `done`, or `failed:<phase>:<reason>`, or `skipped:<reason>`.
+    /// MX probes by outcome: `done`, or `failed:<phase>:<reason>` (each connection made once), or
+    /// `skipped:<reason>` (each row).
     pub probe_outcomes: BTreeMap<String, u64>,
     /// Domains whose lookups did not finish within `--domain-timeout`.
     pub domain_timeouts: u64,

@@ -1,11 +1,11 @@
-//! Probing one (MX host, IP): the outcome vocabulary and the mapping of I/O and TLS errors onto it.
+//! The probes' dialogues (SMTP, the client protocols, HTTPS, TLS) and the outcome vocabulary they
+//! share, with the mapping of I/O and TLS errors onto it.
 //!
 //! A probe is an [`Attempt`]: done, failed (with the [`Phase`] it failed in and a closed
 //! [`FailureReason`]), or skipped (with a [`SkipReason`]). "STARTTLS not offered" is an observation of a
 //! completed probe, not a failure. [`classify_io`] is the one place where `io::Error` and `rustls::Error`
 //! become outcomes; free text goes only into the `detail`.
 
-pub mod cache;
 pub mod client;
 pub mod https;
 pub mod smtp;

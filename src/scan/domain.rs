@@ -115,8 +115,9 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let mut budget = Budget { left: e.config.domain_timeout, expired: false };
     let mut plan = Plan::default();
 
-    // 1-2. Resolve, and with it the plan.
-    e.resolving(&mut budget, resolve(e, &name, &mut s, &mut plan)).await;
+    // 1-2. Resolve, and with it the plan. Each stage is boxed: a future is as large as its largest
+    // state, and a parked domain should carry its data, not the space of the stages it is done with.
+    e.resolving(&mut budget, Box::pin(resolve(e, &name, &mut s, &mut plan))).await;
 
     // 3. Probe, parked: the MX addresses, the MTA-STS policy, the autoconfig file, the SRV endpoints.
     let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan } = plan;
@@ -149,7 +150,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let srv_probes = futures::future::join_all(
         srv.endpoints.iter().zip(&srv_resolved).map(|(ep, r)| targets::client_targets(e, ep, r)),
     );
-    let (mx_rows, sts, autoconfig, srv_rows) = tokio::join!(mx, sts, autoconfig, srv_probes);
+    let (mx_rows, sts, autoconfig, srv_rows) = Box::pin(async { tokio::join!(mx, sts, autoconfig, srv_probes) }).await;
     s.targets = mx_rows.into_iter().flatten().collect::<Vec<MxTarget>>();
     if let Some(sts) = sts {
         s.mta_sts = sts;
@@ -183,28 +184,31 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let nothing_published = endpoints.is_empty() && srv.not_offered.is_empty() && own_mail_host;
     let mut guessed_failed = false;
     let found = e
-        .resolving(&mut budget, async {
-            if nothing_published {
-                let (guesses, failed) = client::guesses(&e.dns, &e.config.guard, &name, &e.config.client).await;
-                guessed_failed = failed;
-                more = guesses;
-                resolved_more = more.iter().map(|_| Resolved::pending()).collect();
-            }
-            let max = e.config.client.max_endpoints.saturating_sub(srv.endpoints.len());
-            more.truncate(max);
-            resolved_more.truncate(max);
-            let lookups = more.iter().map(|ep| targets::resolve_host(e, &ep.host));
-            for (slot, r) in resolved_more.iter_mut().zip(futures::future::join_all(lookups).await) {
-                *slot = r;
-            }
-        })
+        .resolving(
+            &mut budget,
+            Box::pin(async {
+                if nothing_published {
+                    let (guesses, failed) = client::guesses(&e.dns, &e.config.guard, &name, &e.config.client).await;
+                    guessed_failed = failed;
+                    more = guesses;
+                    resolved_more = more.iter().map(|_| Resolved::pending()).collect();
+                }
+                let max = e.config.client.max_endpoints.saturating_sub(srv.endpoints.len());
+                more.truncate(max);
+                resolved_more.truncate(max);
+                let lookups = more.iter().map(|ep| targets::resolve_host(e, &ep.host));
+                for (slot, r) in resolved_more.iter_mut().zip(futures::future::join_all(lookups).await) {
+                    *slot = r;
+                }
+            }),
+        )
         .await;
     let client = &mut s.client;
     client.lookups_failed |= guessed_failed || !found;
     client.endpoints = srv.endpoints.len() + more.len();
     let rows =
         futures::future::join_all(more.iter().zip(&resolved_more).map(|(ep, r)| targets::client_targets(e, ep, r)));
-    client.targets.extend(rows.await.into_iter().flatten());
+    client.targets.extend(Box::pin(rows).await.into_iter().flatten());
     finish(s, &budget, e)
 }
 
@@ -310,7 +314,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             (*spf_txt_outcome, *spf_out) = (OutcomeKind::NotQueried, SpfResult::not_queried());
             return;
         }
-        let txt = dns.txt(name).await;
+        let txt = dns.once().txt(name).await;
         *spf_txt_outcome = txt.kind();
         *spf_out = spf::from_txt(&txt);
         *spf_out = spf::evaluate(dns, name, &txt).await;
@@ -320,14 +324,14 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             (*dmarc_txt_outcome, *dmarc_out) = (OutcomeKind::NotQueried, DmarcResult::not_queried());
             return;
         }
-        let txt = dns.txt(&format!("_dmarc.{name}")).await;
+        let txt = dns.once().txt(&format!("_dmarc.{name}")).await;
         *dmarc_txt_outcome = txt.kind();
         *dmarc_out = dmarc::from_txt(&txt);
         *dmarc_out = dmarc::evaluate(dns, name, &txt).await;
     };
     let dkim_check = async {
         *dkim_out = if c.dkim {
-            dkim::discover(dns, name, &selectors, c.dkim_search).await
+            dkim::discover(&dns.once(), name, &selectors, c.dkim_search).await
         } else {
             DkimResult { status: dkim::DkimStatus::NotQueried, ..DkimResult::default() }
         };
@@ -337,7 +341,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             (*tls_rpt_txt_outcome, *tls_rpt_out) = (OutcomeKind::NotQueried, TlsRptResult::not_queried());
             return;
         }
-        let txt = dns.txt(&format!("_smtp._tls.{name}")).await;
+        let txt = dns.once().txt(&format!("_smtp._tls.{name}")).await;
         *tls_rpt_txt_outcome = txt.kind();
         *tls_rpt_out = tls_rpt::from_txt(&txt);
     };
@@ -346,7 +350,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             *mta_sts_out = MtaStsResult::not_queried();
             return;
         }
-        let txt = dns.txt(&format!("_mta-sts.{name}")).await;
+        let txt = dns.once().txt(&format!("_mta-sts.{name}")).await;
         // Until the policy is fetched, the record alone (a deadline leaves it so).
         *mta_sts_out = mta_sts::evaluate(&txt, || async { Err((FetchOutcome::NotFetched, String::new())) }).await;
         if mta_sts_out.status == PolicyStatus::Valid {
@@ -354,7 +358,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             mta_sts_out.detail = Some(DEADLINE_DETAIL.into());
             *sts_plan = Some((txt.clone(), None));
             let host = mta_sts::policy_host(name);
-            let resolved = targets::resolve_host(e, &host).await;
+            let resolved = targets::resolve_own_host(e, &host).await;
             *sts_plan = Some((txt, Some(targets::fetch_address(e, &host, &resolved))));
         } else {
             *sts_plan = Some((txt, None));

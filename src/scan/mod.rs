@@ -177,7 +177,7 @@ fn write_rows(
         domains.push(|b| push_domain(b, &scan))?;
         for t in &scan.targets {
             mx_rows.push(|b| push_mx(b, &scan, t))?;
-            if !t.probe.cached {
+            if t.probe.source == Some(runner::ProbeSource::Own) || t.probe.source.is_none() && !t.probe.cached {
                 *counts.probe_outcomes.entry(probe_outcome_key(&t.probe.report.attempt)).or_default() += 1;
             }
         }
@@ -354,9 +354,12 @@ pub async fn run_until(
     counts.probes = runner.probes.get("smtp").copied().unwrap_or(0);
     counts.probe_cache_hits = runner.cache_hits.get("smtp").copied().unwrap_or(0);
     counts.dns_queries = engine.dns.queries();
+    let transport = engine.dns.transport_counts();
+    counts.dns_sent = transport.sent.load(Ordering::Relaxed);
+    counts.dns_timeouts = transport.timeouts.load(Ordering::Relaxed);
     counts.internal_errors = engine.internal_errors.load(Ordering::Relaxed) + runner.internal_errors;
     counts.domain_timeouts = engine.domain_timeouts.load(Ordering::Relaxed);
-    let dns_bound = counts.dns_queries.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;
+    let dns_bound = counts.dns_sent.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;
     let b = &runner.bound;
     counts.lower_bound_seconds =
         [b.busiest_destination_seconds, b.probe_rate_seconds, dns_bound, b.longest_connection_seconds]

@@ -9,13 +9,14 @@
 //!   destination off and puts the job back at the front of its queue.
 //! - **Once per run.** An (MX host, address) and a (protocol, host, port, address) are probed once per
 //!   run, however many domains ask; later askers share the result ([`ProbeSource::Cache`]).
-//! - **Shared addresses.** Before TLS a server cannot know which name the client wants, and after it
-//!   only SNI tells it. So when two different names at one address got the same answer (the same
-//!   certificate chain, or no STARTTLS at all), the address is taken as name-independent: further
-//!   names there are judged offline against that answer, without connecting
-//!   ([`ProbeSource::SharedAddress`]). Where the answers differ, every name is probed. A certificate
-//!   that lists both names explicitly proves nothing (it may be a bundle of some customers' names), so
-//!   a third name is needed then.
+//! - **Shared addresses.** Before TLS a server cannot know which name the client wants (the SMTP
+//!   dialogue never carries the MX name), and after it only SNI tells it. So when two different names
+//!   at one address got the same answer (the same certificate chain; no STARTTLS; or the same failure
+//!   before the handshake: refused, silent, a 421 greeting after its retries, 454 to STARTTLS), the
+//!   address is taken as name-independent: further names there are judged offline against that
+//!   answer, without connecting ([`ProbeSource::SharedAddress`]). Where the answers differ, every
+//!   name is probed. A certificate that lists both names explicitly proves nothing (it may be a bundle
+//!   of some customers' names), so a third name is needed then.
 //! - **A panic guard.** A panic inside a job becomes an `internal` failure of that job only.
 //! - **Counters**: connections per class, cache hits, answers shared by address, retries, the queue
 //!   depth of the busiest destinations, and what bounds the run's wall time from below.
@@ -356,10 +357,6 @@ impl Runner {
     /// every name alike.
     pub async fn smtp(&self, host: &str, ip: IpAddr) -> Probed<ProbeReport> {
         let inner = &self.inner;
-        if let Some(hit) = inner.smtp_cache.get(&(host.to_string(), ip)) {
-            inner.counters.cache_hits[0].fetch_add(1, Ordering::Relaxed);
-            return hit.await.probed(true);
-        }
         let (done, first) = inner.smtp_cache.get_or_insert((host.to_string(), ip), |deliver| {
             let task = SmtpTask { runner: self.clone(), host: host.to_string(), ip, deliver };
             self.submit((Class::Smtp, ip), Box::new(task));
@@ -579,8 +576,10 @@ impl<K, R> Default for Cache<K, R> {
 }
 
 impl<K: Eq + Hash, R: Send + Sync + 'static> Cache<K, R> {
-    fn get(&self, key: &K) -> Option<Pending<R>> {
-        lock(&self.map).get(key).cloned()
+    /// Forgets `key`: an answer judged from a shared address is not kept per name (it is cheap to
+    /// judge again, and vanity names are mostly one per domain: keeping them would grow with the input).
+    fn forget(&self, key: &K) {
+        lock(&self.map).remove(key);
     }
 
     /// The pending result for `key`, and whether this call created it (then `submit` was called with
@@ -602,11 +601,20 @@ impl<K: Eq + Hash, R: Send + Sync + 'static> Cache<K, R> {
     }
 }
 
-/// What identifies an answer independently of the name asked: the certificate chain, or "no TLS".
+/// What identifies an answer independently of the name asked: the certificate chain, "no TLS", or a
+/// failure before the handshake (its phase, reason and reply code).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Print {
     Chain(Vec<Vec<u8>>),
     NoTls,
+    FailedBeforeTls(Phase, FailureReason, Option<u16>),
+}
+
+/// The print of a failure that happened before the TLS handshake, where no name was sent.
+fn failure_print(f: &ProbeFailure) -> Option<Print> {
+    matches!(f.phase, Phase::Connect | Phase::Banner | Phase::Ehlo | Phase::StartTls)
+        .then_some(Print::FailedBeforeTls(f.phase, f.reason, f.reply_code))
+        .filter(|_| f.reason != FailureReason::Internal)
 }
 
 enum AddressState<R> {
@@ -663,13 +671,13 @@ impl<K: Eq + Hash, R> Sharing<K, R> {
     }
 }
 
-fn smtp_print(r: &ProbeReport) -> Option<(Print, bool, &str)> {
+fn smtp_print(r: &ProbeReport) -> Option<Print> {
     match (&r.attempt, &r.tls) {
         (Attempt::Done(StartTls::Negotiated), Some(tls)) => {
-            let chain = tls.chain_fingerprint().into_iter().map(<[u8]>::to_vec).collect();
-            Some((Print::Chain(chain), false, ""))
+            Some(Print::Chain(tls.chain_fingerprint().into_iter().map(<[u8]>::to_vec).collect()))
         }
-        (Attempt::Done(StartTls::NotOffered), _) => Some((Print::NoTls, false, "")),
+        (Attempt::Done(StartTls::NotOffered), _) => Some(Print::NoTls),
+        (Attempt::Failed(f), _) => failure_print(f),
         _ => None,
     }
 }
@@ -690,12 +698,13 @@ impl Task for SmtpTask {
         let inner = &self.runner.inner;
         let (from, report) = inner.smtp_sharing.independent(&self.ip)?;
         inner.counters.shared[0].fetch_add(1, Ordering::Relaxed);
-        let (host, deliver) = (self.host.clone(), self.deliver.clone());
+        let (host, ip, deliver, runner) = (self.host.clone(), self.ip, self.deliver.clone(), self.runner.clone());
         Some(
             async move {
                 let mut derived = (*report).clone();
                 derived.tls = report.tls.as_ref().map(|t| t.for_name(&host));
                 send_done(&deliver, Done { report: Arc::new(derived), derived_from: Some(from) });
+                runner.inner.smtp_cache.forget(&(host, ip));
             }
             .boxed(),
         )
@@ -712,10 +721,8 @@ impl Task for SmtpTask {
             }
             report.attempts = n.min(u8::MAX as u32) as u8;
             let report = Arc::new(report);
-            if let Some((print, _, _)) = smtp_print(&report) {
-                let explicit = explicitly_named(report.tls.as_ref(), &host);
-                runner.inner.smtp_sharing.observe(ip, &host, &report, Some(print), explicit);
-            }
+            let explicit = explicitly_named(report.tls.as_ref(), &host);
+            runner.inner.smtp_sharing.observe(ip, &host, &report, smtp_print(&report), explicit);
             send_done(&deliver, Done { report, derived_from: None });
             Step::Done
         }
@@ -734,6 +741,7 @@ fn client_print(r: &ClientReport) -> Option<Print> {
             Some(Print::Chain(tls.chain_fingerprint().into_iter().map(<[u8]>::to_vec).collect()))
         }
         (Attempt::Done(ClientTls::NotOffered), _) => Some(Print::NoTls),
+        (Attempt::Failed(f), _) => failure_print(f),
         _ => None,
     }
 }
@@ -752,12 +760,14 @@ impl Task for ClientTask {
         let inner = &self.runner.inner;
         let (from, report) = inner.client_sharing.independent(&(self.protocol, self.port, self.ip))?;
         inner.counters.shared[1].fetch_add(1, Ordering::Relaxed);
-        let (host, deliver) = (self.host.clone(), self.deliver.clone());
+        let (host, deliver, runner) = (self.host.clone(), self.deliver.clone(), self.runner.clone());
+        let key = (self.protocol, self.host.clone(), self.port, self.ip);
         Some(
             async move {
                 let mut derived = (*report).clone();
                 derived.tls = report.tls.as_ref().map(|t| t.for_name(&host));
                 send_done(&deliver, Done { report: Arc::new(derived), derived_from: Some(from) });
+                runner.inner.client_cache.forget(&key);
             }
             .boxed(),
         )
@@ -859,10 +869,17 @@ mod tests {
         s.observe(4, "a.example", &Arc::new(1), Some(Print::NoTls), false);
         s.observe(4, "b.example", &Arc::new(1), Some(Print::NoTls), false);
         assert!(s.independent(&4).is_some());
-        // Failures are not answers.
-        s.observe(5, "a.example", &Arc::new(1), None, false);
-        s.observe(5, "b.example", &Arc::new(1), None, false);
-        assert!(lock(&s.map).get(&5).is_none());
+        // A failure before the handshake, where no name was sent, is an answer of the address too.
+        let refused = failure_print(&ProbeFailure::new(Phase::Connect, FailureReason::Refused, "x"));
+        s.observe(5, "a.example", &Arc::new(1), refused.clone(), false);
+        s.observe(5, "b.example", &Arc::new(1), refused, false);
+        assert!(s.independent(&5).is_some());
+        // One that happened in or after the handshake (where SNI told the name) is not, nor a bug.
+        assert_eq!(failure_print(&ProbeFailure::new(Phase::Handshake, FailureReason::TlsAlert, "x")), None);
+        assert_eq!(failure_print(&ProbeFailure::new(Phase::Banner, FailureReason::Internal, "x")), None);
+        s.observe(6, "a.example", &Arc::new(1), None, false);
+        s.observe(6, "b.example", &Arc::new(1), None, false);
+        assert!(lock(&s.map).get(&6).is_none());
     }
 
     fn limits(rate: f64, conns: usize) -> Limits {

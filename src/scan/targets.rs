@@ -80,13 +80,22 @@ pub(crate) async fn resolve_mx(e: &Engine, mx: &MxEntry, index: usize) -> (Resol
     (Resolved { addresses: Some(addresses), skip: None }, Some(security))
 }
 
-/// Resolves a host that is not an MX (a client endpoint, a policy host): A, and AAAA unless A says
-/// the name does not exist. Not cached for the run: such hosts are mostly one per domain.
+/// Resolves a host that is not an MX (a client endpoint, often a provider's, shared by its domains):
+/// A, and AAAA unless A says the name does not exist.
 pub(crate) async fn resolve_host(e: &Engine, host: &str) -> Resolved {
     if e.config.guard.excludes_name(host) {
         return Resolved::skipped(SkipReason::Excluded);
     }
     Resolved { addresses: Some(Arc::new(e.dns.addresses(host).await)), skip: None }
+}
+
+/// Resolves a host a domain owns (`mta-sts.<domain>`, `autoconfig.<domain>`): as [`resolve_host`],
+/// uncached, since no other domain asks for it.
+pub(crate) async fn resolve_own_host(e: &Engine, host: &str) -> Resolved {
+    if e.config.guard.excludes_name(host) {
+        return Resolved::skipped(SkipReason::Excluded);
+    }
+    Resolved { addresses: Some(Arc::new(e.dns.once().addresses(host).await)), skip: None }
 }
 
 /// Probes each address of an MX host (probe stage): one row per address, or one row without address.

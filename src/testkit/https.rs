@@ -1,6 +1,7 @@
 //! An in-process HTTPS server on a loopback address that answers every request with one configured
-//! reply: a policy file, an HTTP error, a wrong media type, an endless body or silence. It serves the
-//! MTA-STS scenarios (`mta-sts.<domain>/.well-known/mta-sts.txt`).
+//! reply (a policy file, an HTTP error, a wrong media type, an endless body or silence), or with one
+//! computed from the request's host and path. It serves the MTA-STS and autoconfig scenarios and the
+//! simulated world's shared hosting address.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,8 +14,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+/// A reply computed from the request's `Host` and path: (status, media type, body).
+pub type Responder = Arc<dyn Fn(&str, &str) -> (u16, String, String) + Send + Sync>;
+
 /// What the server answers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Reply {
     /// This status, media type and body.
     Fixed {
@@ -31,6 +35,8 @@ pub enum Reply {
     Silent,
     /// Completes TLS, then sends these bytes, which need not be HTTP.
     Raw(String),
+    /// Computed from the request's `Host` header and path (a server of many names).
+    Dynamic(Responder),
 }
 
 impl Reply {
@@ -58,6 +64,8 @@ impl FakeHttps {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else { continue };
+                // Replies go out whole, as real servers write them (no Nagle delay on small writes).
+                let _ = tcp.set_nodelay(true);
                 let (acceptor, reply, counter) = (acceptor.clone(), reply.clone(), counter.clone());
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(tcp).await else { return };
@@ -70,7 +78,22 @@ impl FakeHttps {
                         }
                     }
                     counter.fetch_add(1, Ordering::Relaxed);
+                    let reply = match reply {
+                        Reply::Dynamic(f) => {
+                            let text = String::from_utf8_lossy(&head);
+                            let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+                            let host = text
+                                .lines()
+                                .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("host")))
+                                .map(|(_, v)| v.trim().to_ascii_lowercase())
+                                .unwrap_or_default();
+                            let (status, content_type, body) = f(&host, &path);
+                            Reply::Fixed { status, content_type, body }
+                        }
+                        other => other,
+                    };
                     match reply {
+                        Reply::Dynamic(_) => {}
                         Reply::Fixed { status, content_type, body } => {
                             let text = format!(
                                 "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

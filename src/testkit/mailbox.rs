@@ -69,6 +69,8 @@ impl FakeMailbox {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else { continue };
+                // Replies go out whole, as real servers write them (no Nagle delay on small writes).
+                let _ = tcp.set_nodelay(true);
                 let (service, log) = (service.clone(), log.clone());
                 tokio::spawn(async move {
                     let _ = serve(tcp, service, log).await;

@@ -47,7 +47,7 @@ impl ServerCert {
 
 /// A certificate authority for tests.
 pub struct TestCa {
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Arc<Issuer<'static, KeyPair>>,
     der: CertificateDer<'static>,
     pem: String,
 }
@@ -66,7 +66,7 @@ impl TestCa {
         params.not_before = now - Duration::days(30);
         params.not_after = now + Duration::days(3650);
         let cert = params.self_signed(&key).expect("self-signed CA");
-        Self { der: cert.der().clone(), pem: cert.pem(), issuer: Issuer::new(params, key) }
+        Self { der: cert.der().clone(), pem: cert.pem(), issuer: Arc::new(Issuer::new(params, key)) }
     }
 
     /// The CA certificate, DER.
@@ -97,6 +97,57 @@ impl TestCa {
         let params = leaf_params(names, validity);
         let cert = params.signed_by(&key, &self.issuer).expect("signed leaf");
         ServerCert { chain: vec![cert.der().clone(), self.der.clone()], key: key.serialize_der() }
+    }
+}
+
+impl TestCa {
+    /// A server config that presents, for each SNI name, a certificate for that name from this CA
+    /// (issued on first use): a server whose answer depends on the name asked.
+    pub fn per_name_config(&self) -> Arc<ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let resolver = PerName {
+            issuer: self.issuer.clone(),
+            ca: self.der.clone(),
+            provider: provider.clone(),
+            issued: std::sync::Mutex::new(std::collections::HashMap::new()),
+        };
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver));
+        Arc::new(config)
+    }
+}
+
+/// Issues a certificate for each SNI name on first use.
+struct PerName {
+    issuer: Arc<Issuer<'static, KeyPair>>,
+    ca: CertificateDer<'static>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    issued: std::sync::Mutex<std::collections::HashMap<String, Arc<rustls::sign::CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for PerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PerName")
+    }
+}
+
+impl rustls::server::ResolvesServerCert for PerName {
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let name = hello.server_name().unwrap_or("no-sni.invalid").to_string();
+        let mut issued = self.issued.lock().ok()?;
+        if let Some(k) = issued.get(&name) {
+            return Some(k.clone());
+        }
+        let key = KeyPair::generate().ok()?;
+        let cert = leaf_params(&[&name], Validity::Current).signed_by(&key, &self.issuer).ok()?;
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signing = self.provider.key_provider.load_private_key(der).ok()?;
+        let certified = Arc::new(rustls::sign::CertifiedKey::new(vec![cert.der().clone(), self.ca.clone()], signing));
+        issued.insert(name, certified.clone());
+        Some(certified)
     }
 }
 

@@ -125,6 +125,8 @@ impl FakeSmtp {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                // Replies go out whole, as real servers write them (no Nagle delay on small writes).
+                let _ = stream.set_nodelay(true);
                 c.fetch_add(1, Ordering::SeqCst);
                 let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                 mx.fetch_max(now, Ordering::SeqCst);

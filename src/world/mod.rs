@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::rdata::{A, MX, TXT};
+use hickory_resolver::proto::rr::rdata::{A, MX, SRV, TXT};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
 use crate::testkit::dns::{Answer, Answerer};
@@ -235,6 +235,9 @@ pub enum Mail {
     NxDomain,
     /// Every query at the domain gets SERVFAIL.
     ServFail,
+    /// A vanity MX name of its own (`d<i>-world-test.mail.cloud.world.test`) on the cloud provider's
+    /// shared pool of addresses: the Microsoft 365 pattern.
+    Cloud,
 }
 
 /// What the domain publishes as SPF.
@@ -282,7 +285,36 @@ pub struct DomainSpec {
     pub spf: Spf,
     /// Its DMARC.
     pub dmarc: Dmarc,
+    /// It publishes an MTA-STS policy, served from the shared hosting address.
+    pub mta_sts: bool,
+    /// It publishes an autoconfig file (served from the hosting address) naming `mail.<domain>`.
+    pub autoconfig: bool,
+    /// It publishes SRV records for IMAPS and submission at `mail.<domain>`.
+    pub srv: bool,
 }
+
+impl DomainSpec {
+    /// Does the domain accept mail?
+    pub fn accepts_mail(&self) -> bool {
+        matches!(self.mail, Mail::Provider | Mail::Implicit(_) | Mail::Cloud)
+    }
+
+    /// Does `mail.<domain>` exist (on the hosting address)? For the domains that publish client
+    /// endpoints, and for the self-hosted ones (implicit MX), whose guesses find it.
+    pub fn has_mail_host(&self) -> bool {
+        self.autoconfig || self.srv || matches!(self.mail, Mail::Implicit(_))
+    }
+}
+
+/// The DNS suffix of the cloud provider's vanity MX names.
+pub const CLOUD_SUFFIX: &str = "mail.cloud.world.test";
+/// The group label of the cloud provider's domains.
+pub const CLOUD_GROUP: &str = "Cloud 1";
+/// Addresses in the cloud provider's pool.
+pub const CLOUD_POOL: usize = 4;
+/// The name on the shared hosting address's certificate (the client endpoints it serves for many
+/// domains present it whatever name is asked, as shared hosting does).
+pub const HOSTING_NAME: &str = "hosting.world.test";
 
 /// The size and seed of a world, and where it lives.
 #[derive(Clone, Debug)]
@@ -303,6 +335,18 @@ pub struct WorldConfig {
     pub greeting_delay: Duration,
     /// Give every MX host this posture instead of the mix (`--posture`, for benchmarks).
     pub posture: Option<Posture>,
+    /// Port of the hosting address's HTTPS server (MTA-STS policies, autoconfig files; default 8443).
+    pub https_port: u16,
+    /// Added to each client protocol's standard port for the hosting address's endpoints (default
+    /// 10000: IMAPS on 10993, submission on 10587 ...), so that a world runs without root.
+    pub client_port_offset: u16,
+}
+
+impl WorldConfig {
+    /// The port of a client protocol's endpoints in this world.
+    pub fn client_port(&self, p: crate::probe::client::Protocol) -> u16 {
+        p.default_port().saturating_add(self.client_port_offset)
+    }
 }
 
 impl Default for WorldConfig {
@@ -316,6 +360,8 @@ impl Default for WorldConfig {
             smtp_port: 2525,
             greeting_delay: Duration::from_secs(1),
             posture: None,
+            https_port: 8443,
+            client_port_offset: 10_000,
         }
     }
 }
@@ -329,6 +375,11 @@ pub struct World {
     pub providers: Vec<Provider>,
     /// Cumulative domain weights of the providers, for picking a domain's provider.
     cumulative: Vec<u64>,
+    /// The cloud provider's pool of addresses (after the providers' MX hosts).
+    pub cloud: Vec<Ipv4Addr>,
+    /// The shared hosting address: MTA-STS policies and autoconfig files over HTTPS, and the
+    /// `mail.<domain>` endpoints of many domains.
+    pub hosting: Ipv4Addr,
 }
 
 const STREAM_PROVIDER: u64 = 1;
@@ -395,7 +446,59 @@ impl World {
                 total
             })
             .collect();
-        Self { config, providers, cumulative }
+        let cloud = (0..CLOUD_POOL as u64).map(|k| nth_ip(config.first_ip, next_ip + k)).collect();
+        let hosting = nth_ip(config.first_ip, next_ip + CLOUD_POOL as u64);
+        Self { config, providers, cumulative, cloud, hosting }
+    }
+
+    /// The vanity MX host of a cloud domain.
+    pub fn cloud_host(spec: &DomainSpec) -> String {
+        format!("{}.{CLOUD_SUFFIX}", spec.name.replace('.', "-"))
+    }
+
+    /// The pool address a cloud MX name resolves to.
+    pub fn cloud_ip(&self, index: u64) -> Ipv4Addr {
+        self.cloud[(index % self.cloud.len() as u64) as usize]
+    }
+
+    /// The MTA-STS policy a domain publishes: enforce, with a pattern matching its MX hosts.
+    pub fn mta_sts_policy(&self, spec: &DomainSpec) -> String {
+        let pattern = match spec.mail {
+            Mail::Cloud => format!("*.{CLOUD_SUFFIX}"),
+            _ => format!("*.p{}.{SUFFIX}", spec.provider),
+        };
+        format!("version: STSv1\nmode: enforce\nmx: {pattern}\nmax_age: 86400\n")
+    }
+
+    /// The autoconfig file a domain publishes: IMAPS and submission at `mail.<domain>`.
+    pub fn autoconfig_xml(&self, spec: &DomainSpec) -> String {
+        use crate::probe::client::Protocol;
+        format!(
+            r#"<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="{d}"><domain>{d}</domain><incomingServer type="imap"><hostname>mail.{d}</hostname><port>{imaps}</port><socketType>SSL</socketType></incomingServer><outgoingServer type="smtp"><hostname>mail.{d}</hostname><port>{sub}</port><socketType>STARTTLS</socketType></outgoingServer></emailProvider></clientConfig>"#,
+            d = spec.name,
+            imaps = self.config.client_port(Protocol::Imaps),
+            sub = self.config.client_port(Protocol::Submission),
+        )
+    }
+
+    /// What the hosting address's HTTPS server answers for `host` and `path`.
+    pub fn https_answer(&self, host: &str, path: &str) -> (u16, String, String) {
+        let not_found = (404, "text/plain".to_string(), "not found\n".to_string());
+        let spec = |prefix: &str| {
+            let d = host.split(':').next()?.strip_prefix(prefix)?;
+            Some(self.domain(self.domain_index(d)?))
+        };
+        match path {
+            "/.well-known/mta-sts.txt" => match spec("mta-sts.") {
+                Some(s) if s.mta_sts => (200, "text/plain".into(), self.mta_sts_policy(&s)),
+                _ => not_found,
+            },
+            "/mail/config-v1.1.xml" => match spec("autoconfig.") {
+                Some(s) if s.autoconfig => (200, "text/xml".into(), self.autoconfig_xml(&s)),
+                _ => not_found,
+            },
+            _ => not_found,
+        }
     }
 
     /// The spec of domain `i`.
@@ -406,11 +509,23 @@ impl World {
         let provider = self.cumulative.partition_point(|c| *c <= x);
         let mx_count = self.providers[provider].mx.len();
         // The first five domains cover every mail kind, SPF and DMARC kind; the rest are drawn.
-        let specials = [Mail::Provider, Mail::NullMx, Mail::Implicit(0), Mail::NxDomain, Mail::ServFail];
+        // The first domains cover every mail kind and every extra; the rest are drawn.
+        let specials = [
+            Mail::Provider,
+            Mail::NullMx,
+            Mail::Implicit(0),
+            Mail::NxDomain,
+            Mail::ServFail,
+            Mail::Cloud,
+            Mail::Provider,
+            Mail::Provider,
+            Mail::Provider,
+        ];
         let mail = match specials.get(i as usize) {
             Some(m) => *m,
             None => d.pick(&[
-                (Mail::Provider, 93),
+                (Mail::Provider, 70),
+                (Mail::Cloud, 23),
                 (Mail::NullMx, 2),
                 (Mail::Implicit(0), 2),
                 (Mail::NxDomain, 2),
@@ -437,7 +552,13 @@ impl World {
                 (Dmarc::Malformed, 5),
             ]),
         };
-        DomainSpec { index: i, name: format!("d{i}.{SUFFIX}"), provider, mail, spf, dmarc }
+        // Rare, as on the internet (MTA-STS: about one domain in a thousand), and all served from one
+        // hosting address: its queue is the world's busiest.
+        let accepts = matches!(mail, Mail::Provider | Mail::Cloud | Mail::Implicit(_));
+        let mta_sts = matches!(mail, Mail::Provider | Mail::Cloud) && (i == 5 || i % 1000 == 6);
+        let autoconfig = accepts && i % 1000 == 7;
+        let srv = accepts && i % 200 == 8;
+        DomainSpec { index: i, name: format!("d{i}.{SUFFIX}"), provider, mail, spf, dmarc, mta_sts, autoconfig, srv }
     }
 
     /// Every domain, in index order.
@@ -503,6 +624,12 @@ impl World {
                 })
                 .collect(),
             (RecordType::MX, Mail::NullMx) => vec![RData::MX(MX::new(0, Name::root()))],
+            (RecordType::MX, Mail::Cloud) => {
+                vec![RData::MX(MX::new(
+                    10,
+                    Name::from_ascii(format!("{}.", Self::cloud_host(spec))).expect("valid name"),
+                ))]
+            }
             (RecordType::A, Mail::Implicit(k)) => vec![RData::A(A::from(provider.mx[k].ip))],
             (RecordType::TXT, _) => {
                 let mut txt: Vec<RData> =
@@ -564,9 +691,65 @@ impl World {
     }
 }
 
+impl World {
+    /// Answers for the names around a domain: its MTA-STS record and policy host, its autoconfig and
+    /// mail hosts, its SRV records; and the cloud pool's vanity MX names.
+    fn extra_answer(&self, name: &str, rtype: RecordType) -> Option<Answer> {
+        use crate::probe::client::Protocol;
+        let records = |v: Vec<RData>| Some(Answer::Records(v));
+        let hosting = || vec![RData::A(A::from(self.hosting))];
+        if let Some(vanity) = name.strip_suffix(CLOUD_SUFFIX).and_then(|v| v.strip_suffix('.')) {
+            let spec = self.domain(self.domain_index(&vanity.replace('-', "."))?);
+            if spec.mail != Mail::Cloud {
+                return None;
+            }
+            return records(if rtype == RecordType::A {
+                vec![RData::A(A::from(self.cloud_ip(spec.index)))]
+            } else {
+                vec![]
+            });
+        }
+        let (label, rest) = name.split_once('.')?;
+        let (label, domain) = match label {
+            "_imaps" | "_submission" | "_pop3" | "_pop3s" | "_imap" | "_submissions" => {
+                let d = rest.strip_prefix("_tcp.")?;
+                (label, d)
+            }
+            _ => (label, rest),
+        };
+        let spec = self.domain(self.domain_index(domain)?);
+        let a = |on: bool| if on { records(if rtype == RecordType::A { hosting() } else { vec![] }) } else { None };
+        match label {
+            "_mta-sts" if spec.mta_sts => records(if rtype == RecordType::TXT {
+                vec![RData::TXT(TXT::new(vec![format!("v=STSv1; id={}", spec.index)]))]
+            } else {
+                vec![]
+            }),
+            "mta-sts" => a(spec.mta_sts),
+            "autoconfig" => a(spec.autoconfig),
+            "mail" => a(spec.has_mail_host()),
+            // The SRV names exist only for the domains that publish them.
+            "_tcp" if spec.srv => records(vec![]),
+            "_imaps" | "_submission" if spec.srv => {
+                let p = if label == "_imaps" { Protocol::Imaps } else { Protocol::Submission };
+                let target = Name::from_ascii(format!("mail.{}.", spec.name)).expect("valid name");
+                records(if rtype == RecordType::SRV {
+                    vec![RData::SRV(SRV::new(0, 0, self.config.client_port(p), target))]
+                } else {
+                    vec![]
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Answerer for World {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer {
         if let Some(a) = self.policy_answer(name, rtype) {
+            return a;
+        }
+        if let Some(a) = self.extra_answer(name, rtype) {
             return a;
         }
         if let Some(i) = name.strip_prefix("_dmarc.").and_then(|d| self.domain_index(d)) {

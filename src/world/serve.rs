@@ -1,14 +1,19 @@
-//! Running a [`World`] on loopback: its DNS server (answers generated from the seed) and one SMTP
-//! listener per MX host on the host's own address, with real TLS from the world's CA; and writing the
-//! files a scanner needs (CA certificate, input list, ground truth).
+//! Running a [`World`] on loopback: its DNS server (answers generated from the seed), one SMTP listener
+//! per MX host on the host's own address and on each of the cloud pool's addresses, with real TLS from
+//! the world's CA, and the shared hosting address (HTTPS for policies and autoconfig files, and the
+//! client endpoints of many domains); and writing the files a scanner needs (CA certificate, input
+//! list, ground truth).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Posture, World, truth};
+use super::{CLOUD_SUFFIX, HOSTING_NAME, Posture, World, truth};
+use crate::probe::client::Protocol;
 use crate::testkit::dns::FakeDns;
+use crate::testkit::https::{FakeHttps, Reply};
+use crate::testkit::mailbox::{FakeMailbox, Service};
 use crate::testkit::pki::{TestCa, Validity, self_signed};
 use crate::testkit::smtp::{Behaviour, FakeSmtp, Posture as SmtpPosture};
 
@@ -18,8 +23,12 @@ pub struct RunningWorld {
     pub world: Arc<World>,
     /// Its DNS server.
     pub dns: FakeDns,
-    /// Its MX listeners (none for `closed_port` hosts).
+    /// Its MX listeners (none for `closed_port` hosts), the cloud pool's included.
     pub smtp: Vec<FakeSmtp>,
+    /// The shared hosting address's HTTPS server (MTA-STS policies, autoconfig files).
+    pub https: FakeHttps,
+    /// The shared hosting address's client endpoints (IMAP, POP3, submission, each in both kinds).
+    pub mailboxes: Vec<FakeMailbox>,
     /// Where its files are.
     pub dir: PathBuf,
 }
@@ -83,7 +92,44 @@ pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
             );
         }
     }
+    // The cloud pool: one wildcard certificate for every vanity name, on each of its addresses.
+    let cloud_cert = ca.leaf(&[&format!("*.{CLOUD_SUFFIX}")], Validity::Current).server_config(false);
+    for ip in &world.cloud {
+        let b = Behaviour::new(SmtpPosture::StartTls(cloud_cert.clone()))
+            .greeting(&[&format!("pool.{CLOUD_SUFFIX} ESMTP mailcensus-world")])
+            .quiet();
+        smtp.push(FakeSmtp::spawn(SocketAddr::new(IpAddr::V4(*ip), world.config.smtp_port), b).await?);
+    }
+    // The shared hosting address: policies and autoconfig files for many domains (a certificate for
+    // each name asked), and the client endpoints of many domains under one certificate.
+    let hosting = IpAddr::V4(world.hosting);
+    let answers = world.clone();
+    let https = FakeHttps::spawn(
+        SocketAddr::new(hosting, world.config.https_port),
+        ca.per_name_config(),
+        Reply::Dynamic(Arc::new(move |host, path| answers.https_answer(host, path))),
+    )
+    .await
+    .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {hosting}:{}: {e}", world.config.https_port)))?;
+    let tls = ca.leaf(&[HOSTING_NAME], Validity::Current).server_config(false);
+    let services = [
+        (Protocol::Imaps, Service::Imaps(tls.clone())),
+        (Protocol::Imap, Service::Imap { starttls: Some(tls.clone()), login_disabled: true }),
+        (Protocol::Pop3s, Service::Pop3s(tls.clone())),
+        (Protocol::Pop3, Service::Pop3 { stls: Some(tls.clone()), user_before_tls: false }),
+        (Protocol::Submissions, Service::Submissions(tls.clone())),
+        (Protocol::Submission, Service::Submission { starttls: Some(tls.clone()), auth_before_tls: false }),
+    ];
+    let mut mailboxes = Vec::new();
+    for (protocol, service) in services {
+        let addr = SocketAddr::new(hosting, world.config.client_port(protocol));
+        mailboxes.push(
+            FakeMailbox::spawn(addr, service)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?,
+        );
+    }
     let dns = FakeDns::spawn(super::dns_ip(&world.config), world.clone()).await?;
     files.await.map_err(io::Error::other)??;
-    Ok(RunningWorld { world, dns, smtp, dir: dir.to_path_buf() })
+    Ok(RunningWorld { world, dns, smtp, https, mailboxes, dir: dir.to_path_buf() })
 }

@@ -95,6 +95,16 @@ pub struct DomainTruth {
     pub spf_outcome: &'static str,
     /// `dkim_status`.
     pub dkim_status: &'static str,
+    /// `mta_sts_fetch`.
+    pub mta_sts_fetch: &'static str,
+    /// `mta_sts_mode`.
+    pub mta_sts_mode: Option<&'static str>,
+    /// `mta_sts_effective`.
+    pub mta_sts_effective: Option<bool>,
+    /// `client_tls`.
+    pub client_tls: &'static str,
+    /// `client_endpoint_count`.
+    pub client_endpoints: u32,
     /// The MX rows: (host, ip, truth), in preference order.
     pub mx: Vec<(String, String, MxTruth)>,
 }
@@ -110,6 +120,10 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
             let m = &provider.mx[k];
             vec![(spec.name.clone(), m.ip.to_string(), mx_truth(m.posture, false))]
         }
+        // The cloud pool presents a wildcard certificate valid for every vanity name.
+        Mail::Cloud => {
+            vec![(World::cloud_host(spec), world.cloud_ip(spec.index).to_string(), mx_truth(Posture::Valid, true))]
+        }
         _ => Vec::new(),
     };
     let truths: Vec<&MxTruth> = mx.iter().map(|(_, _, t)| t).collect();
@@ -122,8 +136,8 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         _ => "some",
     };
     let (mx_source, starttls) = match spec.mail {
-        Mail::Provider | Mail::Implicit(_) => {
-            let source = if matches!(spec.mail, Mail::Provider) { "explicit" } else { "implicit" };
+        Mail::Provider | Mail::Implicit(_) | Mail::Cloud => {
+            let source = if matches!(spec.mail, Mail::Implicit(_)) { "implicit" } else { "explicit" };
             let starttls = if answered.is_empty() { "unreachable" } else { share(encrypting, answered.len()) };
             (source, starttls)
         }
@@ -165,8 +179,29 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         (_, Dmarc::Reject) => ("valid", Some("reject")),
         (_, Dmarc::Malformed) => ("syntax_error", None),
     };
+    // MTA-STS: the policy is fetched and parsed; it is in force when every MX presents a valid certificate.
+    let all_valid = !mx.is_empty() && mx.iter().all(|(_, _, m)| m.cert_verdict == Some("valid"));
+    let (mta_sts_fetch, mta_sts_mode, mta_sts_effective) =
+        if spec.mta_sts { ("ok", Some("enforce"), Some(all_valid)) } else { ("not_fetched", None, None) };
+    // Client endpoints: published (SRV, autoconfig: IMAPS and submission), or guessed for a domain that
+    // is its own mail host (mail.<domain>, all six protocols); every one answers with TLS at the hosting
+    // address.
+    let client_endpoints = if !spec.accepts_mail() && spec.mail != Mail::ServFail {
+        0
+    } else if spec.srv || spec.autoconfig {
+        2
+    } else if matches!(spec.mail, Mail::Implicit(_)) {
+        6
+    } else {
+        0
+    };
+    let client_tls = match spec.mail {
+        Mail::NullMx | Mail::NxDomain => "no_mx",
+        _ if client_endpoints > 0 => "all",
+        _ => "not_found",
+    };
     DomainTruth {
-        group: provider.group.clone(),
+        group: if spec.mail == Mail::Cloud { super::CLOUD_GROUP.to_string() } else { provider.group.clone() },
         mx_source,
         starttls,
         tls_cert_valid: share(valid, sessions.len()),
@@ -178,6 +213,11 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         dmarc_policy,
         spf_outcome,
         dkim_status,
+        mta_sts_fetch,
+        mta_sts_mode,
+        mta_sts_effective,
+        client_tls,
+        client_endpoints,
         mx,
     }
 }
@@ -195,7 +235,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
     writeln!(input, "domain,group")?;
     writeln!(
         domains,
-        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status"
+        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status,mta_sts_fetch,mta_sts_mode,mta_sts_effective,client_tls,client_endpoint_count"
     )?;
     writeln!(
         mx,
@@ -206,7 +246,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
         writeln!(input, "{},{}", spec.name, t.group)?;
         writeln!(
             domains,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             spec.name,
             t.group,
             t.mx_source,
@@ -219,7 +259,12 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
             t.dmarc_status,
             opt(t.dmarc_policy),
             t.spf_outcome,
-            t.dkim_status
+            t.dkim_status,
+            t.mta_sts_fetch,
+            opt(t.mta_sts_mode),
+            t.mta_sts_effective.map(|b| b.to_string()).unwrap_or_default(),
+            t.client_tls,
+            t.client_endpoints
         )?;
         for (host, ip, m) in &t.mx {
             writeln!(
@@ -337,6 +382,8 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
         }
         let t = domain_truth(world, &world.domain(i));
         let bool_text = t.gmail_red_lock.map(|b| b.to_string());
+        let effective = t.mta_sts_effective.map(|b| b.to_string());
+        let endpoints = t.client_endpoints.to_string();
         for (col, want) in [
             ("group", Some(t.group.as_str())),
             ("mx_source", Some(t.mx_source)),
@@ -350,6 +397,11 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
             ("dmarc_policy", t.dmarc_policy),
             ("spf_outcome", Some(t.spf_outcome)),
             ("dkim_status", Some(t.dkim_status)),
+            ("mta_sts_fetch", Some(t.mta_sts_fetch)),
+            ("mta_sts_mode", t.mta_sts_mode),
+            ("mta_sts_effective", effective.as_deref()),
+            ("client_tls", Some(t.client_tls)),
+            ("client_endpoint_count", Some(endpoints.as_str())),
         ] {
             c.check(&format!("domains.{col}"), name, want, &row[col]);
         }

@@ -5,6 +5,7 @@ mod cli;
 mod clients;
 mod dns_cases;
 mod dnssec;
+mod engine;
 mod hostile;
 mod input_corpus;
 mod lab;

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mailcensus::demo::scan_config;
+use mailcensus::probe::client::Protocol;
 use mailcensus::scan;
 use mailcensus::testkit::dataset::read_rows;
 use mailcensus::world::serve::{self, RunningWorld};
@@ -30,14 +31,20 @@ fn world_config(block: u8, domains: u64) -> WorldConfig {
 }
 
 fn scan_args(w: &RunningWorld, out: &Path) -> Vec<String> {
+    let ports: String = Protocol::ALL
+        .iter()
+        .map(|p| format!(" --client-port {}={}", p.as_label(), w.world.config.client_port(*p)))
+        .collect();
     let words = format!(
         "scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port 2530 --ehlo-name resume.mailcensus.test \
          --connect-timeout 1 --read-timeout 1 --probe-timeout 3 --concurrency 16 --rows-per-part 40 --dns-qps 50000 \
-         --probe-rate 10000 --per-ip-rate 500 --retry-delay 0.1 --no-progress --resume",
+         --probe-rate 10000 --per-ip-rate 500 --client-per-ip-rate 100 --client-per-ip-connections 8 \
+         --https-port {} --https-timeout 3{ports} --retry-delay 0.1 --no-progress --resume",
         w.input_file().display(),
         out.display(),
         w.resolver(),
-        w.ca_file().display()
+        w.ca_file().display(),
+        w.world.config.https_port,
     );
     words.split_whitespace().map(str::to_string).collect()
 }

@@ -1,0 +1,124 @@
+//! The scan engine against the internet's shape (blocks 127.40.0.0/16 and 127.41.0.0/16): mail
+//! concentrated on shared addresses must never hold up anyone else's domains, and an address that
+//! answers every name alike is not asked once per name.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mailcensus::limit::ClassLimits;
+use mailcensus::testkit::dataset::Row;
+use mailcensus::testkit::pki::Validity;
+use mailcensus::testkit::smtp::{Behaviour, FakeSmtp, Posture};
+
+use crate::world::{SMTP_PORT, Scan, World};
+
+/// Milliseconds from the scan's first domain start to the last finish of the domains `which` picks.
+fn finish_ms(scan: &Scan, which: impl Fn(&str) -> bool) -> i64 {
+    let start = scan.domains.iter().filter_map(|r| r["scanned_at"].int()).min().unwrap();
+    let finish = |r: &Row| r["scanned_at"].int().unwrap() + r["scan_duration_ms"].int().unwrap();
+    scan.domains.iter().filter(|r| which(r["domain"].str().unwrap())).map(finish).max().unwrap() - start
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_shared_address_holds_up_no_other_domain() {
+    let mut w = World::new(40);
+    // 1,000 vanity MX names on one slow address whose certificate depends on the name asked (so no
+    // name can be judged from another's probe): every name is probed, one after another in turn.
+    let pool_ip = w.block.next_ip();
+    let slow = Behaviour::new(Posture::StartTls(w.ca.per_name_config())).delay(Duration::from_millis(200)).quiet();
+    let pool = FakeSmtp::spawn(SocketAddr::new(pool_ip, SMTP_PORT), slow).await.unwrap();
+    let mut vanity = String::from("domain\n");
+    for i in 0..1000 {
+        let (d, host) = (format!("v{i}.vanity.test"), format!("v{i}-vanity-test.mail.pool.test"));
+        w.zone.mx(&d, 10, &host).addr(&host, pool_ip);
+        vanity.push_str(&format!("{d}\n"));
+    }
+    // 1,000 unrelated domains at 20 providers of their own.
+    let mut unrelated = String::from("domain\n");
+    for p in 0..20 {
+        let host = format!("mx.p{p}.other.test");
+        let leaf = w.ca.leaf(&[&host], Validity::Current);
+        w.mx(
+            &format!("u{p}.unrelated.test"),
+            &host,
+            Behaviour::new(Posture::StartTls(leaf.server_config(false))).quiet(),
+        )
+        .await;
+        for i in 0..50 {
+            w.zone.mx(&format!("u{p}-{i}.unrelated.test"), 10, &host);
+            unrelated.push_str(&format!("u{p}-{i}.unrelated.test\n"));
+        }
+    }
+    let tweak = |c: &mut mailcensus::config::ScanConfig| {
+        c.only_checks(&[]);
+        c.limits.probe_rate = 10_000.0;
+        c.limits.smtp = ClassLimits { per_ip_rate: 100.0, per_ip_connections: 40 };
+    };
+    let alone = w.scan("engine-alone", &unrelated, tweak).await;
+    let alone_ms = finish_ms(&alone, |_| true);
+    let both = format!("{unrelated}{}", vanity.trim_start_matches("domain\n"));
+    let scan = w.scan("engine-both", &both, tweak).await;
+    assert_eq!(scan.domains.len(), 2000);
+
+    // The unrelated domains finish as fast as they do alone (2-core noise allowed for).
+    let unrelated_ms = finish_ms(&scan, |d| d.ends_with(".unrelated.test"));
+    assert!(
+        unrelated_ms <= alone_ms * 3 / 2 + 1500,
+        "unrelated: {unrelated_ms} ms with the queue, {alone_ms} ms alone"
+    );
+    // The vanity ones finish within their queue's bound: 1,000 connections to one address at 100/s
+    // (10 s), 40 at a time for ~0.25 s each; the runner reports the bound it computed.
+    let bound = scan.summary.counts.lower_bound_seconds;
+    assert!(bound >= 9.5, "the busiest address alone needs ~10 s: {:?}", scan.summary.counts.runner.bound);
+    let vanity_ms = finish_ms(&scan, |d| d.ends_with(".vanity.test"));
+    assert!((vanity_ms as f64) <= bound * 1200.0 + 1500.0, "vanity: {vanity_ms} ms, bound {bound:.1} s");
+    eprintln!("unrelated {unrelated_ms} ms (alone {alone_ms} ms), vanity {vanity_ms} ms, bound {bound:.2} s");
+    assert!(unrelated_ms * 3 < vanity_ms, "the unrelated domains did not wait for the queue");
+    // Every name was probed (its certificate depends on it), never more than 40 at once.
+    assert_eq!(pool.connections(), 1000);
+    assert!(pool.max_concurrent() <= 40, "{}", pool.max_concurrent());
+    let valid = scan.mx.iter().filter(|r| r["tls_cert_verdict"].str() == Some("valid")).count();
+    assert_eq!(valid, 2000, "every name got its own valid certificate");
+    assert!(scan.mx.iter().all(|r| r["probe_source"].str() != Some("shared_address")));
+    w.assert_polite();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_independent_address_is_probed_twice_not_per_name() {
+    let mut w = World::new(41);
+    // 300 vanity names on one address with one wildcard certificate (the Microsoft 365 pattern), and
+    // a name outside the wildcard on the same address.
+    let ip = w.block.next_ip();
+    let leaf = w.ca.leaf(&["*.mail.pool.test"], Validity::Current);
+    let server =
+        FakeSmtp::spawn(SocketAddr::new(ip, SMTP_PORT), Behaviour::new(Posture::StartTls(leaf.server_config(false))))
+            .await
+            .unwrap();
+    let mut input = String::from("domain\n");
+    for i in 0..300 {
+        let (d, host) = (format!("c{i}.cloud.test"), format!("c{i}-cloud-test.mail.pool.test"));
+        w.zone.mx(&d, 10, &host).addr(&host, ip);
+        input.push_str(&format!("{d}\n"));
+    }
+    w.zone.mx("odd.test", 10, "mx.odd.test").addr("mx.odd.test", ip);
+    input.push_str("odd.test\n");
+    let scan = w.scan("engine-shared", &input, |c| c.only_checks(&[])).await;
+    assert_eq!(server.connections(), 2, "two names with one certificate: the rest judged from them");
+    assert_eq!(scan.summary.counts.probes, 2);
+    let rows: Vec<&Row> = scan.mx.iter().collect();
+    assert_eq!(rows.len(), 301);
+    let own: Vec<_> = rows.iter().filter(|r| r["probe_source"].str() == Some("own")).collect();
+    let shared: Vec<_> = rows.iter().filter(|r| r["probe_source"].str() == Some("shared_address")).collect();
+    assert_eq!((own.len(), shared.len()), (2, 299));
+    let probed: Vec<&str> = own.iter().map(|r| r["mx_host"].str().unwrap()).collect();
+    assert!(shared.iter().all(|r| probed.contains(&r["probe_source_host"].str().unwrap())), "each says where from");
+    // Judged for its own name: the vanity names are valid, the odd one a name mismatch.
+    for r in &rows {
+        let want = if r["domain"].str() == Some("odd.test") { "name_mismatch" } else { "valid" };
+        assert_eq!(r["tls_cert_verdict"].str(), Some(want), "{:?}", r["mx_host"]);
+        assert_eq!(r["tls_version"].str(), Some("tls1_3"));
+    }
+    assert_eq!(scan.domain("odd.test")["starttls"].str(), Some("all"));
+    assert_eq!(scan.domain("c7.cloud.test")["tls_cert_valid"].str(), Some("all"));
+    w.assert_polite();
+}
