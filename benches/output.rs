@@ -24,8 +24,8 @@ fn scans(n: usize) -> Vec<DomainScan> {
     let probe = Arc::new(ProbeReport {
         attempt: Attempt::Done(StartTls::NotOffered),
         smtp: SmtpObservation {
-            banner: Some(Reply { code: 220, lines: vec!["mx.example ESMTP".into()] }),
-            ehlo: Some(Reply { code: 250, lines: vec!["mx".into(), "PIPELINING".into(), "SIZE 1000".into()] }),
+            banner: Some(Reply::new(220, vec!["mx.example ESMTP".into()])),
+            ehlo: Some(Reply::new(250, vec!["mx".into(), "PIPELINING".into(), "SIZE 1000".into()])),
             extensions: vec!["PIPELINING".into(), "SIZE 1000".into()],
             starttls_offered: Some(false),
             ..Default::default()

@@ -29,10 +29,8 @@ fn parse(c: &mut Criterion) {
             black_box(lines)
         })
     });
-    let reply = Reply {
-        code: 250,
-        lines: EHLO.iter().map(|l| String::from_utf8_lossy(&l[4..l.len() - 2]).into_owned()).collect(),
-    };
+    let reply =
+        Reply::new(250, EHLO.iter().map(|l| String::from_utf8_lossy(&l[4..l.len() - 2]).into_owned()).collect());
     c.bench_function("parse/ehlo", |b| b.iter(|| black_box(parse_ehlo(black_box(&reply)))));
     let record = "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip6:2001:db8::/32 include:_spf.google.com include:spf.protection.outlook.com a mx ~all";
     c.bench_function("parse/spf", |b| b.iter(|| black_box(spf::parse(black_box(record)))));

@@ -644,7 +644,12 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 "Connections made: 1, or more when a 421/4xx greeting was retried after a back-off (null when skipped).",
             ),
             f(SMTP_BANNER_CODE, UInt16, true, "Code of the greeting (220, 421, 554 ...)."),
-            f(SMTP_BANNER, Utf8, true, "Text of the greeting, lines joined by newlines."),
+            f(
+                SMTP_BANNER,
+                Utf8,
+                true,
+                "Text of the greeting, lines joined by newlines: at most 64 lines of 512 bytes are kept, then `[N more lines not kept]`.",
+            ),
             f(SMTP_EHLO_CODE, UInt16, true, "Code of the reply to EHLO (or HELO after a refused EHLO)."),
             f(SMTP_HELO_FALLBACK, Boolean, true, "EHLO was refused and HELO used."),
             f(SMTP_EXTENSIONS, utf8_list(), false, "EHLO extensions before TLS, keyword uppercased, with parameters."),

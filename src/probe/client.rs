@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
-use super::smtp;
+use super::smtp::{self, cut};
 use super::tls::{TlsContext, TlsObservation};
 use super::{Attempt, FailureReason, Phase, ProbeFailure, wire};
 
@@ -136,8 +136,12 @@ pub struct ClientConfig {
 
 /// Longest line read from an IMAP or POP3 server.
 pub const MAX_LINE_BYTES: usize = 8192;
-/// Most lines in one IMAP or POP3 response.
+/// Most lines read in one IMAP or POP3 response.
 pub const MAX_LINES: usize = 256;
+/// Capabilities kept per probe (the rest are read, counted for the plaintext-auth check, not kept).
+pub const KEPT_CAPABILITIES: usize = 64;
+/// Bytes kept of a greeting, a capability or a detail (cut at a character boundary).
+pub const KEPT_TEXT_BYTES: usize = 256;
 
 struct Session {
     phase: Phase,
@@ -283,7 +287,7 @@ async fn greet_and_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
     match family {
         Family::Smtp => {
             let banner = smtp::read(conn, Phase::Banner, cfg.read_timeout).await?;
-            s.report.greeting = Some(banner.text());
+            s.report.greeting = Some(cut(banner.text(), KEPT_TEXT_BYTES));
             if banner.code != 220 {
                 return Err(rejected(Phase::Banner, banner.text(), Some(banner.code)));
             }
@@ -296,23 +300,30 @@ async fn greet_and_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
         }
         Family::Imap => {
             let greeting = read_line(conn, Phase::Banner, cfg).await?;
-            s.report.greeting = Some(greeting.clone());
+            s.report.greeting = Some(cut(greeting.clone(), KEPT_TEXT_BYTES));
             let upper = greeting.to_ascii_uppercase();
             if !upper.starts_with("* OK") && !upper.starts_with("* PREAUTH") {
                 return Err(rejected(Phase::Banner, greeting, None));
             }
             s.phase = Phase::Ehlo;
             let lines = imap_command(conn, "a1", "CAPABILITY", Phase::Ehlo, cfg).await?;
-            let caps = lines
+            let caps: Vec<String> = lines
                 .iter()
-                .find_map(|l| l.get(..13).filter(|p| p.eq_ignore_ascii_case("* CAPABILITY ")).map(|_| &l[13..]))
-                .map(|c| c.split_whitespace().map(str::to_ascii_uppercase).collect())
+                .find_map(|l| l.get(..13).filter(|p| p.eq_ignore_ascii_case("* CAPABILITY ")).and_then(|_| l.get(13..)))
+                .map(|c| {
+                    let all: Vec<String> = c.split_whitespace().map(str::to_ascii_uppercase).collect();
+                    // Kept: the first ones, and beyond the cap those the plaintext-auth check reads.
+                    let keep = |(i, w): &(usize, String)| {
+                        *i < KEPT_CAPABILITIES || w == "LOGINDISABLED" || w.starts_with("AUTH=") || w == "STARTTLS"
+                    };
+                    all.into_iter().enumerate().filter(keep).map(|(_, w)| cut(w, KEPT_TEXT_BYTES)).collect()
+                })
                 .unwrap_or_default();
             Ok(caps)
         }
         Family::Pop3 => {
             let greeting = read_line(conn, Phase::Banner, cfg).await?;
-            s.report.greeting = Some(greeting.clone());
+            s.report.greeting = Some(cut(greeting.clone(), KEPT_TEXT_BYTES));
             if !greeting.starts_with("+OK") {
                 return Err(rejected(Phase::Banner, greeting, None));
             }
@@ -323,7 +334,7 @@ async fn greet_and_capabilities<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 fn rejected(phase: Phase, text: String, code: Option<u16>) -> ProbeFailure {
-    let mut f = ProbeFailure::new(phase, FailureReason::Rejected, text);
+    let mut f = ProbeFailure::new(phase, FailureReason::Rejected, cut(text, KEPT_TEXT_BYTES));
     f.reply_code = code;
     f
 }
@@ -339,7 +350,8 @@ async fn read_line<S: AsyncRead + Unpin>(
     Ok(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Sends a tagged IMAP command and reads up to and including its tagged completion, which must be OK.
+/// Sends a tagged IMAP command and reads up to and including its tagged completion, which must be OK;
+/// returns the first `* CAPABILITY` line (if any) and the completion.
 async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     tag: &str,
@@ -349,10 +361,13 @@ async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Vec<String>, ProbeFailure> {
     wire::send(conn, &format!("{tag} {command}"), phase, cfg.read_timeout).await?;
     let mut lines = Vec::new();
+    let mut read = 0usize;
     loop {
         let line = read_line(conn, phase, cfg).await?;
-        let done =
-            line.len() > tag.len() && line[..tag.len()].eq_ignore_ascii_case(tag) && line.as_bytes()[tag.len()] == b' ';
+        // Compared as bytes: the line is lossy UTF-8 from a stranger, and may start with any character.
+        let bytes = line.as_bytes();
+        let done = bytes.get(..tag.len()).is_some_and(|p| p.eq_ignore_ascii_case(tag.as_bytes()))
+            && bytes.get(tag.len()) == Some(&b' ');
         if !done && !line.starts_with('*') && !line.starts_with('+') {
             return Err(ProbeFailure::new(
                 phase,
@@ -360,15 +375,21 @@ async fn imap_command<S: AsyncRead + AsyncWrite + Unpin>(
                 format!("not an IMAP response: {:?}", truncate(&line)),
             ));
         }
-        lines.push(line);
         if done {
-            let status = lines.last().map(|l| l[tag.len() + 1..].to_ascii_uppercase()).unwrap_or_default();
+            // The tag and its space are ASCII, so the status starts at a character boundary.
+            let status = line.get(tag.len() + 1..).unwrap_or("").to_ascii_uppercase();
             if !status.starts_with("OK") {
-                return Err(rejected(phase, lines.last().cloned().unwrap_or_default(), None));
+                return Err(rejected(phase, cut(line, KEPT_TEXT_BYTES), None));
             }
+            lines.push(line);
             return Ok(lines);
         }
-        if lines.len() >= MAX_LINES {
+        read += 1;
+        // Only a capability line is read later: the rest are counted, not kept.
+        if line.get(..13).is_some_and(|p| p.eq_ignore_ascii_case("* CAPABILITY ")) && lines.is_empty() {
+            lines.push(line);
+        }
+        if read >= MAX_LINES {
             return Err(ProbeFailure::new(phase, FailureReason::BadReply, format!("over {MAX_LINES} response lines")));
         }
     }
@@ -393,13 +414,20 @@ async fn pop3_capa<S: AsyncRead + AsyncWrite + Unpin>(
         ));
     }
     let mut caps = Vec::new();
+    let mut read = 0usize;
     loop {
         let line = read_line(conn, phase, cfg).await?;
         if line == "." {
             return Ok(caps);
         }
-        caps.push(line.to_ascii_uppercase());
-        if caps.len() >= MAX_LINES {
+        read += 1;
+        if caps.len() < KEPT_CAPABILITIES {
+            caps.push(cut(line.to_ascii_uppercase(), KEPT_TEXT_BYTES));
+        } else if line.to_ascii_uppercase().starts_with("USER") || line.to_ascii_uppercase().starts_with("SASL ") {
+            // Kept beyond the cap: the plaintext-auth check reads these.
+            caps.push(cut(line.to_ascii_uppercase(), KEPT_TEXT_BYTES));
+        }
+        if read >= MAX_LINES {
             return Err(ProbeFailure::new(phase, FailureReason::BadReply, format!("over {MAX_LINES} CAPA lines")));
         }
     }

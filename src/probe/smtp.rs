@@ -16,24 +16,53 @@ use super::{Attempt, FailureReason, Phase, ProbeFailure, wire};
 
 /// Longest reply line read, in bytes, CRLF included (RFC 5321 says 512; real servers send longer).
 pub const MAX_LINE_BYTES: usize = 2048;
-/// Most lines in one reply.
-pub const MAX_REPLY_LINES: usize = 128;
-/// Most bytes in one reply.
-pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+/// Most lines read in one reply: a long but valid greeting (some banners run to hundreds of lines)
+/// is read to its end, as mail clients do; beyond this, or [`MAX_REPLY_BYTES`], it is `bad_reply`.
+pub const MAX_REPLY_LINES: usize = 10_000;
+/// Most bytes read in one reply.
+pub const MAX_REPLY_BYTES: usize = 1 << 20;
+/// Lines of a reply kept (the rest are read and counted, not kept).
+pub const KEPT_LINES: usize = 64;
+/// Bytes of a kept line (longer ones are cut at a character boundary).
+pub const KEPT_LINE_BYTES: usize = 512;
 
-/// One SMTP reply: its code and the text of each line (without `ddd-` and CRLF).
+/// One SMTP reply: its code and the text of each line (without `ddd-` and CRLF), bounded: at most
+/// [`KEPT_LINES`] lines of at most [`KEPT_LINE_BYTES`] are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     /// The three-digit code.
     pub code: u16,
-    /// The text of each line.
+    /// The text of each kept line.
     pub lines: Vec<String>,
+    /// Lines read but not kept.
+    pub dropped: usize,
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub fn cut(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
 
 impl Reply {
-    /// All lines joined with `\n`.
+    /// A reply whose lines are all kept (for tests and rendering).
+    pub fn new(code: u16, lines: Vec<String>) -> Self {
+        Self { code, lines, dropped: 0 }
+    }
+
+    /// All kept lines joined with `\n`, and a note of the lines not kept.
     pub fn text(&self) -> String {
-        self.lines.join("\n")
+        let mut t = self.lines.join("\n");
+        if self.dropped > 0 {
+            t.push_str(&format!("\n[{} more lines not kept]", self.dropped));
+        }
+        t
     }
 
     /// Renders the reply as it travels on the wire.
@@ -74,15 +103,16 @@ pub fn parse_line(line: &[u8]) -> Result<(u16, bool, String), ReplyLineError> {
 
 pub use super::wire::ReadError;
 
-/// Reads one whole (possibly multi-line) reply, within the size limits.
+/// Reads one whole (possibly multi-line) reply, within the size limits; keeps a bounded prefix.
 pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply, ReadError> {
     let mut lines = Vec::new();
-    let mut total = 0usize;
+    let (mut total, mut count, mut dropped) = (0usize, 0usize, 0usize);
     let mut code = None;
     let mut buf = Vec::with_capacity(128);
     loop {
         let n = wire::read_line(reader, MAX_LINE_BYTES, &mut buf).await?;
         total += n;
+        count += 1;
         let (c, last, text) = parse_line(&buf).map_err(|e| ReadError::Malformed(e.to_string()))?;
         if *code.get_or_insert(c) != c {
             return Err(ReadError::Malformed(format!(
@@ -90,11 +120,15 @@ pub async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Reply
                 code.unwrap_or(0)
             )));
         }
-        lines.push(text);
-        if last {
-            return Ok(Reply { code: c, lines });
+        if lines.len() < KEPT_LINES {
+            lines.push(cut(text, KEPT_LINE_BYTES));
+        } else {
+            dropped += 1;
         }
-        if lines.len() >= MAX_REPLY_LINES || total >= MAX_REPLY_BYTES {
+        if last {
+            return Ok(Reply { code: c, lines, dropped });
+        }
+        if count >= MAX_REPLY_LINES || total >= MAX_REPLY_BYTES {
             return Err(ReadError::Malformed(format!("reply over {MAX_REPLY_LINES} lines or {MAX_REPLY_BYTES} bytes")));
         }
     }
@@ -326,7 +360,7 @@ async fn dialogue(
 }
 
 fn rejected(phase: Phase, reply: &Reply) -> ProbeFailure {
-    let mut f = ProbeFailure::new(phase, FailureReason::Rejected, reply.text());
+    let mut f = ProbeFailure::new(phase, FailureReason::Rejected, cut(reply.text(), KEPT_LINE_BYTES));
     f.reply_code = Some(reply.code);
     f
 }
@@ -403,6 +437,13 @@ mod tests {
         assert!(matches!(read_from(long.as_bytes()).await, Err(ReadError::Malformed(_))));
         let endless = "250-x\r\n".repeat(MAX_REPLY_LINES + 5);
         assert!(matches!(read_from(endless.as_bytes()).await, Err(ReadError::Malformed(_))));
+        // A long but valid greeting (320 lines, ~70 KB) is read to its end; a bounded prefix is kept.
+        let long: String =
+            (0..320).map(|i| format!("220-{i:04} {}\r\n", "x".repeat(210))).collect::<String>() + "220 ok\r\n";
+        let r = read_from(long.as_bytes()).await.unwrap();
+        assert_eq!((r.code, r.lines.len(), r.dropped), (220, KEPT_LINES, 321 - KEPT_LINES));
+        assert!(r.text().ends_with(&format!("[{} more lines not kept]", 321 - KEPT_LINES)));
+        assert_eq!(cut("ééé".to_string(), 3), "é");
         assert!(matches!(read_from(b"250-a\r\n251 b\r\n").await, Err(ReadError::Malformed(_))));
         assert!(matches!(read_from(b"250-a\r\n").await, Err(ReadError::Io(_))));
         assert!(matches!(read_from(b"220 half").await, Err(ReadError::Io(_))));
@@ -426,10 +467,10 @@ mod tests {
             lines in proptest::collection::vec("\\PC{0,40}", 0..8),
             exts in proptest::collection::vec("[A-Z][A-Z0-9-]{0,12}( [a-z0-9=]{1,8})?", 0..8),
         ) {
-            let _ = parse_ehlo(&Reply { code: 250, lines });
+            let _ = parse_ehlo(&Reply::new(250, lines));
             let mut reply_lines = vec!["mx.example greets you".to_string()];
             reply_lines.extend(exts.iter().map(|e| e.to_ascii_lowercase()));
-            let parsed = parse_ehlo(&Reply { code: 250, lines: reply_lines });
+            let parsed = parse_ehlo(&Reply::new(250, reply_lines));
             let want: Vec<String> = exts
                 .iter()
                 .map(|e| match e.split_once(' ') {
@@ -442,7 +483,7 @@ mod tests {
 
         #[test]
         fn reply_round_trips(code in 200u16..600, lines in proptest::collection::vec("[ -~]{0,40}", 1..6)) {
-            let reply = Reply { code, lines };
+            let reply = Reply::new(code, lines);
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let parsed = rt.block_on(read_from(reply.render().as_bytes())).map_err(|e| format!("{e:?}")).unwrap();
             prop_assert_eq!(parsed, reply);

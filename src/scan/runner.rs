@@ -140,6 +140,9 @@ struct State {
     global: Gcra,
     bound: Bound,
     last_sweep: Instant,
+    /// Until when the dispatcher sleeps (`None` while it works): a new job wakes it only if it is
+    /// ready sooner, so a burst of submissions does not make it re-plan for each.
+    sleeping_until: Option<Instant>,
 }
 
 enum Action {
@@ -150,15 +153,17 @@ enum Action {
 }
 
 impl State {
-    fn schedule(&mut self, dest: Dest, now: Instant, cap: usize) {
+    /// Puts `dest` in line if it has a job it may start; true when the dispatcher must be woken for it.
+    fn schedule(&mut self, dest: Dest, now: Instant, cap: usize) -> bool {
         let q = self.queues.entry(dest).or_default();
         if q.scheduled || q.jobs.is_empty() || q.open >= cap {
-            return;
+            return false;
         }
         q.scheduled = true;
         let at = q.ready_at(now);
         self.seq += 1;
         self.heap.push(Reverse((at, self.seq, dest)));
+        self.sleeping_until.is_some_and(|t| at < t)
     }
 
     fn next_action(&mut self, now: Instant, limits: &Limits) -> Action {
@@ -328,6 +333,7 @@ impl Runner {
                 global: Gcra::new(limits.probe_rate, burst),
                 bound: Bound::default(),
                 last_sweep: now,
+                sleeping_until: None,
             }),
             limits,
             kit,
@@ -345,12 +351,14 @@ impl Runner {
     fn submit(&self, dest: Dest, task: Box<dyn Task>) {
         let now = Instant::now();
         let cap = self.inner.limits.of(dest.0).per_ip_connections.max(1);
-        {
+        let wake = {
             let mut st = lock(&self.inner.state);
             st.queues.entry(dest).or_default().jobs.push_back(Job { attempt: 1, task });
-            st.schedule(dest, now, cap);
+            st.schedule(dest, now, cap)
+        };
+        if wake {
+            self.inner.wake.notify_one();
         }
-        self.inner.wake.notify_one();
     }
 
     /// The SMTP probe of `host` at `ip`: once per run, shared by address when the address answers
@@ -368,8 +376,9 @@ impl Runner {
     }
 
     /// The probe of a client endpoint at `ip`: once per (protocol, host, port, address) per run,
-    /// shared by address like [`Runner::smtp`].
-    pub async fn client(&self, endpoint: &Endpoint, ip: IpAddr) -> Probed<ClientReport> {
+    /// shared by address like [`Runner::smtp`]. With `keep` false (a guessed, per-domain name no
+    /// other domain asks for) the result is shared only while the probe runs, not kept for the run.
+    pub async fn client(&self, endpoint: &Endpoint, ip: IpAddr, keep: bool) -> Probed<ClientReport> {
         let inner = &self.inner;
         let key = (endpoint.protocol, endpoint.host.clone(), endpoint.port, ip);
         let (done, first) = inner.client_cache.get_or_insert(key, |deliver| {
@@ -386,7 +395,16 @@ impl Runner {
         if !first {
             inner.counters.cache_hits[1].fetch_add(1, Ordering::Relaxed);
         }
-        done.await.probed(!first)
+        let probed = done.await.probed(!first);
+        if first && !keep {
+            inner.client_cache.forget(&(endpoint.protocol, endpoint.host.clone(), endpoint.port, ip));
+        }
+        probed
+    }
+
+    /// Results kept in the once-per-run caches: (SMTP, client).
+    pub fn cached(&self) -> (usize, usize) {
+        (lock(&self.inner.smtp_cache.map).len(), lock(&self.inner.client_cache.map).len())
     }
 
     /// GETs `https://{host}{path}` from `ip` (strict certificate checks, at most `max_body` bytes,
@@ -462,7 +480,13 @@ async fn dispatch(weak: std::sync::Weak<Inner>) {
             if now.duration_since(st.last_sweep) > Duration::from_secs(5) {
                 st.sweep(now);
             }
-            st.next_action(now, &inner.limits)
+            let action = st.next_action(now, &inner.limits);
+            st.sleeping_until = match &action {
+                Action::WaitUntil(t) => Some(*t),
+                Action::Idle => Some(now + Duration::from_secs(3600)),
+                _ => None,
+            };
+            action
         };
         match action {
             Action::Start(dest, job) => {
@@ -510,7 +534,7 @@ async fn run_job(inner: Arc<Inner>, dest: Dest, mut job: Job) {
     };
     let now = Instant::now();
     let limits = inner.limits.of(dest.0);
-    {
+    let wake = {
         let mut st = lock(&inner.state);
         let open_for = now.duration_since(started);
         let q = st.queues.entry(dest).or_default();
@@ -530,9 +554,11 @@ async fn run_job(inner: Arc<Inner>, dest: Dest, mut job: Job) {
             b.busiest_destination = format!("{}/{}", dest.0.as_label(), dest.1);
         }
         b.longest_connection_seconds = b.longest_connection_seconds.max(open_for.as_secs_f64());
-        st.schedule(dest, now, limits.per_ip_connections.max(1));
+        st.schedule(dest, now, limits.per_ip_connections.max(1))
+    };
+    if wake {
+        inner.wake.notify_one();
     }
-    inner.wake.notify_one();
 }
 
 /// A result in the once-per-run cache: the report and where it came from.
@@ -896,6 +922,7 @@ mod tests {
             global: Gcra::new(10_000.0, 10_000),
             bound: Bound::default(),
             last_sweep: Instant::now(),
+            sleeping_until: None,
         };
         struct Nop;
         impl Task for Nop {
@@ -930,5 +957,41 @@ mod tests {
             _ => panic!("expected a wait for the per-address rate"),
         }
         assert!(matches!(st.next_action(now + Duration::from_secs(1), &l), Action::Start(d, _) if d == busy));
+    }
+
+    fn kit() -> Kit {
+        Kit {
+            tls: TlsContext::new(&[] as &[&str]).unwrap(),
+            smtp: SmtpConfig {
+                port: 1,
+                ehlo_name: "scanner.test".into(),
+                connect_timeout: Duration::from_millis(300),
+                read_timeout: Duration::from_millis(300),
+                probe_timeout: Duration::from_millis(600),
+            },
+            retries: 0,
+            retry_delay: Duration::from_millis(10),
+            https_port: 1,
+            https_timeout: Duration::from_millis(300),
+            inject_panic: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_guessed_endpoint_is_not_kept_for_the_run() {
+        use crate::client::Source;
+        let runner = Runner::new(limits(1000.0, 4), kit());
+        // Nothing listens on 127.22.255.1 port 1: each probe ends at once, refused.
+        let ip: IpAddr = "127.22.255.1".parse().unwrap();
+        let ep = |host: &str, source| Endpoint { protocol: client::Protocol::Imap, host: host.into(), port: 1, source };
+        let guess = ep("mail.a.test", Source::Guess);
+        let first = runner.client(&guess, ip, false).await;
+        assert!(matches!(first.report.attempt, Attempt::Failed(_)) && !first.cached);
+        assert_eq!(runner.cached(), (0, 0), "a guess is forgotten once answered");
+        let srv = ep("imap.provider.test", Source::Srv);
+        runner.client(&srv, ip, true).await;
+        assert_eq!(runner.cached(), (0, 1), "a shared endpoint is kept");
+        assert!(runner.client(&srv, ip, true).await.cached);
+        assert_eq!(runner.counts().probes["client"], 2);
     }
 }

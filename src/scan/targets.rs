@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::Engine;
 use super::result::{ClientTarget, MxTarget, ProbeFacts, no_address_reason};
-use crate::client::Endpoint;
+use crate::client::{self, Endpoint};
 use crate::dns::{DnsOutcome, HostAddresses, MxEntry, MxSecurity, OutcomeKind};
 use crate::policy::{FetchOutcome, Fetched};
 use crate::probe::SkipReason;
@@ -151,7 +151,8 @@ pub(crate) async fn client_targets(e: &Engine, endpoint: &Endpoint, resolved: &R
     let probes = ips.iter().enumerate().map(|(i, &ip)| async move {
         match e.config.guard.skip_nth(i, e.config.client.max_ips_per_endpoint, ip) {
             Some(reason) => ProbeFacts::skipped(ClientReport::skipped(reason)),
-            None => e.runner.client(endpoint, ip).await.into(),
+            // A guessed name is the domain's own: no other domain asks for it, so it is not kept.
+            None => e.runner.client(endpoint, ip, endpoint.source != client::Source::Guess).await.into(),
         }
     });
     let facts = futures::future::join_all(probes).await;

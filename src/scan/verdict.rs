@@ -353,7 +353,7 @@ mod tests {
     }
 
     fn banner() -> SmtpObservation {
-        SmtpObservation { banner: Some(Reply { code: 220, lines: vec!["hi".into()] }), ..Default::default() }
+        SmtpObservation { banner: Some(Reply::new(220, vec!["hi".into()])), ..Default::default() }
     }
 
     fn target(host: &str, pref: u16, report: ProbeReport) -> MxTarget {

@@ -1,7 +1,8 @@
 //! In-process servers for the endpoints mail apps use, on loopback: IMAP (with or without STARTTLS,
 //! with or without LOGINDISABLED), IMAPS, POP3 (with or without STLS, USER), POP3S, and submission on
 //! 465 (implicit TLS) and 587 (STARTTLS, with or without AUTH before TLS). Each records the commands it
-//! received, so tests can prove that no credential was ever sent.
+//! received, so tests can prove that no credential was ever sent. Hostile endpoints (raw bytes,
+//! endless replies, silence) stand in for the servers a scan must survive.
 
 use std::io;
 use std::net::SocketAddr;
@@ -43,6 +44,18 @@ pub enum Service {
     },
     /// Submission over implicit TLS (465).
     Submissions(Arc<ServerConfig>),
+    /// Any protocol, hostile: sends `greeting` (raw bytes, any encoding) on connect, then answers each
+    /// command line with `reply`; with `endless`, repeats `reply` until the client goes away.
+    Hostile {
+        /// Bytes sent on connect.
+        greeting: Vec<u8>,
+        /// Bytes sent for each command.
+        reply: Vec<u8>,
+        /// Repeat the reply forever.
+        endless: bool,
+    },
+    /// Accepts connections and never sends a byte (a silent implicit-TLS port).
+    Silent,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -97,8 +110,34 @@ impl Drop for FakeMailbox {
     }
 }
 
+/// Serves a hostile script; returns when the client goes away.
+async fn hostile(tcp: tokio::net::TcpStream, greeting: &[u8], reply: &[u8], endless: bool) -> io::Result<()> {
+    let mut conn = BufReader::new(tcp);
+    conn.get_mut().write_all(greeting).await?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if (&mut conn).take(4096).read_until(b'\n', &mut line).await? == 0 {
+            return Ok(());
+        }
+        loop {
+            conn.get_mut().write_all(reply).await?;
+            if !endless {
+                break;
+            }
+        }
+    }
+}
+
 async fn serve(tcp: tokio::net::TcpStream, service: Service, log: Arc<Mutex<Vec<String>>>) -> io::Result<()> {
     let (family, implicit, upgrade, plain_auth) = match &service {
+        Service::Hostile { greeting, reply, endless } => return hostile(tcp, greeting, reply, *endless).await,
+        Service::Silent => {
+            let mut tcp = tcp;
+            let mut sink = [0u8; 1024];
+            while tcp.read(&mut sink).await? > 0 {}
+            return Ok(());
+        }
         Service::Imap { starttls, login_disabled } => (Family::Imap, None, starttls.clone(), !login_disabled),
         Service::Imaps(c) => (Family::Imap, Some(c.clone()), None, true),
         Service::Pop3 { stls, user_before_tls } => (Family::Pop3, None, stls.clone(), *user_before_tls),
