@@ -218,6 +218,12 @@ pub struct ScanArgs {
     /// DNS queries per second, whole run.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub dns_qps: u32,
+    /// Late retries of a DNS lookup that failed transiently (timeout, SERVFAIL), after a back-off.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub dns_late_retries: usize,
+    /// The first back-off before a late DNS retry, seconds (doubled for each next one).
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_seconds)]
+    pub dns_late_retry_delay: Duration,
     /// SMTP port to probe.
     #[arg(long, value_name = "PORT", default_value_t = 25)]
     pub smtp_port: u16,
@@ -430,6 +436,8 @@ impl ScanArgs {
         c.dns.timeout = self.dns_timeout;
         c.dns.retries = self.dns_retries;
         c.dns.qps = self.dns_qps;
+        c.dns.late_retries = self.dns_late_retries;
+        c.dns.late_retry_delay = self.dns_late_retry_delay;
         c.smtp.port = self.smtp_port;
         c.smtp.ehlo_name = ehlo_name;
         c.smtp.connect_timeout = self.connect_timeout;

@@ -201,6 +201,12 @@ pub struct DnsConfig {
     pub trust_anchor: Option<PathBuf>,
     /// What carries the queries (`--dns-backend`, default the socket-keeping pool).
     pub backend: Backend,
+    /// Late retries of a lookup that failed transiently (a timeout after every attempt, or SERVFAIL),
+    /// each after a back-off (`--dns-late-retries`, default 2): one lost answer under load is not the record.
+    pub late_retries: usize,
+    /// The first back-off before a late retry, doubled for each next one (`--dns-late-retry-delay`,
+    /// default 2 s).
+    pub late_retry_delay: Duration,
 }
 
 impl Default for DnsConfig {
@@ -213,6 +219,8 @@ impl Default for DnsConfig {
             dnssec: true,
             trust_anchor: None,
             backend: Backend::default(),
+            late_retries: 2,
+            late_retry_delay: Duration::from_secs(2),
         }
     }
 }
@@ -343,6 +351,26 @@ struct Inner {
     in_flight: Mutex<HashMap<(Query, bool), InFlight>>,
     exclude: ExcludeList,
     lookups: AtomicU64,
+    late_retries: usize,
+    late_retry_delay: Duration,
+    counts: LateRetries,
+    /// Names whose own lookup still failed after its late retries, and when: a name under one of them
+    /// is not retried late (a dead zone costs one back-off cycle, not one per stage of the domain).
+    failing: Mutex<HashMap<String, Instant>>,
+}
+
+/// How long a name that kept failing marks its subtree as failing.
+const FAILING_FOR: Duration = Duration::from_secs(600);
+/// Most names kept as failing (expired ones are dropped first; beyond it, none is added).
+const FAILING_NAMES: usize = 65_536;
+
+/// Counters of late retries (written to `run.json`).
+#[derive(Debug, Default)]
+pub struct LateRetries {
+    /// Late retries made.
+    pub retries: AtomicU64,
+    /// Lookups that failed transiently and then got an answer on a late retry.
+    pub recovered: AtomicU64,
 }
 
 /// The run's DNS client: the socket-keeping transport ([`transport`]), hickory's DNSSEC validator over
@@ -380,6 +408,20 @@ fn system_resolvers() -> Result<Vec<SocketAddr>, NetError> {
         return Err(NetError::from("the system configuration names no resolver; give --resolver".to_string()));
     }
     Ok(servers)
+}
+
+/// Did this exchange fail in a way that may pass: no answer after every attempt, or SERVFAIL (an
+/// overloaded or briefly broken resolver)? REFUSED and malformed answers are not retried.
+fn transient(result: &Exchanged) -> bool {
+    let kind = match result {
+        Ok(_) => return false,
+        Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => match nr.response_code {
+            ResponseCode::NoError | ResponseCode::NXDomain => return false,
+            code => classify::<()>(&NetError::Dns(DnsError::ResponseCode(code))),
+        },
+        Err(e) => classify::<()>(e),
+    };
+    matches!(kind.failure().map(|f| f.kind), Some(DnsFailureKind::Timeout | DnsFailureKind::ServFail))
 }
 
 /// Maps a hickory answer (or error) onto what the cache keeps: negative answers as `NoRecordsFound`
@@ -457,6 +499,10 @@ impl Dns {
                 in_flight: Mutex::new(HashMap::new()),
                 exclude,
                 lookups: AtomicU64::new(0),
+                late_retries: config.late_retries,
+                late_retry_delay: config.late_retry_delay,
+                counts: LateRetries::default(),
+                failing: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -518,8 +564,65 @@ impl Dns {
         result
     }
 
-    /// One exchange, through the validator or not.
+    /// The late-retry counters.
+    pub fn late_retry_counts(&self) -> &LateRetries {
+        &self.inner.counts
+    }
+
+    /// One exchange, through the validator or not; a transient failure is asked again after a
+    /// back-off, up to `late_retries` times.
     async fn send(&self, query: Query, validate: bool) -> Exchanged {
+        let inner = &self.inner;
+        let mut result = self.send_once(query.clone(), validate).await;
+        if inner.late_retries == 0 || !transient(&result) {
+            return result;
+        }
+        let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+        if self.under_failing(&name) {
+            return result;
+        }
+        let mut delay = inner.late_retry_delay;
+        for _ in 0..inner.late_retries {
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+            inner.counts.retries.fetch_add(1, Ordering::Relaxed);
+            result = self.send_once(query.clone(), validate).await;
+            if !transient(&result) {
+                inner.counts.recovered.fetch_add(1, Ordering::Relaxed);
+                return result;
+            }
+        }
+        let mut failing = lock(&inner.failing);
+        let now = Instant::now();
+        if failing.len() >= FAILING_NAMES {
+            failing.retain(|_, at| now.duration_since(*at) < FAILING_FOR);
+        }
+        if failing.len() < FAILING_NAMES {
+            failing.insert(name, now);
+        }
+        result
+    }
+
+    /// Is `name`, or a name above it, marked as failing (its own lookup failed after late retries)?
+    fn under_failing(&self, name: &str) -> bool {
+        let failing = lock(&self.inner.failing);
+        if failing.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut rest = name;
+        loop {
+            if failing.get(rest).is_some_and(|at| now.duration_since(*at) < FAILING_FOR) {
+                return true;
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) if parent.contains('.') => rest = parent,
+                _ => return false,
+            }
+        }
+    }
+
+    async fn send_once(&self, query: Query, validate: bool) -> Exchanged {
         let inner = &self.inner;
         let mut options = DnsRequestOptions::default();
         options.edns_payload_len = 1232;
@@ -867,6 +970,44 @@ mod tests {
     fn no_records(code: ResponseCode) -> NetError {
         let q = Query::query(Name::from_ascii("a.example.").unwrap(), RecordType::MX);
         NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(q, code)))
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_late_once_per_failing_subtree() {
+        use crate::testkit::dns::{FakeDns, Fault, Zone};
+        let mut zone = Zone::new();
+        zone.txt("flaky.example", "v=spf1 -all").fault("flaky.example", Fault::ServFailFirst(1));
+        zone.fault("dead.example", Fault::ServFail).fault("_dmarc.dead.example", Fault::ServFail);
+        zone.fault("refused.example", Fault::Refused);
+        let server = FakeDns::spawn("127.9.1.1".parse().unwrap(), zone).await.unwrap();
+        let config = DnsConfig {
+            resolvers: vec![server.addr()],
+            timeout: Duration::from_millis(300),
+            retries: 0,
+            dnssec: false,
+            late_retry_delay: Duration::from_millis(10),
+            ..DnsConfig::default()
+        };
+        let dns = Dns::new(&config, ExcludeList::default()).unwrap();
+        let counts = |d: &Dns| {
+            let c = d.late_retry_counts();
+            (c.retries.load(Ordering::Relaxed), c.recovered.load(Ordering::Relaxed))
+        };
+        // One SERVFAIL, then the answer: recovered on the first late retry.
+        assert!(dns.once().txt("flaky.example").await.found().is_some());
+        assert_eq!(counts(&dns), (1, 1));
+        // A name that keeps failing: two late retries, then the failure; a name under it fails at once.
+        assert_eq!(dns.once().txt("dead.example").await.kind(), OutcomeKind::ServFail);
+        assert_eq!(counts(&dns), (3, 1));
+        assert_eq!(dns.once().txt("_dmarc.dead.example").await.kind(), OutcomeKind::ServFail);
+        assert_eq!(counts(&dns), (3, 1));
+        // REFUSED is an answer of policy, not a passing fault: not retried.
+        assert_eq!(dns.once().txt("refused.example").await.kind(), OutcomeKind::Refused);
+        assert_eq!(counts(&dns), (3, 1));
+        // Off: no late retry.
+        let off = Dns::new(&DnsConfig { late_retries: 0, ..config }, ExcludeList::default()).unwrap();
+        assert_eq!(off.once().txt("dead.example").await.kind(), OutcomeKind::ServFail);
+        assert_eq!(counts(&off), (0, 0));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct Counts {
     pub dns_sent: u64,
     /// DNS query attempts that timed out.
     pub dns_timeouts: u64,
+    /// Late retries of lookups that had failed transiently (timeout, SERVFAIL; `--dns-late-retries`).
+    pub dns_retries: u64,
+    /// Lookups that got an answer on a late retry (without it, they would read as failures).
+    pub dns_retries_recovered: u64,
     /// Domains whose scan hit a scanner bug.
     pub internal_errors: u64,
     /// Input domains skipped because an interrupted run had already written them (`--resume`).

@@ -357,6 +357,9 @@ pub async fn run_until(
     let transport = engine.dns.transport_counts();
     counts.dns_sent = transport.sent.load(Ordering::Relaxed);
     counts.dns_timeouts = transport.timeouts.load(Ordering::Relaxed);
+    let late = engine.dns.late_retry_counts();
+    counts.dns_retries = late.retries.load(Ordering::Relaxed);
+    counts.dns_retries_recovered = late.recovered.load(Ordering::Relaxed);
     counts.internal_errors = engine.internal_errors.load(Ordering::Relaxed) + runner.internal_errors;
     counts.domain_timeouts = engine.domain_timeouts.load(Ordering::Relaxed);
     let dns_bound = counts.dns_sent.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;

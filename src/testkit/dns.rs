@@ -30,6 +30,10 @@ pub enum Fault {
     Refused,
     /// Never answer (the client times out).
     Drop,
+    /// Answer SERVFAIL to the first this-many queries at the name, then answer from the zone.
+    ServFailFirst(u32),
+    /// Drop the first this-many queries at the name, then answer from the zone.
+    DropFirst(u32),
 }
 
 /// What the server answers for one (name, type).
@@ -215,6 +219,8 @@ pub struct Zone {
     records: HashMap<(String, RecordType), Vec<RData>>,
     names: HashSet<String>,
     faults: HashMap<String, Fault>,
+    /// Queries seen per faulty name (for the faults that pass).
+    seen: Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
 
 fn key(name: &str) -> String {
@@ -311,6 +317,17 @@ impl Answerer for Zone {
             Some(Fault::ServFail) => return Answer::Code(ResponseCode::ServFail),
             Some(Fault::Refused) => return Answer::Code(ResponseCode::Refused),
             Some(Fault::Drop) => return Answer::Drop,
+            Some(Fault::ServFailFirst(n) | Fault::DropFirst(n)) => {
+                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                let count = seen.entry(k.clone()).or_default();
+                *count += 1;
+                if *count <= *n {
+                    return match self.faults.get(&k) {
+                        Some(Fault::DropFirst(_)) => Answer::Drop,
+                        _ => Answer::Code(ResponseCode::ServFail),
+                    };
+                }
+            }
             None => {}
         }
         if let Some(records) = self.records.get(&(k.clone(), rtype)) {

@@ -96,6 +96,8 @@ impl World {
         c.dns.resolvers = vec![dns.addr()];
         c.dns.timeout = Duration::from_millis(800);
         c.dns.retries = 0;
+        // Late retries on, with a short back-off: every path runs as by default, quickly.
+        c.dns.late_retry_delay = Duration::from_millis(50);
         c.dns.qps = 10_000;
         // The zones here are unsigned unless a test signs one and gives its trust anchor.
         c.dns.dnssec = false;
