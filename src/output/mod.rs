@@ -8,6 +8,7 @@ pub mod rejects;
 pub mod resume;
 pub mod run_info;
 pub mod schema;
+pub mod spreadsheet;
 
 /// Folder of the `domains` dataset under the output directory.
 pub const DOMAINS_DIR: &str = "domains";

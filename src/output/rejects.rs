@@ -1,16 +1,18 @@
 //! `DIR/rejects.csv`: every input line that is not scanned, with its line number and reason.
-//! Columns: `line,input,reason,detail`.
+//! Columns: `line,input,reason,detail`; cells that a spreadsheet would run as formulas are
+//! neutralised ([`super::spreadsheet`]).
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::parquet::OutputError;
+use super::spreadsheet::SafeWriter;
 use crate::input::Reject;
 
 /// Appends rejected lines to `rejects.csv`.
 pub struct RejectsWriter {
-    csv: csv::Writer<BufWriter<File>>,
+    csv: SafeWriter<BufWriter<File>>,
     path: PathBuf,
     count: u64,
 }
@@ -19,7 +21,7 @@ impl RejectsWriter {
     /// Creates the file with its header.
     pub fn create(path: &Path) -> Result<Self, OutputError> {
         let io = |source| OutputError::Io { path: path.to_path_buf(), source };
-        let mut csv = csv::Writer::from_writer(BufWriter::new(File::create(path).map_err(io)?));
+        let mut csv = SafeWriter::from_writer(BufWriter::new(File::create(path).map_err(io)?));
         csv.write_record(["line", "input", "reason", "detail"]).map_err(|e| io(e.into()))?;
         Ok(Self { csv, path: path.to_path_buf(), count: 0 })
     }

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::output::spreadsheet::{SafeWriter, restore};
+
 use super::grade::Lang;
 use super::{Report, metric_index};
 use crate::output::read::ReadError;
@@ -66,7 +68,7 @@ fn read_csv(path: &Path, key: &str, value: &str) -> Result<BTreeMap<String, Stri
     let mut out = BTreeMap::new();
     for rec in r.records() {
         let rec = rec?;
-        out.insert(rec[k].to_string(), rec[v].to_string());
+        out.insert(restore(&rec[k]).to_string(), restore(&rec[v]).to_string());
     }
     Ok(out)
 }
@@ -84,7 +86,7 @@ fn read_transparency(path: &Path) -> Result<BTreeMap<String, String>, ReadError>
     for rec in r.records() {
         let rec = rec?;
         if &rec[direction] == "outbound" && (&rec[region] == "001" || &rec[region] == "1") {
-            out.insert(rec[domain].to_ascii_lowercase(), rec[fraction].to_string());
+            out.insert(restore(&rec[domain]).to_ascii_lowercase(), rec[fraction].to_string());
         }
     }
     Ok(out)
@@ -191,7 +193,7 @@ pub fn compare(old: &Path, new_dir: &Path, new: &Report, lang: Lang) -> Result<C
         result?;
     }
     let path = new_report.join("compare.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut w = SafeWriter::from_path(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     w.write_record(["kind", "name", "measure", "old", "new", "change", "significant"])?;
     for ch in &c.changes {
         w.write_record([

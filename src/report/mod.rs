@@ -19,6 +19,8 @@ pub mod stats;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use crate::output::spreadsheet::SafeWriter;
+
 use crate::output::read::{ReadError, for_each_row};
 use crate::output::schema::col;
 use crate::output::{DOMAINS_DIR, MX_HOSTS_DIR};
@@ -253,8 +255,8 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
     let domains_path = out.join("domains.csv");
     let transparency_path = out.join("transparency.csv");
-    let mut domains_csv = csv::Writer::from_path(&domains_path).map_err(csv_error(&domains_path))?;
-    let mut transparency = csv::Writer::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
+    let mut domains_csv = SafeWriter::from_path(&domains_path).map_err(csv_error(&domains_path))?;
+    let mut transparency = SafeWriter::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
     domains_csv
         .write_record([
             "domain",
@@ -471,7 +473,7 @@ fn write_share_table(
     cells: impl Fn(&String, &GroupStats) -> Vec<String>,
     shares: &[(&str, &str)],
 ) -> Result<(), ReadError> {
-    let mut w = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut w = SafeWriter::from_path(path).map_err(csv_error(path))?;
     let mut header: Vec<String> = leading.iter().map(|h| h.to_string()).collect();
     for (name, _) in shares {
         header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));

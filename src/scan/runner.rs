@@ -981,8 +981,8 @@ mod tests {
     async fn a_guessed_endpoint_is_not_kept_for_the_run() {
         use crate::client::Source;
         let runner = Runner::new(limits(1000.0, 4), kit());
-        // Nothing listens on 127.22.255.1 port 1: each probe ends at once, refused.
-        let ip: IpAddr = "127.22.255.1".parse().unwrap();
+        // Nothing listens on 127.31.0.1 port 1: each probe ends at once, refused.
+        let ip: IpAddr = "127.31.0.1".parse().unwrap();
         let ep = |host: &str, source| Endpoint { protocol: client::Protocol::Imap, host: host.into(), port: 1, source };
         let guess = ep("mail.a.test", Source::Guess);
         let first = runner.client(&guess, ip, false).await;

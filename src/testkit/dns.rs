@@ -162,19 +162,22 @@ pub fn respond_signed(answerer: &dyn Answerer, signer: Option<&ZoneSigner>, quer
     let name = key(&question.name().to_ascii());
     resp.add_query(question.clone());
     let signer = signer.filter(|s| s.covers(question.name()));
+    // Asked of the answerer in every case, so that a logging answerer sees every query.
+    let from_zone = answerer.answer(&name, question.query_type());
     let answer = match signer {
         Some(s) if question.query_type() == RecordType::DNSKEY && *question.name() == s.apex => {
             Answer::Records(vec![RData::DNSSEC(DNSSECRData::DNSKEY(s.dnskey.clone()))])
         }
-        _ => answerer.answer(&name, question.query_type()),
+        _ => from_zone,
     };
     let negative = match answer {
         Answer::Records(records) => {
             let empty = records.is_empty();
             let records: Vec<Record> =
                 records.into_iter().map(|data| Record::from_rdata(question.name().clone(), 60, data)).collect();
-            let rrsig =
-                signer.filter(|_| !empty).and_then(|s| s.sign(question.name(), question.query_type(), &records));
+            // Signed by the records' own type (an alias answers other types with its CNAME).
+            let rtype = records.first().map_or(question.query_type(), Record::record_type);
+            let rrsig = signer.filter(|_| !empty).and_then(|s| s.sign(question.name(), rtype, &records));
             for r in records.into_iter().chain(rrsig) {
                 resp.add_answer(r);
             }
@@ -300,6 +303,11 @@ impl Zone {
         self.add(name, RecordType::TLSA, RData::TLSA(t))
     }
 
+    /// A CNAME from `name` to `target` (answered for every type asked at `name`).
+    pub fn cname(&mut self, name: &str, target: &str) -> &mut Self {
+        self.add(name, RecordType::CNAME, RData::CNAME(hickory_resolver::proto::rr::rdata::CNAME(fqdn(target))))
+    }
+
     /// Every query at `name` gets `fault`.
     pub fn fault(&mut self, name: &str, fault: Fault) -> &mut Self {
         if let Some((_, parent)) = key(name).split_once('.') {
@@ -333,24 +341,54 @@ impl Answerer for Zone {
         if let Some(records) = self.records.get(&(k.clone(), rtype)) {
             return Answer::Records(records.clone());
         }
+        // An alias answers every type with itself (the client follows it).
+        if let Some(alias) = self.records.get(&(k.clone(), RecordType::CNAME)) {
+            return Answer::Records(alias.clone());
+        }
         if self.names.contains(&k) { Answer::Records(Vec::new()) } else { Answer::Code(ResponseCode::NXDomain) }
     }
 }
 
 /// Records every name asked, for tests that must prove a name was never queried.
 #[derive(Clone, Debug, Default)]
-pub struct QueryLog(Arc<std::sync::Mutex<HashSet<String>>>);
+pub struct QueryLog(Arc<std::sync::Mutex<Asked>>);
+
+#[derive(Debug, Default)]
+struct Asked {
+    names: HashSet<String>,
+    /// When each query arrived (in order).
+    times: Vec<std::time::Instant>,
+}
 
 impl QueryLog {
     /// Was `name` (any case, with or without the trailing dot) asked for?
     pub fn asked(&self, name: &str) -> bool {
-        self.0.lock().map(|n| n.contains(&key(name))).unwrap_or(false)
+        self.0.lock().map(|n| n.names.contains(&key(name))).unwrap_or(false)
     }
 
     /// Every name asked for that ends with `suffix`.
     pub fn asked_under(&self, suffix: &str) -> Vec<String> {
         let suffix = key(suffix);
-        self.0.lock().map(|n| n.iter().filter(|q| q.ends_with(&suffix)).cloned().collect()).unwrap_or_default()
+        self.0.lock().map(|n| n.names.iter().filter(|q| q.ends_with(&suffix)).cloned().collect()).unwrap_or_default()
+    }
+
+    /// The most queries that arrived within any `window`.
+    pub fn peak(&self, window: std::time::Duration) -> usize {
+        let times = self.0.lock().map(|n| n.times.clone()).unwrap_or_default();
+        let mut start = 0;
+        let mut best = 0;
+        for (i, t) in times.iter().enumerate() {
+            while t.duration_since(times[start]) >= window {
+                start += 1;
+            }
+            best = best.max(i + 1 - start);
+        }
+        best
+    }
+
+    /// How many queries arrived.
+    pub fn count(&self) -> usize {
+        self.0.lock().map(|n| n.times.len()).unwrap_or(0)
     }
 }
 
@@ -364,8 +402,9 @@ pub struct Logged<A> {
 
 impl<A: Answerer> Answerer for Logged<A> {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer {
-        if let Ok(mut names) = self.log.0.lock() {
-            names.insert(key(name));
+        if let Ok(mut asked) = self.log.0.lock() {
+            asked.names.insert(key(name));
+            asked.times.push(std::time::Instant::now());
         }
         self.inner.answer(name, rtype)
     }

@@ -92,3 +92,47 @@ async fn dnssec_status_and_dane_are_judged() {
     assert!(matches!(plain.as_deref(), Some("bogus" | "indeterminate" | "insecure")), "{plain:?}");
     assert!(mx("plain.test", "dane_valid").is_null());
 }
+
+/// `--dns-qps` holds for every query that leaves the scanner (block 127.28.0.0/16): DNSSEC validation
+/// queries (DNSKEY, DS), CNAME follow-ups and late retries included, as the server counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_qps_holds_for_every_query() {
+    use mailcensus::testkit::dns::Fault;
+    const QPS: u32 = 50;
+    let mut w = World::new(28);
+    w.signer = Some(ZoneSigner::new("qps.test"));
+    let mut input = String::new();
+    for i in 0..12 {
+        let d = format!("d{i}.qps.test");
+        let ip = w.block.next_ip();
+        // Each MX host is an alias, and each SPF record includes another name.
+        w.zone
+            .mx(&d, 10, &format!("mx.{d}"))
+            .cname(&format!("mx.{d}"), &format!("host.{d}"))
+            .addr(&format!("host.{d}"), ip)
+            .txt(&d, &format!("v=spf1 include:_spf.{d} -all"))
+            .txt(&format!("_spf.{d}"), "v=spf1 ip4:192.0.2.0/24 -all")
+            .txt(&format!("_dmarc.{d}"), "v=DMARC1; p=none");
+        input.push_str(&d);
+        input.push('\n');
+    }
+    // A name that fails once: its late retry is a query too.
+    w.zone.fault("_dmarc.d0.qps.test", Fault::ServFailFirst(1));
+    let scan = w
+        .scan("dns-qps", &input, |c| {
+            c.dns.qps = QPS;
+            c.dkim = false;
+        })
+        .await;
+    assert_eq!(scan.domains.len(), 12);
+    assert!(scan.queries.asked("host.d3.qps.test"), "CNAME targets were followed");
+    assert_eq!(scan.domain("d3.qps.test")["dnssec_status"].str(), Some("secure"), "validation ran");
+    assert_eq!(scan.domain("d0.qps.test")["dmarc_policy"].str(), Some("none"), "the late retry answered");
+    let sent = scan.queries.count();
+    assert!(sent as u64 >= 3 * QPS as u64, "enough queries to exercise the limit: {sent}");
+    // The rate limiter allows a burst of QPS, then QPS per second: never more than 2 × QPS in a second.
+    let peak = scan.queries.peak(std::time::Duration::from_secs(1));
+    assert!(peak <= 2 * QPS as usize, "{peak} queries within one second, limit {QPS}/s");
+    // The server counted every query the scanner says it sent (nothing bypassed the counter).
+    assert_eq!(scan.summary.counts.dns_sent, sent as u64);
+}

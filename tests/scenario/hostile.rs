@@ -88,7 +88,7 @@ fn peak_rss_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-/// Hostile IMAP, POP3 and submission servers and SERVFAIL-ing client lookups (block 127.22.0.0/16):
+/// Hostile IMAP, POP3 and submission servers and SERVFAIL-ing client lookups (block 127.29.0.0/16):
 /// each endpoint's failure is classified with its phase, a failure is never absence, no domain loses
 /// its MX, SPF or DMARC results to a client probe, and memory does not grow with the number of
 /// hostile domains.
@@ -98,7 +98,7 @@ async fn hostile_mail_clients_are_bounded_and_classified() {
     use mailcensus::testkit::dns::Fault;
     use mailcensus::testkit::mailbox::{FakeMailbox, Service};
 
-    let mut w = World::new(22);
+    let mut w = World::new(29);
     let port = |p: Protocol| 22_000 + p.default_port();
     let hostile = |greeting: &[u8], reply: &[u8], endless: bool| Service::Hostile {
         greeting: greeting.to_vec(),

@@ -33,6 +33,7 @@ fn corpus() -> Vec<(Vec<u8>, Result<&'static str, &'static str>)> {
         (b"plain.test,g".to_vec(), Err("duplicate")),
         (b"PLAIN.TEST.,other".to_vec(), Err("duplicate")),
         (vec![b'x'; 100_000], Err("name_too_long")),
+        (b"=HYPERLINK(\"http://x.test\"),g".to_vec(), Err("invalid_character")),
         (b"last.test,g".to_vec(), Ok("last.test")),
     ]
 }
@@ -102,6 +103,12 @@ async fn every_input_line_is_accounted_for_once() {
         }
     }
     assert_eq!(rows.len() + rejected.len(), expected.len(), "no line lost, none invented");
+    // A spreadsheet opening rejects.csv does not run the input as a formula: the cell starts with '.
+    let text = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let inputs: Vec<String> = r.records().map(|rec| rec.unwrap()[1].to_string()).collect();
+    assert!(inputs.iter().any(|i| i.starts_with("'=HYPERLINK")), "{inputs:?}");
+    assert!(inputs.iter().all(|i| !i.starts_with(['=', '+', '-', '@'])), "{inputs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

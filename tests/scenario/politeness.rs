@@ -131,11 +131,17 @@ async fn excluded_domains_and_ranges_are_never_touched() {
         FakeSmtp::spawn(SocketAddr::new(blocked_ip, SMTP_PORT), Behaviour::new(Posture::NoStartTls)).await.unwrap();
     w.zone.mx("mixed.test", 20, "mx2.mixed.test").addr("mx2.mixed.test", blocked_ip).addr("mx2.mixed.test", ok_ip);
     w.zone.mx("mixed.test", 30, "mx3.optout.test").addr("mx3.optout.test", ok_ip);
+    // Lookups that other lookups lead to: an SPF include, a DMARC report destination's
+    // authorisation, a CNAME: none may reach an excluded name.
+    w.zone.txt("mixed.test", "v=spf1 include:_spf.optout.test -all").addr("_spf.optout.test", ok_ip);
+    w.zone.txt("_dmarc.mixed.test", "v=DMARC1; p=none; rua=mailto:r@reports.optout.test");
+    w.zone.mx("mixed.test", 40, "mx4.mixed.test").cname("mx4.mixed.test", "mx4.optout.test");
     let dir = crate::world::test_dir("exclude-file");
     let exclude =
         format!("# opt-out requests\nexcluded.test\noptout.test  # asked by its postmaster\n{blocked_ip}/32\n");
-    let list = mailcensus::guard::ExcludeList::parse(&exclude).unwrap();
     std::fs::write(dir.join("exclude.txt"), &exclude).unwrap();
+    // Read from the file, as --exclude reads it.
+    let list = mailcensus::guard::ExcludeList::load(&dir.join("exclude.txt")).unwrap();
     let scan = w.scan("exclude", "excluded.test\nsub.excluded.test\nmixed.test\n", |c| c.guard.exclude = list).await;
 
     for d in ["excluded.test", "sub.excluded.test"] {
@@ -156,6 +162,14 @@ async fn excluded_domains_and_ranges_are_never_touched() {
     }
     assert!(scan.queries.asked_under("excluded.test").is_empty(), "{:?}", scan.queries.asked_under("excluded.test"));
     assert!(!scan.queries.asked("mx3.optout.test"), "an excluded MX name is not even resolved");
+    assert!(scan.queries.asked("mx4.mixed.test"), "the alias itself is asked");
+    assert_eq!(
+        scan.queries.asked_under("optout.test"),
+        Vec::<String>::new(),
+        "SPF include, DMARC report, CNAME target"
+    );
+    assert!(scan.queries.asked("_dmarc.mixed.test"));
+    assert_eq!(scan.domain("mixed.test")["dmarc_status"].str(), Some("valid"));
     assert!(scan.queries.asked("mx2.mixed.test"));
     assert_eq!(w.server("mx.excluded.test").connections(), 0);
     assert_eq!(blocked.connections(), 0, "no connection into an excluded range");
