@@ -1,6 +1,7 @@
 //! Writing datasets as folders of Parquet part files: `DIR/<dataset>/part-NNNNN.parquet`.
 //!
-//! A part is written as `part-NNNNN.parquet.tmp` and renamed when closed, so a killed run keeps every
+//! A part is written as `part-NNNNN.parquet.tmp`, fsynced, and renamed when closed (the directory
+//! fsynced too), so a killed run keeps every
 //! finished part intact and loaders that read `*.parquet` never see a half-written file. When a part
 //! is closed is the caller's decision (the pipeline closes part N of every dataset together). [`writer_properties`] holds the one set of writer settings (zstd, dictionary
 //! encoding, row groups of 64 Ki rows).
@@ -122,8 +123,13 @@ impl DatasetWriter {
             self.open_part()?;
         }
         if let Some(part) = self.part.take() {
-            part.writer.close().map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
+            let file =
+                part.writer.into_inner().map_err(|source| OutputError::Parquet { path: part.tmp.clone(), source })?;
+            // On disk before it gets its final name, and the name on disk before the part counts as done.
+            file.sync_all().map_err(|source| OutputError::Io { path: part.tmp.clone(), source })?;
+            drop(file);
             fs::rename(&part.tmp, &part.path).map_err(|source| OutputError::Io { path: part.path.clone(), source })?;
+            super::sync_dir(&self.dir)?;
         }
         Ok(())
     }

@@ -25,6 +25,12 @@ pub struct Resume {
     pub done: HashSet<u64>,
     /// Rows of `domains` already written.
     pub done_rows: u64,
+    /// Rows of `mx_hosts` already written (in the kept parts).
+    pub done_mx_rows: u64,
+    /// Rows of `client_endpoints` already written (in the kept parts).
+    pub done_client_rows: u64,
+    /// The kept domains by their `starttls` summary.
+    pub done_starttls: BTreeMap<String, u64>,
     /// Number for the next part of both datasets.
     pub next_part: u32,
     /// Files moved aside.
@@ -35,15 +41,27 @@ fn part_number(name: &str) -> Option<u32> {
     name.strip_prefix("part-")?.strip_suffix(".parquet")?.parse().ok()
 }
 
-/// The domain column of a part file, or `None` if the file does not read completely.
-fn read_domains(path: &Path) -> Option<Vec<String>> {
+/// The domain column of a part file (and, for a `domains` part, its `starttls` tally), or `None` if
+/// the file does not read completely.
+fn read_domains(path: &Path, starttls: Option<&mut BTreeMap<String, u64>>) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut complete = true;
-    super::read::for_each_row_in_file(path, &[col::DOMAIN], |r| match r.str(col::DOMAIN) {
-        Some(d) => out.push(d.to_string()),
+    let mut tally: BTreeMap<String, u64> = BTreeMap::new();
+    super::read::for_each_row_in_file(path, &[col::DOMAIN, col::STARTTLS], |r| match r.str(col::DOMAIN) {
+        Some(d) => {
+            out.push(d.to_string());
+            if let Some(s) = r.str(col::STARTTLS) {
+                *tally.entry(s.to_string()).or_default() += 1;
+            }
+        }
         None => complete = false,
     })
     .ok()?;
+    if complete && let Some(total) = starttls {
+        for (k, v) in tally {
+            *total.entry(k).or_default() += v;
+        }
+    }
     complete.then_some(out)
 }
 
@@ -83,14 +101,23 @@ pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
     for (n, [domains, mx, client]) in parts {
         resume.next_part = resume.next_part.max(n + 1);
         let complete = match (&domains, &mx, &client) {
-            (Some(d), Some(m), Some(c)) => {
-                (read_domains(m).is_some() && read_domains(c).is_some()).then(|| read_domains(d)).flatten()
-            }
+            (Some(d), Some(m), Some(c)) => match (read_domains(m, None), read_domains(c, None)) {
+                (Some(m), Some(c)) => {
+                    let mut tally = BTreeMap::new();
+                    read_domains(d, Some(&mut tally)).map(|names| (names, m.len(), c.len(), tally))
+                }
+                _ => None,
+            },
             _ => None,
         };
         match complete {
-            Some(names) => {
+            Some((names, mx_rows, client_rows, tally)) => {
                 resume.done_rows += names.len() as u64;
+                resume.done_mx_rows += mx_rows as u64;
+                resume.done_client_rows += client_rows as u64;
+                for (k, v) in tally {
+                    *resume.done_starttls.entry(k).or_default() += v;
+                }
                 resume.done.extend(names.iter().map(|d| domain_key(d)));
             }
             None => {

@@ -11,13 +11,15 @@ use super::parquet::OutputError;
 /// Counters accumulated while writing.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Counts {
-    /// Domains written to `domains`.
+    /// Domains in `domains`: with `--resume`, those earlier runs wrote too (the rows on disk).
     pub domains: u64,
+    /// Domains this invocation wrote (equal to `domains` unless resumed).
+    pub domains_this_run: u64,
     /// Lines written to `rejects.csv`.
     pub rejects: u64,
-    /// Rows written to `mx_hosts`.
+    /// Rows in `mx_hosts` (with `--resume`, earlier runs' rows included).
     pub mx_rows: u64,
-    /// Rows written to `client_endpoints`.
+    /// Rows in `client_endpoints` (with `--resume`, earlier runs' rows included).
     pub client_rows: u64,
     /// SMTP probes actually run.
     pub probes: u64,
@@ -39,7 +41,7 @@ pub struct Counts {
     pub already_done: u64,
     /// Part files of an interrupted run set aside (half-written or unreadable; `--resume`).
     pub set_aside: u64,
-    /// Domains by their `starttls` summary.
+    /// Domains by their `starttls` summary (with `--resume`, earlier runs' domains included).
     pub starttls: BTreeMap<String, u64>,
     /// MX probes by outcome: `done`, or `failed:<phase>:<reason>` (each connection made once), or
     /// `skipped:<reason>` (each row).
@@ -86,10 +88,10 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    /// Writes `run.json` (pretty-printed).
+    /// Writes `run.json` (pretty-printed), atomically (a temporary file renamed over it, fsynced).
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
         let json = serde_json::to_string_pretty(self).expect("RunInfo serialises");
-        std::fs::write(path, json + "\n").map_err(|source| OutputError::Io { path: path.to_path_buf(), source })
+        super::write_atomically(path, (json + "\n").as_bytes())
     }
 }
 

@@ -347,6 +347,14 @@ pub async fn run_until(
     bar.finish();
     let mut counts = writer_result?;
     let (rejects, skipped) = input_result?;
+    // The datasets' counts are of what is on disk: earlier runs' kept parts and this run's.
+    counts.domains_this_run = counts.domains;
+    counts.domains += previous.done_rows;
+    counts.mx_rows += previous.done_mx_rows;
+    counts.client_rows += previous.done_client_rows;
+    for (k, v) in &previous.done_starttls {
+        *counts.starttls.entry(k.clone()).or_default() += v;
+    }
     let runner = engine.runner.counts();
     counts.rejects = rejects;
     counts.already_done = skipped;
@@ -382,7 +390,7 @@ pub async fn run_until(
         elapsed_seconds: elapsed,
         complete: !interrupted,
         resumed: config.resume,
-        domains_per_second: per_second(counts.domains),
+        domains_per_second: per_second(counts.domains_this_run),
         probes_per_second: per_second(counts.probes),
         counts: counts.clone(),
     };

@@ -95,7 +95,16 @@ async fn interrupted_in_process_then_resumed_exactly_once() {
     let second = scan::run(config).await.unwrap();
     assert!(second.complete);
     assert_eq!(second.counts.already_done, written);
-    assert_eq!(second.counts.domains + written, 600);
+    assert_eq!(second.counts.domains_this_run + written, 600);
+    // run.json speaks for the whole directory: every domain, its rows and its summaries.
+    let run = run_json(&out);
+    assert_eq!(run["counts"]["domains"], 600);
+    assert_eq!(run["counts"]["domains_this_run"], 600 - written);
+    let starttls: u64 = run["counts"]["starttls"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(starttls, 600);
+    let mx_rows = read_rows(&out.join("mx_hosts")).unwrap().len() as u64;
+    assert_eq!(run["counts"]["mx_rows"].as_u64(), Some(mx_rows));
+    assert!(!out.join("run.tmp").exists(), "run.json is written through a temporary file, renamed");
     let counts = domain_counts(&out);
     assert_eq!(counts.len(), 600);
     assert!(counts.values().all(|n| *n == 1));
@@ -143,6 +152,7 @@ async fn sigkill_at_random_moments_then_resume_until_done() {
     assert_eq!(c.disagreements(), 0, "{}", c.render());
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     assert_eq!(rejects.lines().count(), 1, "no rejects, written once: {rejects}");
+    assert_eq!(run_json(&out)["counts"]["domains"], 2000, "run.json counts every run's domains");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,5 +170,12 @@ async fn sigterm_stops_cleanly_with_exit_130() {
     assert_eq!(run["complete"], false);
     let counts = domain_counts(&out);
     assert_eq!(counts.len() as u64, run["counts"]["domains"].as_u64().unwrap());
-    assert!(!out.join("domains/.set-aside").exists(), "a clean stop leaves no half-written part");
+    // A clean stop closes every part: nothing half-written is left in any dataset.
+    for dataset in ["domains", "mx_hosts", "client_endpoints"] {
+        let names: Vec<String> = std::fs::read_dir(out.join(dataset))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| n.ends_with(".parquet")), "{dataset}: {names:?}");
+    }
 }
