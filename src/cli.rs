@@ -351,6 +351,10 @@ pub struct ScanArgs {
     /// Do not compute the report at the end of the scan.
     #[arg(long)]
     pub no_report: bool,
+    /// Fault injection for tests: the scan of this domain, a probe of this host, or (`writer:DOMAIN`)
+    /// the writing of this domain panics.
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub inject_panic: Option<String>,
     /// Language of the report's findings and remedies: en or ja.
     #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
     pub lang: String,
@@ -436,6 +440,7 @@ impl ScanArgs {
         c.dns.timeout = self.dns_timeout;
         c.dns.retries = self.dns_retries;
         c.dns.qps = self.dns_qps;
+        c.inject_panic = self.inject_panic;
         c.dns.late_retries = self.dns_late_retries;
         c.dns.late_retry_delay = self.dns_late_retry_delay;
         c.smtp.port = self.smtp_port;
@@ -541,6 +546,28 @@ fn load_selectors(path: &std::path::Path) -> Result<Vec<String>, String> {
 /// 0: the scan ran (failed domains are data); 1: output error; 2: bad usage or unreadable input;
 /// 3: the scan ran but a scanner bug hit some domains (rows with `scan_error` or reason `internal`);
 /// 130: interrupted by SIGINT or SIGTERM (the parts written are complete; continue with `--resume`).
+/// Replaces the default panic message (a backtrace hint, or a full backtrace) with one line that
+/// says a bug happened and where; `RUST_BACKTRACE=1` shows the backtrace as usual. A panic in a probe
+/// or a domain's scan is caught and becomes an `internal` row; one in the writer or input thread ends
+/// the scan with exit code 1.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            return default(info);
+        }
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        eprintln!("mailcensus: internal error in thread {thread}: {message}{place} (a bug; please report it)");
+    }));
+}
+
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),

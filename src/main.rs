@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args: Vec<String> = std::env::args().collect();
+    mailcensus::cli::install_panic_hook();
+    // Arguments need not be UTF-8 (paths): kept lossily for run.json; clap reports a bad one clearly.
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let cli = mailcensus::cli::Cli::parse();
     mailcensus::cli::run(cli, args)
 }

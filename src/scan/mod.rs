@@ -65,13 +65,16 @@ pub enum ScanError {
     /// The output could not be written (exit code 1).
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A scanner bug stopped the scan: the writer or input thread panicked (exit code 1).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ScanError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Output(_) => 1,
+            Self::Output(_) | Self::Internal(_) => 1,
             _ => 2,
         }
     }
@@ -161,6 +164,7 @@ fn write_rows(
     mut client_rows: DatasetWriter,
     rows_per_part: usize,
     bar: progress::Progress,
+    inject_panic: Option<String>,
 ) -> Result<Counts, OutputError> {
     let mut counts = Counts::default();
     let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
@@ -174,6 +178,9 @@ fn write_rows(
         domains.close_part()
     };
     while let Some(scan) = scans.blocking_recv() {
+        if inject_panic.as_ref().and_then(|i| i.strip_prefix("writer:")) == Some(scan.entry.domain.as_str()) {
+            panic!("injected panic writing {}", scan.entry.domain.as_str());
+        }
         domains.push(|b| push_domain(b, &scan))?;
         for t in &scan.targets {
             mx_rows.push(|b| push_mx(b, &scan, t))?;
@@ -276,10 +283,10 @@ pub async fn run_until(
         .map_err(|e| ScanError::Usage(format!("cannot start the input thread: {e}")))?;
 
     let (scan_tx, scan_rx) = mpsc::channel::<DomainScan>(1024);
-    let (writer_bar, rows_per_part) = (bar.clone(), config.rows_per_part.max(1));
+    let (writer_bar, rows_per_part, inject) = (bar.clone(), config.rows_per_part.max(1), config.inject_panic.clone());
     let writer_thread = std::thread::Builder::new()
         .name("scan-writer".into())
-        .spawn(move || write_rows(scan_rx, domains, mx_rows, client_rows, rows_per_part, writer_bar))
+        .spawn(move || write_rows(scan_rx, domains, mx_rows, client_rows, rows_per_part, writer_bar, inject))
         .map_err(|e| ScanError::Usage(format!("cannot start the writer thread: {e}")))?;
 
     // The scheduler: a task per domain, at most `max_parked` in flight, until the input ends or `stop`.
@@ -342,11 +349,19 @@ pub async fn run_until(
     while tasks.join_next().await.is_some() {}
     drop(scan_tx);
 
-    let writer_result = writer_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-    let input_result = input_thread.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let thread_failed = |what: &str, p: Box<dyn std::any::Any + Send>| {
+        let text = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        ScanError::Internal(format!("the {what} thread stopped: {text}"))
+    };
+    let writer_result = writer_thread.join().map_err(|p| thread_failed("writer", p));
+    let input_result = input_thread.join().map_err(|p| thread_failed("input", p));
     bar.finish();
-    let mut counts = writer_result?;
-    let (rejects, skipped) = input_result?;
+    let mut counts = writer_result??;
+    let (rejects, skipped) = input_result??;
     // The datasets' counts are of what is on disk: earlier runs' kept parts and this run's.
     counts.domains_this_run = counts.domains;
     counts.domains += previous.done_rows;

@@ -134,6 +134,51 @@ fn usage_errors_exit_2() {
     assert!(!dir.join("o").exists(), "nothing is written on a usage error");
 }
 
+/// A bug is one clear line and exit code 1 (block 127.32.0.0/16): a panic in the writer thread ends the
+/// scan with exit 1, not 101 and a backtrace; a panic in one domain's scan becomes its row (exit 3);
+/// arguments that are not UTF-8 are usage errors, not panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bugs_and_odd_arguments_end_clearly() {
+    let mut w = World::new(32);
+    w.mx("a.test", "mx.a.test", Behaviour::new(Posture::NoStartTls)).await;
+    w.mx("b.test", "mx.b.test", Behaviour::new(Posture::NoStartTls)).await;
+    let dns = FakeDns::spawn([127, 32, 255, 53].into(), w.zone.clone()).await.unwrap();
+    let dir = test_dir("cli-bugs");
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "domain\na.test\nb.test\n").unwrap();
+    let run = |name: &str, inject: &str| {
+        let mut c = bin();
+        c.env_remove("RUST_BACKTRACE").args(["scan", input.to_str().unwrap(), "--out"]);
+        c.arg(dir.join(name)).args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string()]);
+        c.args(["--allow-private", "--no-progress", "--no-report", "--inject-panic", inject]);
+        c
+    };
+    let output =
+        |mut c: Command| async move { tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap() };
+
+    let writer = output(run("writer", "writer:b.test")).await;
+    let stderr = String::from_utf8_lossy(&writer.stderr);
+    assert_eq!(writer.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("internal error") && stderr.contains("writer"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace") && !stderr.contains("RUST_BACKTRACE=1` environment"), "{stderr}");
+
+    let domain = output(run("domain", "b.test")).await;
+    let stderr = String::from_utf8_lossy(&domain.stderr);
+    assert_eq!(domain.status.code(), Some(3), "{stderr}");
+    let rows = read_rows(&dir.join("domain/domains")).unwrap();
+    assert_eq!(rows.len(), 2, "the domain whose scan failed still has its row");
+    assert_eq!(stderr.lines().filter(|l| l.contains("internal error in thread")).count(), 1, "{stderr}");
+
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::ffi::OsStr::from_bytes(b"\xff\xfe.csv");
+    let bad_path = bin().arg("scan").arg(odd).arg("--out").arg(dir.join("o")).output().unwrap();
+    assert_eq!(bad_path.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad_path.stderr));
+    let bad_text =
+        bin().args(["scan", input.to_str().unwrap(), "--out", "o", "--group-column"]).arg(odd).output().unwrap();
+    assert_eq!(bad_text.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad_text.stderr));
+    assert!(!String::from_utf8_lossy(&bad_text.stderr).contains("panicked"));
+}
+
 /// The datasets load in pandas, polars and DuckDB (scripts/check_load.py). Required in CI (`CI` set);
 /// elsewhere skipped with a message when the Python packages of scripts/requirements.txt are missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
