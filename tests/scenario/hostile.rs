@@ -280,3 +280,25 @@ async fn hostile_mail_clients_are_bounded_and_classified() {
     assert!(after_large < 512, "peak RSS {after_large} MiB");
     assert!(after_large <= after_small + 64, "peak RSS grew from {after_small} to {after_large} MiB");
 }
+
+/// A tarpit that keeps every read alive (a byte every 200 ms) is ended by `--probe-timeout`, not by
+/// the read timeout it never trips (block 127.33.0.0/16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tarpit_is_ended_by_the_probe_deadline() {
+    let mut w = World::new(33);
+    w.mx("slow.test", "mx.slow.test", Behaviour::new(Posture::Tarpit(Duration::from_millis(200)))).await;
+    let scan = w
+        .scan("tarpit-deadline", "slow.test\n", |c| {
+            c.smtp.read_timeout = Duration::from_secs(30);
+            c.smtp.probe_timeout = Duration::from_secs(1);
+            c.client.enabled = false;
+        })
+        .await;
+    let mx = scan.mx_row("slow.test");
+    assert_eq!(
+        (mx["probe_status"].str(), mx["probe_phase"].str(), mx["probe_reason"].str()),
+        (Some("failed"), Some("banner"), Some("timeout"))
+    );
+    // The probe's own deadline ended it (the detail says which timer fired).
+    assert!(mx["probe_detail"].str().is_some_and(|d| d.contains("probe deadline")), "{:?}", mx["probe_detail"]);
+}
