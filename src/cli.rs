@@ -178,6 +178,12 @@ pub struct BenchArgs {
     /// DNS queries per second (the world's server is in-process; the scan's default is 500).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub dns_qps: u32,
+    /// Domains resolving at once [default: the scan's, 256].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Domains in flight, resolving or parked [default: the scan's, 8,192].
+    #[arg(long, value_name = "N")]
+    pub max_parked: Option<usize>,
 }
 
 /// Flags of `mailcensus scan`.
@@ -568,6 +574,7 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// Runs one parsed command line (`args` is the raw command line, kept for `run.json`) and returns its exit code.
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
@@ -785,6 +792,8 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         dkim_search: DkimSearch::from_label(&args.dkim_search).unwrap_or_default(),
         backend: if args.dns_backend == "hickory" { Backend::HickoryUdp } else { Backend::Pool },
         dns_qps: args.dns_qps.max(1),
+        concurrency: args.concurrency,
+        max_parked: args.max_parked,
         ..Default::default()
     };
     if let Some(r) = args.probe_rate {

@@ -144,3 +144,63 @@ async fn dns_outcomes_are_kept_apart() {
     );
     w.assert_polite();
 }
+
+/// The socket-keeping transport finds exactly what hickory's own UDP client finds (block 127.34.0.0/16,
+/// its DNS on 127.35.0.53): the same world scanned with each, row for row, both agreeing with the
+/// world's truth. Only what depends on time or on which domain probed a shared host first differs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_transport_and_hickory_find_the_same() {
+    use mailcensus::dns::transport::Backend;
+    use mailcensus::testkit::dataset::{Row, read_rows};
+    use mailcensus::world::{World as SimWorld, WorldConfig, serve, truth::compare};
+    let dir = crate::world::test_dir("backends");
+    let config = WorldConfig {
+        seed: 34,
+        domains: 300,
+        providers: 30,
+        first_ip: [127, 34, 0, 1].into(),
+        dns_ip: [127, 35, 0, 53].into(),
+        smtp_port: 2534,
+        greeting_delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let running = serve::start(SimWorld::generate(config), &dir.join("world")).await.unwrap();
+    let varies = |c: &str| {
+        // The certificate detail names the verification time ("expired ... 86400 seconds ago").
+        c == "scanned_at"
+            || c == "tls_cert_detail"
+            || c.ends_with("duration_ms")
+            || c.starts_with("probe_cached")
+            || c.starts_with("probe_source")
+    };
+    let mut seen: Vec<(Vec<Row>, Vec<Row>)> = Vec::new();
+    for backend in [Backend::Pool, Backend::HickoryUdp] {
+        let out = dir.join(format!("{backend:?}"));
+        let mut c = mailcensus::demo::scan_config(&running, out.clone());
+        c.dns.backend = backend;
+        c.progress = false;
+        mailcensus::scan::run(c).await.unwrap();
+        let agreement = compare(&running.world, &out).unwrap();
+        assert_eq!(agreement.disagreements(), 0, "{backend:?}: {}", agreement.render());
+        let clean = |rows: Vec<Row>, key: &dyn Fn(&Row) -> String| {
+            let mut rows: Vec<Row> =
+                rows.into_iter().map(|r| r.into_iter().filter(|(c, _)| !varies(c)).collect()).collect();
+            rows.sort_by_key(|r| key(r));
+            rows
+        };
+        let domains = clean(read_rows(&out.join("domains")).unwrap(), &|r| format!("{:?}", r["domain"]));
+        let mx = clean(read_rows(&out.join("mx_hosts")).unwrap(), &|r| {
+            format!("{:?} {:?} {:?}", r["domain"], r["mx_host"], r["ip"])
+        });
+        seen.push((domains, mx));
+    }
+    let (pool, hickory) = (&seen[0], &seen[1]);
+    assert_eq!(pool.0.len(), 300);
+    for (a, b) in pool.0.iter().zip(&hickory.0) {
+        assert_eq!(a, b, "domains row differs");
+    }
+    assert_eq!(pool.1.len(), hickory.1.len());
+    for (a, b) in pool.1.iter().zip(&hickory.1) {
+        assert_eq!(a, b, "mx_hosts row differs");
+    }
+}
