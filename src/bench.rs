@@ -34,6 +34,10 @@ pub struct BenchOptions {
     /// DNS queries per second. Default 100,000: the world's DNS server is in-process, and the scan's
     /// default of 500 is meant for a shared resolver; set 500 to bench with it.
     pub dns_qps: u32,
+    /// `--concurrency` (default: the scan's).
+    pub concurrency: Option<usize>,
+    /// `--max-parked` (default: the scan's).
+    pub max_parked: Option<usize>,
 }
 
 impl Default for BenchOptions {
@@ -44,6 +48,8 @@ impl Default for BenchOptions {
             backend: Backend::default(),
             limits: Limits::default(),
             dns_qps: 100_000,
+            concurrency: None,
+            max_parked: None,
         }
     }
 }
@@ -66,6 +72,12 @@ pub fn bench_config(world: &RunningWorld, out: std::path::PathBuf, options: &Ben
     c.dns.backend = options.backend;
     c.dkim_search = options.dkim_search;
     c.limits = options.limits.clone();
+    if let Some(n) = options.concurrency {
+        c.concurrency = n.max(1);
+    }
+    if let Some(n) = options.max_parked {
+        c.max_parked = n.max(1);
+    }
     c.progress = false;
     c
 }
