@@ -316,6 +316,13 @@ impl InputReader {
         }
     }
 
+    /// Makes room for `lines` distinct domains in the duplicate check up front, so that it does not
+    /// grow by doubling (each doubling briefly holds the old table and the new one: at a million
+    /// domains, 17 MiB more at the peak).
+    pub fn reserve(&mut self, lines: u64) {
+        self.seen.reserve(usize::try_from(lines).unwrap_or(usize::MAX).min(1 << 31).saturating_sub(self.seen.len()));
+    }
+
     /// The first line was a header (not a data line).
     pub fn has_header(&self) -> bool {
         self.header

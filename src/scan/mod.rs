@@ -216,12 +216,15 @@ pub async fn run_until(
 ) -> Result<ScanSummary, ScanError> {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let reader = InputReader::open(&config.input, &config.columns)?;
+    let mut reader = InputReader::open(&config.input, &config.columns)?;
     // The progress total: data lines (the header is not one).
     let total = match &config.input {
         InputSource::File(p) => input::count_lines(p).ok().map(|n| n.saturating_sub(reader.has_header() as u64)),
         InputSource::Stdin => None,
     };
+    if let Some(n) = total {
+        reader.reserve(n);
+    }
     let tls = TlsContext::new(&config.ca_files)?;
     let dns = Dns::new(&config.dns, config.guard.exclude.clone()).map_err(|e| ScanError::Resolver(e.to_string()))?;
     let previous = prepare_out_dir(&config.out, config.overwrite, config.resume)?;
