@@ -120,6 +120,9 @@ impl TestCa {
     }
 }
 
+/// Certificates a per-name server keeps (a name asked again after they are dropped gets a new one).
+const PER_NAME_KEPT: usize = 4096;
+
 /// Issues a certificate for each SNI name on first use.
 struct PerName {
     issuer: Arc<Issuer<'static, KeyPair>>,
@@ -140,6 +143,10 @@ impl rustls::server::ResolvesServerCert for PerName {
         let mut issued = self.issued.lock().ok()?;
         if let Some(k) = issued.get(&name) {
             return Some(k.clone());
+        }
+        // Bounded: a world of a million domains asks for many names once each.
+        if issued.len() >= PER_NAME_KEPT {
+            issued.clear();
         }
         let key = KeyPair::generate().ok()?;
         let cert = leaf_params(&[&name], Validity::Current).signed_by(&key, &self.issuer).ok()?;
