@@ -317,6 +317,15 @@ pub struct ScanArgs {
     /// Do not look for or probe client endpoints (submission, IMAP, POP3).
     #[arg(long)]
     pub no_client_probes: bool,
+    /// ISP database to use instead of the built-in snapshot: a folder of Thunderbird ISPDB `<provider>.xml` files.
+    #[arg(long, value_name = "DIR")]
+    pub ispdb: Option<PathBuf>,
+    /// Also fetch https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml when autoconfig.<domain> gives nothing (one HTTPS fetch per such domain, mostly to shared web hosts).
+    #[arg(long)]
+    pub autoconfig_well_known: bool,
+    /// Do not look for client endpoints through the MX's provider (ISPDB, autoconfig and guesses under the provider).
+    #[arg(long)]
+    pub no_client_via_mx: bool,
     /// Client protocols to look for, comma-separated: submissions, submission, imaps, imap, pop3s, pop3 [default: all].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub client_protocols: Vec<String>,
@@ -487,6 +496,11 @@ impl ScanArgs {
         c.dns.dnssec &= !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
         c.client.enabled &= !self.no_client_probes;
+        if let Some(dir) = &self.ispdb {
+            c.client.ispdb = std::sync::Arc::new(crate::client::ispdb::Ispdb::from_dir(dir)?);
+        }
+        c.client.well_known = self.autoconfig_well_known;
+        c.client.via_mx = !self.no_client_via_mx;
         if !self.client_protocols.is_empty() {
             c.client.protocols = self
                 .client_protocols

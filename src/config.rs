@@ -210,6 +210,15 @@ pub struct ClientSettings {
     pub max_endpoints: usize,
     /// Addresses probed per client endpoint (`--max-ips-per-endpoint`, default 2).
     pub max_ips_per_endpoint: usize,
+    /// The ISP database (default: the snapshot built in; `--ispdb DIR` reads another).
+    pub ispdb: std::sync::Arc<crate::client::ispdb::Ispdb>,
+    /// Also fetch `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml` when
+    /// `autoconfig.<domain>` gave nothing (`--autoconfig-well-known`; default off: a domain's own
+    /// address is mostly a shared web host, and a fetch per domain makes it the run's busiest queue).
+    pub well_known: bool,
+    /// Look for the mail provider's settings through the MX (ISPDB and autoconfig at the provider,
+    /// then guesses under it; `--no-client-via-mx` turns it off; default on).
+    pub via_mx: bool,
 }
 
 impl Default for ClientSettings {
@@ -220,6 +229,9 @@ impl Default for ClientSettings {
             ports: Protocol::ALL.iter().map(|p| (*p, p.default_port())).collect(),
             max_endpoints: 16,
             max_ips_per_endpoint: 2,
+            ispdb: crate::client::ispdb::Ispdb::built_in(),
+            well_known: false,
+            via_mx: true,
         }
     }
 }

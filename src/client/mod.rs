@@ -1,16 +1,26 @@
 //! Finding the endpoints a domain's users configure in their mail apps (submission, IMAP, POP3), in
-//! the order mail apps look, each recording where it came from ([`Source`]):
+//! the order mail apps (Thunderbird) look, each recording where it came from ([`Source`]):
 //!
 //! 1. SRV records (RFC 6186, RFC 8314): `_submissions._tcp`, `_submission._tcp`, `_imaps._tcp`,
 //!    `_imap._tcp`, `_pop3s._tcp`, `_pop3._tcp`; a target of `.` means "not offered" ([`srv`]).
-//! 2. The autoconfig file mail apps read ([`autoconfig`]), fetched like an MTA-STS policy.
-//! 3. Only when neither gave anything: conventional names, marked as guesses ([`guesses`]): `smtp.`,
-//!    `mail.`, `imap.`, `pop.` of the domain, on the standard ports, kept only if they resolve.
+//!    Kept beside whatever the next steps find.
+//! 2. The first configuration found, in this order: the autoconfig file at the domain
+//!    (`autoconfig.<domain>`, then, with `--autoconfig-well-known`, `<domain>/.well-known/...`), the
+//!    ISP database by the domain ([`ispdb`]), then **by the MX**: the registrable domain of the
+//!    primary MX host (the mail provider, [`mx_provider`]) in the ISP database, then the autoconfig
+//!    file at the provider (`autoconfig.<provider>`).
+//! 3. Only when nothing was published: conventional names, marked as guesses ([`guesses`]):
+//!    `smtp.`, `mail.`, `imap.`, `pop.` of the domain when it is its own mail host, else of its mail
+//!    provider; on the standard ports, kept only if they resolve.
 //!
-//! Probing the endpoints is the probe runner's job (`scan::runner`); the dialogues are in
-//! `probe::client`.
+//! What the provider's steps find (2 by the MX, 3 under the provider) is found once per run per
+//! provider (`scan::provider`); probing the endpoints is the probe runner's job (`scan::runner`);
+//! the dialogues are in `probe::client`.
 
 pub mod autoconfig;
+pub mod ispdb;
+
+use autoconfig::{AuthMethod, Declared, SocketType};
 
 use crate::config::ClientSettings;
 use crate::dns::{Dns, DnsOutcome};
@@ -23,11 +33,40 @@ crate::labels! {
     pub enum Source {
         /// An SRV record.
         Srv => "srv",
-        /// The autoconfig file.
+        /// The autoconfig file at `autoconfig.<domain>`.
         Autoconfig => "autoconfig",
-        /// A conventional name (a guess).
+        /// The autoconfig file at `<domain>/.well-known/autoconfig/mail/config-v1.1.xml`.
+        AutoconfigWellKnown => "autoconfig_well_known",
+        /// The ISP database, by the domain.
+        Ispdb => "ispdb",
+        /// The ISP database, by the mail provider (the MX host's registrable domain).
+        IspdbMx => "ispdb_mx",
+        /// The autoconfig file at `autoconfig.<provider>`.
+        AutoconfigMx => "autoconfig_mx",
+        /// A conventional name under the domain (a guess).
         Guess => "guess",
+        /// A conventional name under the mail provider (a guess).
+        GuessMx => "guess_mx",
     }
+}
+
+impl Source {
+    /// Endpoints from this source are the provider's, shared by its domains: worth keeping in the
+    /// run's probe cache. A guess under the domain is that domain's alone.
+    pub fn shared(self) -> bool {
+        self != Self::Guess
+    }
+}
+
+/// What a configuration file (autoconfig or ISPDB) told the mail app about one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Declaration {
+    /// `socketType`.
+    pub socket: SocketType,
+    /// `authentication` methods.
+    pub auth: Vec<AuthMethod>,
+    /// Password sent without TLS ([`Declared::cleartext_password`]).
+    pub cleartext_password: bool,
 }
 
 /// One client endpoint of a domain.
@@ -41,6 +80,8 @@ pub struct Endpoint {
     pub port: u16,
     /// Where it came from.
     pub source: Source,
+    /// What the configuration file declared (autoconfig and ISPDB endpoints only).
+    pub declared: Option<Declaration>,
 }
 
 /// The conventional host names tried as guesses, and the protocols tried on each.
@@ -89,7 +130,13 @@ pub async fn srv(dns: &Dns, domain: &str, protocols: &[Protocol]) -> SrvStep {
                     step.not_offered.push(protocol);
                 }
                 for r in records.into_iter().filter(|r| !r.target.is_empty()).take(MAX_SRV_PER_PROTOCOL) {
-                    step.endpoints.push(Endpoint { protocol, host: r.target, port: r.port, source: Source::Srv });
+                    step.endpoints.push(Endpoint {
+                        protocol,
+                        host: r.target,
+                        port: r.port,
+                        source: Source::Srv,
+                        declared: None,
+                    });
                 }
             }
             DnsOutcome::Failed(_) => step.failed.push(protocol),
@@ -99,22 +146,46 @@ pub async fn srv(dns: &Dns, domain: &str, protocols: &[Protocol]) -> SrvStep {
     step
 }
 
-/// Adds the servers of an autoconfig file to `endpoints` (those of the protocols looked for, not
-/// already there).
-pub fn add_autoconfig(endpoints: &mut Vec<Endpoint>, servers: Vec<autoconfig::Server>, settings: &ClientSettings) {
-    for (protocol, host, port) in servers {
-        let dup = endpoints.iter().any(|e| e.protocol == protocol && e.host == host && e.port == port);
-        if settings.protocols.contains(&protocol) && !dup {
-            endpoints.push(Endpoint { protocol, host, port, source: Source::Autoconfig });
+/// The endpoints a configuration file declares for a user of `domain` (`%EMAILDOMAIN%` replaced),
+/// of the protocols looked for, without duplicates.
+pub fn declared_endpoints(
+    servers: &[Declared],
+    domain: &str,
+    source: Source,
+    settings: &ClientSettings,
+) -> Vec<Endpoint> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    for s in servers {
+        let Some(host) = s.host_for(domain) else { continue };
+        let dup = out.iter().any(|e| e.protocol == s.protocol && e.host == host && e.port == s.port);
+        if settings.protocols.contains(&s.protocol) && !dup {
+            let declared =
+                Declaration { socket: s.socket, auth: s.auth.clone(), cleartext_password: s.cleartext_password() };
+            out.push(Endpoint { protocol: s.protocol, host, port: s.port, source, declared: Some(declared) });
         }
     }
+    out
 }
 
-/// The guess step: the conventional names under `domain` that resolve (A), on the configured ports.
-/// Returns the endpoints, and whether some guess's lookup failed (then "found nothing" is not known).
-pub async fn guesses(dns: &Dns, guard: &TargetGuard, domain: &str, settings: &ClientSettings) -> (Vec<Endpoint>, bool) {
+/// The mail provider of a domain: the registrable domain (public suffix list) of its primary MX host
+/// (the lowest preference, the first listed among equals). `None` without an MX host.
+pub fn mx_provider<'a>(mx_hosts: impl IntoIterator<Item = (u16, &'a str)>) -> Option<String> {
+    let (_, host) = mx_hosts.into_iter().filter(|(_, h)| !h.is_empty()).min_by_key(|(preference, _)| *preference)?;
+    Some(crate::domain::organizational_domain(&host.to_ascii_lowercase()))
+}
+
+/// The guess step: the conventional names under `under` (the domain, or its mail provider: `source`
+/// says which) that resolve (A), on the configured ports. Returns the endpoints, and whether some
+/// guess's lookup failed (then "found nothing" is not known).
+pub async fn guesses(
+    dns: &Dns,
+    guard: &TargetGuard,
+    under: &str,
+    source: Source,
+    settings: &ClientSettings,
+) -> (Vec<Endpoint>, bool) {
     let answers = futures::future::join_all(GUESSES.iter().map(|(prefix, protocols)| async move {
-        let host = format!("{prefix}.{domain}");
+        let host = format!("{prefix}.{under}");
         let answer = if guard.excludes_name(&host) { DnsOutcome::NxDomain } else { dns.once().ipv4(&host).await };
         (host, *protocols, answer)
     }))
@@ -131,7 +202,8 @@ pub async fn guesses(dns: &Dns, guard: &TargetGuard, domain: &str, settings: &Cl
                 protocol: *p,
                 host: host.clone(),
                 port: settings.port(*p),
-                source: Source::Guess,
+                source,
+                declared: None,
             });
         }
     }

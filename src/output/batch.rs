@@ -235,6 +235,7 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::MX_SOURCE, Some(s.mx_source.as_label()));
     b.mx_list(col::MX, s.mx.found().map(Vec::as_slice).unwrap_or(&[]));
     b.u16(col::MX_COUNT, Some(s.mx_hosts.len().min(u16::MAX as usize) as u16));
+    b.str(col::MX_PROVIDER, s.mx_provider().as_deref());
     b.str(col::SPF_TXT_OUTCOME, Some(s.spf_txt_outcome.as_label()));
     b.str(col::SPF_STATUS, Some(s.spf.status.as_label()));
     b.str(col::SPF_ALL, s.spf.all.map(|q| q.as_label()));
@@ -310,6 +311,9 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.strs(col::CLIENT_SRV_NOT_OFFERED, &c.srv_not_offered.iter().map(|p| p.as_label()).collect::<Vec<_>>());
     b.str(col::CLIENT_AUTOCONFIG, Some(c.autoconfig.0.as_label()));
     b.str(col::CLIENT_AUTOCONFIG_DETAIL, c.autoconfig.1.as_deref());
+    b.str(col::CLIENT_CONFIG_SOURCE, c.config_source.map(|x| x.as_label()));
+    b.str(col::CLIENT_PROVIDER_ID, c.provider_id.as_deref());
+    b.bool(col::CLIENT_DECLARED_PLAIN, c.declared_plain());
     b.str(col::STARTTLS, Some(s.starttls().as_label()));
     b.str(col::TLS_CERT_VALID, Some(s.tls_cert_valid().as_label()));
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
@@ -337,6 +341,13 @@ pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
     b.str(col::CLIENT_HOST, Some(&e.host));
     b.u16(col::CLIENT_PORT, Some(e.port));
     b.str(col::CLIENT_SOURCE, Some(e.source.as_label()));
+    let declared = e.declared.as_ref();
+    b.str(col::CLIENT_DECLARED_SOCKET, declared.map(|d| d.socket.as_label()));
+    b.strs(
+        col::CLIENT_DECLARED_AUTH,
+        &declared.map(|d| d.auth.iter().map(|a| a.as_label()).collect::<Vec<_>>()).unwrap_or_default(),
+    );
+    b.bool(col::CLIENT_DECLARED_CLEARTEXT_PASSWORD, declared.map(|d| d.cleartext_password));
     b.bool(col::CLIENT_IMPLICIT_TLS, Some(e.protocol.implicit_tls()));
     b.str(col::CLIENT_ADDRESS_OUTCOME, Some(t.address_outcome.as_label()));
     b.str(col::IP, t.ip.map(|ip| ip.to_string()).as_deref());

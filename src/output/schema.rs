@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "4";
+pub const SCHEMA_VERSION: &str = "5";
 
 /// Column names.
 pub mod col {
@@ -96,6 +96,13 @@ pub mod col {
     pub const CLIENT_SRV_NOT_OFFERED: &str = "client_srv_not_offered";
     pub const CLIENT_AUTOCONFIG: &str = "client_autoconfig";
     pub const CLIENT_AUTOCONFIG_DETAIL: &str = "client_autoconfig_detail";
+    pub const MX_PROVIDER: &str = "mx_provider";
+    pub const CLIENT_CONFIG_SOURCE: &str = "client_config_source";
+    pub const CLIENT_PROVIDER_ID: &str = "client_provider_id";
+    pub const CLIENT_DECLARED_PLAIN: &str = "client_declared_plain";
+    pub const CLIENT_DECLARED_SOCKET: &str = "client_declared_socket";
+    pub const CLIENT_DECLARED_AUTH: &str = "client_declared_auth";
+    pub const CLIENT_DECLARED_CLEARTEXT_PASSWORD: &str = "client_declared_cleartext_password";
     pub const CLIENT_PROTOCOL: &str = "client_protocol";
     pub const CLIENT_HOST: &str = "client_host";
     pub const CLIENT_PORT: &str = "client_port";
@@ -246,6 +253,12 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 "MX records sorted by preference: list of {preference, host}.",
             ),
             f(MX_COUNT, UInt16, false, "Number of MX hosts (1 for an implicit MX, 0 for none or null MX)."),
+            f(
+                MX_PROVIDER,
+                Utf8,
+                true,
+                "The mail provider: the registrable domain (public suffix list) of the primary MX host (lowest preference); null without an MX host.",
+            ),
             f(
                 SPF_TXT_OUTCOME,
                 label(),
@@ -463,6 +476,27 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(CLIENT_AUTOCONFIG_DETAIL, Utf8, true, "Why the autoconfig fetch failed."),
             f(
+                CLIENT_CONFIG_SOURCE,
+                label(),
+                true,
+                &format!(
+                    "The discovery step that gave the endpoints beyond SRV: {} (see client_endpoints.client_source); null when none did.",
+                    crate::label::list::<crate::client::Source>()
+                ),
+            ),
+            f(
+                CLIENT_PROVIDER_ID,
+                Utf8,
+                true,
+                "The provider of the configuration used: its autoconfig or ISPDB emailProvider id, or the MX provider whose conventional names were found (guess_mx).",
+            ),
+            f(
+                CLIENT_DECLARED_PLAIN,
+                Boolean,
+                true,
+                "The configuration the domain's users are given (autoconfig or ISPDB) declares some endpoint without TLS (socketType plain); null when no configuration file was found. A true fails the client-to-server column whatever the servers do.",
+            ),
+            f(
                 STARTTLS,
                 label(),
                 false,
@@ -510,7 +544,25 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 CLIENT_SOURCE,
                 label(),
                 false,
-                "Where the endpoint came from: srv, autoconfig, guess (a conventional name that resolves).",
+                "Where the endpoint came from: srv (SRV record), autoconfig (autoconfig.<domain>), autoconfig_well_known (<domain>/.well-known/autoconfig), ispdb (the ISP database by the domain), ispdb_mx (the ISP database by the MX provider), autoconfig_mx (autoconfig.<MX provider>), guess (a conventional name under the domain that resolves), guess_mx (under the MX provider).",
+            ),
+            f(
+                CLIENT_DECLARED_SOCKET,
+                label(),
+                true,
+                "What the configuration file (autoconfig or ISPDB) tells mail apps: ssl (implicit TLS), starttls, plain (no TLS); null for SRV and guesses.",
+            ),
+            f(
+                CLIENT_DECLARED_AUTH,
+                utf8_list(),
+                false,
+                "Authentication methods the configuration file declares: password_cleartext, password_encrypted, oauth2, none, other.",
+            ),
+            f(
+                CLIENT_DECLARED_CLEARTEXT_PASSWORD,
+                Boolean,
+                true,
+                "The configuration file tells mail apps to send the password without TLS (socketType plain with a password method, or none named); null when nothing was declared.",
             ),
             f(
                 CLIENT_IMPLICIT_TLS,

@@ -8,7 +8,8 @@
 //!    on every MX but some certificates invalid → C; on some MX only → D; on none → F.
 //! 3. Authentication lowers it one step per problem: SPF missing, broken (multiple records, syntax
 //!    error, permerror when evaluated) or authorising everyone (`+all`, a /0); DMARC missing or
-//!    broken; DMARC `p=none` (monitoring only); a client port accepting passwords before TLS. F stays
+//!    broken; DMARC `p=none` (monitoring only); a client port accepting passwords before TLS; the
+//!    mail-app settings the domain's users are given (autoconfig, ISPDB) saying "no TLS". F stays
 //!    F. A failed lookup (`temperror`) is not a finding: the answer is unknown; nor is "no DKIM key
 //!    found" (only common selectors are probed).
 
@@ -54,6 +55,8 @@ pub struct GradeInput {
     pub spf_ipv4_authorized: Option<u64>,
     /// `client_plaintext_auth`.
     pub client_plaintext_auth: Option<bool>,
+    /// `client_declared_plain`.
+    pub client_declared_plain: Option<bool>,
     /// MX hosts without working STARTTLS (for the remedy text).
     pub hosts_without_tls: Vec<String>,
 }
@@ -81,6 +84,8 @@ crate::labels! {
         DmarcMonitorOnly => "dmarc_monitor_only",
         /// A client port (submission, IMAP, POP3) accepts passwords before TLS.
         ClientPlaintextAuth => "client_plaintext_auth",
+        /// The settings users are given (autoconfig, ISPDB) say to connect without TLS.
+        ClientDeclaredPlain => "client_declared_plain",
     }
 }
 
@@ -108,6 +113,8 @@ impl Finding {
             (Self::DmarcMonitorOnly, Lang::Ja) => "DMARC が監視のみ（p=none）",
             (Self::ClientPlaintextAuth, Lang::En) => "Passwords accepted without TLS",
             (Self::ClientPlaintextAuth, Lang::Ja) => "TLS なしでパスワードを受け付ける",
+            (Self::ClientDeclaredPlain, Lang::En) => "Mail-app settings say: no TLS",
+            (Self::ClientDeclaredPlain, Lang::Ja) => "メールアプリの設定情報が TLS なしを指定",
         }
     }
 
@@ -134,6 +141,8 @@ impl Finding {
             (Self::DmarcMonitorOnly, Lang::Ja) => "レポートで正規のメールが認証を通ることを確認したら、DMARC を p=none から p=quarantine または p=reject に強化してください。".into(),
             (Self::ClientPlaintextAuth, Lang::En) => "Stop accepting logins before TLS on the submission, IMAP and POP3 ports (require STARTTLS first, or offer only 465/993/995): customers' passwords can travel in clear text.".into(),
             (Self::ClientPlaintextAuth, Lang::Ja) => "サブミッション・IMAP・POP3 のポートで TLS 前のログインを受け付けないでください（先に STARTTLS を必須にするか、465/993/995 のみを提供）。利用者のパスワードが平文で流れる可能性があります。".into(),
+            (Self::ClientDeclaredPlain, Lang::En) => "Change the mail-app settings you publish (autoconfig file, Thunderbird ISPDB entry, setup pages) to SSL/TLS or STARTTLS on every server: apps configured from them send passwords and mail unencrypted even if the server supports TLS.".into(),
+            (Self::ClientDeclaredPlain, Lang::Ja) => "公開しているメールアプリ用の設定情報（autoconfig ファイル、Thunderbird の ISPDB、設定案内ページ）を、すべてのサーバーで SSL/TLS または STARTTLS に変更してください。その設定で構成されたアプリは、サーバーが TLS に対応していてもパスワードとメールを暗号化せずに送ります。".into(),
         }
     }
 }
@@ -188,6 +197,7 @@ pub fn grade(d: &GradeInput) -> Graded {
             _ => None,
         },
         (d.client_plaintext_auth == Some(true)).then_some(Finding::ClientPlaintextAuth),
+        (d.client_declared_plain == Some(true)).then_some(Finding::ClientDeclaredPlain),
     ]
     .into_iter()
     .flatten()
@@ -219,6 +229,7 @@ mod tests {
             spf_outcome: if spf == "valid" { "valid".into() } else { String::new() },
             spf_ipv4_authorized: None,
             client_plaintext_auth: None,
+            client_declared_plain: None,
             hosts_without_tls: vec![],
         }
     }
@@ -267,6 +278,23 @@ mod tests {
                 },
                 'B',
                 vec![ClientPlaintextAuth],
+            ),
+            (
+                GradeInput {
+                    client_plaintext_auth: Some(true),
+                    client_declared_plain: Some(true),
+                    ..input("all", "all", "valid", Some("fail"), "valid", Some("reject"))
+                },
+                'C',
+                vec![ClientPlaintextAuth, ClientDeclaredPlain],
+            ),
+            (
+                GradeInput {
+                    client_declared_plain: Some(false),
+                    ..input("all", "all", "valid", Some("fail"), "valid", Some("reject"))
+                },
+                'A',
+                vec![],
             ),
         ];
         for (i, (d, want, findings)) in cases.into_iter().enumerate() {

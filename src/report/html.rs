@@ -28,6 +28,9 @@ struct Text {
     four_title: &'static str,
     four_note: &'static str,
     four_columns: [&'static str; 6],
+    providers_title: &'static str,
+    providers_note: &'static str,
+    providers_columns: [&'static str; 6],
 }
 
 const EN: Text = Text {
@@ -47,6 +50,9 @@ const EN: Text = Text {
     four_title: "The four columns",
     four_note: "Per group, the share of domains with a valid SPF policy, a DKIM key at a probed selector, TLS on every client endpoint that answered (submission, IMAP, POP3), and STARTTLS on every MX that answered; n is the number of domains each share is over.",
     four_columns: ["group", "domains", "SPF", "DKIM", "TLS client to server", "TLS server to server"],
+    providers_title: "By mail provider",
+    providers_note: "The four columns per mail provider: the registrable domain of each domain's primary MX host, the providers with the most domains first (every provider is in providers.csv). A provider whose published mail-app settings say \"no TLS\" fails the client-to-server column.",
+    providers_columns: ["provider", "domains", "SPF", "DKIM", "TLS client to server", "TLS server to server"],
 };
 
 const JA: Text = Text {
@@ -66,6 +72,9 @@ const JA: Text = Text {
     four_title: "4 つの観点",
     four_note: "グループ別に、有効な SPF、調べたセレクタでの DKIM 鍵、応答したすべてのクライアント接続先（サブミッション、IMAP、POP3）での TLS、応答したすべての MX での STARTTLS を持つドメインの割合。n は各割合の母数です。",
     four_columns: ["グループ", "ドメイン数", "SPF", "DKIM", "TLS（クライアント〜サーバー）", "TLS（サーバー間）"],
+    providers_title: "メール事業者別",
+    providers_note: "メール事業者（各ドメインの優先 MX ホストの登録可能ドメイン）ごとの 4 つの観点。ドメイン数の多い順です（全事業者は providers.csv）。公開しているメールアプリ用設定が「TLS なし」の事業者は、クライアント〜サーバーの観点で不合格になります。",
+    providers_columns: ["事業者", "ドメイン数", "SPF", "DKIM", "TLS（クライアント〜サーバー）", "TLS（サーバー間）"],
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -278,6 +287,29 @@ fn four_columns_table(report: &Report, t: &Text) -> String {
     out
 }
 
+/// The provider view: the largest providers and their four columns.
+fn providers_table(report: &Report, t: &Text) -> String {
+    let mut out = String::from("<table id=\"providers\"><thead><tr>");
+    for c in t.providers_columns {
+        let _ = write!(out, "<th>{}</th>", escape(c));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (name, p) in report.providers_by_size().into_iter().take(super::HTML_PROVIDER_ROWS) {
+        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", escape(name), p.domains);
+        for tally in &p.four {
+            match tally.share() {
+                Some(share) => {
+                    let _ = write!(out, "<td>{:.1}% <small>(n={})</small></td>", share * 100.0, tally.n);
+                }
+                None => out.push_str("<td>-</td>"),
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
 /// The whole page, with the comparison section when there is one.
 pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, lang: Lang) -> String {
     let t = text(lang);
@@ -342,6 +374,9 @@ th {{ cursor: pointer; background: #f7fafc; }} .gA {{ color: #276749; }} .gF {{ 
 <h2>{four_title}</h2>
 <p>{four_note}</p>
 {four_table}
+<h2>{providers_title}</h2>
+<p>{providers_note}</p>
+{providers_table}
 <h2>{tls_versions}</h2>
 {tls_chart}
 <h2>{cert_verdicts}</h2>
@@ -386,6 +421,9 @@ window.addEventListener("error", function (e) {{ document.body.dataset.error = S
         four_title = t.four_title,
         four_note = t.four_note,
         four_table = four_columns_table(report, t),
+        providers_title = t.providers_title,
+        providers_note = t.providers_note,
+        providers_table = providers_table(report, t),
         lang = t.lang,
         title = t.title,
         by_group = t.by_group,

@@ -62,7 +62,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("dane_valid_all", "DANE valid on every MX address with secure TLSA records, of domains with such addresses"),
     (
         "client_tls_all",
-        "TLS on every client endpoint that answered (submission, IMAP, POP3), of domains whose client endpoints answered",
+        "TLS on every client endpoint that answered (submission, IMAP, POP3) and no configuration telling users to connect without TLS, of domains whose client endpoints answered or whose configuration declares a plain endpoint",
     ),
     (
         "client_plaintext_auth",
@@ -114,16 +114,68 @@ struct DomainFacts {
     dane: String,
     client_tls: String,
     client_plaintext_auth: Option<bool>,
+    client_declared_plain: Option<bool>,
+    mx_provider: Option<String>,
+}
+
+impl DomainFacts {
+    /// The client-to-server column: TLS on every answering endpoint, and no configuration that
+    /// tells users to connect without it (a provider that says "plain" fails, whatever its servers do).
+    fn client_tls_all(&self) -> Option<bool> {
+        if self.client_declared_plain == Some(true) {
+            return Some(false);
+        }
+        matches!(self.client_tls.as_str(), "all" | "some" | "none").then(|| self.client_tls == "all")
+    }
+}
+
+/// Providers tallied in the provider view; the domains of any further provider are counted under
+/// [`OTHER_PROVIDERS`], so that memory stays bounded however many self-hosted domains a list has.
+pub const MAX_PROVIDERS: usize = 1_000_000;
+/// The provider-view row of the domains beyond [`MAX_PROVIDERS`].
+pub const OTHER_PROVIDERS: &str = "(other providers)";
+/// Providers shown in the page's provider table (`providers.csv` has them all).
+pub const HTML_PROVIDER_ROWS: usize = 30;
+
+/// The provider view's tallies for one mail provider: its domains and the four columns.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderStats {
+    /// Domains whose primary MX is at the provider.
+    pub domains: u64,
+    /// One tally per entry of [`FOUR_COLUMNS`].
+    pub four: [Tally; 4],
+}
+
+impl ProviderStats {
+    fn add(&mut self, d: &DomainFacts, answers: &[Option<bool>]) {
+        self.domains += 1;
+        for (tally, (_, metric)) in self.four.iter_mut().zip(FOUR_COLUMNS) {
+            if let Some(hit) = answers[metric_index(metric)] {
+                tally.add(d.weight, hit);
+            }
+        }
+    }
 }
 
 impl GroupStats {
     fn add(&mut self, d: &DomainFacts) {
+        let answers = answers(d);
         if self.tallies.is_empty() {
             self.tallies = vec![Tally::default(); METRICS.len()];
         }
         self.domains += 1;
         self.weight += d.weight;
-        let w = d.weight;
+        for (tally, answer) in self.tallies.iter_mut().zip(answers) {
+            if let Some(hit) = answer {
+                tally.add(d.weight, hit);
+            }
+        }
+    }
+}
+
+/// Each share's answer for one domain (in [`METRICS`] order): `None` where it does not apply.
+fn answers(d: &DomainFacts) -> [Option<bool>; 22] {
+    {
         let g = &d.grade;
         let known_tls = matches!(g.starttls.as_str(), "all" | "some" | "none");
         let with_tls = matches!(g.starttls.as_str(), "all" | "some");
@@ -132,7 +184,7 @@ impl GroupStats {
         let dmarc_valid = g.dmarc_status == "valid";
         let policy = g.dmarc_policy.as_deref();
         let known = |status: &str| !matches!(status, "temperror" | "not_queried" | "");
-        let answers: [Option<bool>; 22] = [
+        [
             (!d.excluded).then_some(matches!(d.mx_source.as_str(), "explicit" | "implicit")),
             known_tls.then(|| g.starttls == "all"),
             known_tls.then(|| g.starttls == "some"),
@@ -154,14 +206,9 @@ impl GroupStats {
             matches!(d.dnssec_status.as_str(), "secure" | "insecure" | "bogus" | "indeterminate")
                 .then(|| d.dnssec_status == "secure"),
             matches!(d.dane.as_str(), "all" | "some" | "none").then(|| d.dane == "all"),
-            matches!(d.client_tls.as_str(), "all" | "some" | "none").then(|| d.client_tls == "all"),
+            d.client_tls_all(),
             d.client_plaintext_auth,
-        ];
-        for (tally, answer) in self.tallies.iter_mut().zip(answers) {
-            if let Some(hit) = answer {
-                tally.add(w, hit);
-            }
-        }
+        ]
     }
 }
 
@@ -178,6 +225,17 @@ pub struct Report {
     pub cert_verdicts: BTreeMap<String, u64>,
     /// Graded domains, worst first, for the HTML table: (domain, group, grade, findings).
     pub graded: Vec<(String, String, char, String)>,
+    /// The provider view: per mail provider (`mx_provider`), its domains and the four columns.
+    pub providers: HashMap<String, ProviderStats>,
+}
+
+impl Report {
+    /// The providers, most domains first (then by name).
+    pub fn providers_by_size(&self) -> Vec<(&String, &ProviderStats)> {
+        let mut v: Vec<_> = self.providers.iter().collect();
+        v.sort_by(|a, b| b.1.domains.cmp(&a.1.domains).then_with(|| a.0.cmp(b.0)));
+        v
+    }
 }
 
 /// Most domain lines in the HTML table (the worst grades first); `domains.csv` has them all.
@@ -307,6 +365,8 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         col::DANE,
         col::CLIENT_TLS,
         col::CLIENT_PLAINTEXT_AUTH,
+        col::CLIENT_DECLARED_PLAIN,
+        col::MX_PROVIDER,
         col::SPF_IPV4_AUTHORIZED,
     ];
     for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
@@ -330,6 +390,8 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
             dane: s(col::DANE),
             client_tls: s(col::CLIENT_TLS),
             client_plaintext_auth: r.bool(col::CLIENT_PLAINTEXT_AUTH),
+            client_declared_plain: r.bool(col::CLIENT_DECLARED_PLAIN),
+            mx_provider: r.str(col::MX_PROVIDER).map(str::to_string),
             grade: GradeInput {
                 starttls: s(col::STARTTLS),
                 tls_cert_valid: s(col::TLS_CERT_VALID),
@@ -340,11 +402,20 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
                 spf_outcome: s(col::SPF_OUTCOME),
                 spf_ipv4_authorized: r.f64(col::SPF_IPV4_AUTHORIZED).map(|v| v as u64),
                 client_plaintext_auth: r.bool(col::CLIENT_PLAINTEXT_AUTH),
+                client_declared_plain: r.bool(col::CLIENT_DECLARED_PLAIN),
                 hosts_without_tls: m.map(|m| m.without_tls.clone()).unwrap_or_default(),
             },
         };
         report.groups.entry(facts.group.clone()).or_default().add(&facts);
         report.groups.entry(ALL.to_string()).or_default().add(&facts);
+        if let Some(provider) = &facts.mx_provider {
+            let key = if report.providers.len() < MAX_PROVIDERS || report.providers.contains_key(provider) {
+                provider.clone()
+            } else {
+                OTHER_PROVIDERS.to_string()
+            };
+            report.providers.entry(key).or_default().add(&facts, &answers(&facts));
+        }
         let g = grade::grade(&facts.grade);
         *report.grades.entry(g.grade).or_default() += 1;
         let hosts = if facts.grade.hosts_without_tls.is_empty() {
@@ -398,6 +469,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     report.graded.truncate(HTML_TABLE_ROWS);
     write_groups(&out.join("groups.csv"), &report)?;
     write_four_columns(&out.join("four_columns.csv"), &report)?;
+    write_providers(&out.join("providers.csv"), &report)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
     std::fs::write(out.join("index.html"), html::render(&report, None, lang))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
@@ -502,6 +574,26 @@ fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
 fn write_four_columns(path: &Path, report: &Report) -> Result<(), ReadError> {
     let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string()];
     write_share_table(path, report, &["group", "domains"], cells, &FOUR_COLUMNS)
+}
+
+/// `providers.csv`: the provider view, one row per mail provider (the registrable domain of the
+/// primary MX host), most domains first: its domains and the four columns.
+fn write_providers(path: &Path, report: &Report) -> Result<(), ReadError> {
+    let mut w = SafeWriter::from_path(path).map_err(csv_error(path))?;
+    let mut header = vec!["provider".to_string(), "domains".to_string()];
+    for (name, _) in FOUR_COLUMNS {
+        header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));
+    }
+    w.write_record(&header).map_err(csv_error(path))?;
+    for (name, p) in report.providers_by_size() {
+        let mut row = vec![name.clone(), p.domains.to_string()];
+        for t in &p.four {
+            row.extend(tally_cells(t));
+        }
+        w.write_record(&row).map_err(csv_error(path))?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// A short table for the terminal: per group, the headline shares (percent, with the interval).

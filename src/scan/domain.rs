@@ -28,7 +28,7 @@ use futures::FutureExt;
 use super::Engine;
 use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
 use super::targets::{self, FetchFrom, Resolved};
-use crate::client::{self, Endpoint, SrvStep};
+use crate::client::{self, Endpoint, Source, SrvStep};
 use crate::dns::{DEADLINE_DETAIL, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry, MxSecurity, OutcomeKind};
 use crate::input::Entry;
 use crate::policy::dkim::{self, DkimResult};
@@ -140,7 +140,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
                 let host = format!("autoconfig.{name}");
                 let fetched =
                     targets::fetch(e, &host, ip, "/mail/config-v1.1.xml", client::autoconfig::MAX_AUTOCONFIG_BYTES);
-                read_autoconfig(fetched.await, &name)
+                read_autoconfig(fetched.await)
             }
             Some(Err(failure)) => Err(failure),
             None if client_on => Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())),
@@ -159,14 +159,18 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         return finish(s, &budget, e);
     }
 
-    // 4. Client endpoints beyond SRV: the autoconfig file's, else guesses; resolved, then probed.
+    // 4. Client endpoints beyond SRV: the first configuration published (autoconfig at the domain,
+    // its well-known URL, the ISPDB by the domain); when the domain published nothing at all, what
+    // its mail provider tells mail apps (found once per run per provider), or guesses under the
+    // domain when it is its own mail host. Then resolved and probed.
+    let settings = &e.config.client;
     let client = &mut s.client;
     client.targets = srv_rows.into_iter().flatten().collect();
-    let mut endpoints: Vec<Endpoint> = srv.endpoints.clone();
-    let servers = match autoconfig {
-        Ok(servers) => {
+    let mut more: Vec<Endpoint> = match autoconfig {
+        Ok(file) => {
             client.autoconfig = (FetchOutcome::Ok, None);
-            servers
+            client.provider_id = file.provider_id.clone();
+            client::declared_endpoints(&file.servers, &name, Source::Autoconfig, settings)
         }
         Err((outcome, detail)) => {
             client.lookups_failed |= outcome == FetchOutcome::AddressLookupFailed;
@@ -174,21 +178,49 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
             Vec::new()
         }
     };
-    let before = endpoints.len();
-    client::add_autoconfig(&mut endpoints, servers, &e.config.client);
-    let mut more: Vec<Endpoint> = endpoints[before..].to_vec();
-    let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
-    // Guesses only where they can exist: a domain that is its own mail host (an MX under the domain,
-    // or an implicit MX) may run mail.<domain> and its kin; one hosted elsewhere rarely does.
+    if more.is_empty() && settings.well_known {
+        let (found, failed, id) = well_known(e, &name, &mut budget).await;
+        more = found;
+        s.client.lookups_failed |= failed;
+        s.client.provider_id = id;
+    }
+    if more.is_empty()
+        && let Some(p) = settings.ispdb.lookup(&name)
+    {
+        more = client::declared_endpoints(&p.config.servers, &name, Source::Ispdb, settings);
+        s.client.provider_id = Some(p.id.clone());
+    }
     let own_mail_host = s.mx_hosts.iter().any(|m| m.host == name || m.host.ends_with(&format!(".{name}")));
-    let nothing_published = endpoints.is_empty() && srv.not_offered.is_empty() && own_mail_host;
+    let nothing_published = more.is_empty() && srv.endpoints.is_empty() && srv.not_offered.is_empty();
+    let provider = s.mx_provider();
+    let own_org = crate::domain::organizational_domain(&name);
+    if nothing_published
+        && !own_mail_host
+        && settings.via_mx
+        && let Some(provider) = provider.filter(|p| *p != own_org && *p != name)
+    {
+        let found = e.providers.get(e, &provider).await;
+        if let Some(source) = found.source {
+            more = client::declared_endpoints(&found.servers, &name, source, settings);
+            if source == Source::GuessMx {
+                more.iter_mut().for_each(|ep| ep.declared = None);
+            }
+            s.client.provider_id = found.id.clone();
+        }
+        s.client.lookups_failed |= more.is_empty() && found.failed;
+    }
+    s.client.config_source = more.first().map(|ep| ep.source);
+    let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
     let mut guessed_failed = false;
     let found = e
         .resolving(
             &mut budget,
             Box::pin(async {
-                if nothing_published {
-                    let (guesses, failed) = client::guesses(&e.dns, &e.config.guard, &name, &e.config.client).await;
+                // Guesses only where they can exist: a domain that is its own mail host (an MX under
+                // the domain, or an implicit MX) may run mail.<domain> and its kin.
+                if nothing_published && own_mail_host {
+                    let (guesses, failed) =
+                        client::guesses(&e.dns, &e.config.guard, &name, Source::Guess, &e.config.client).await;
                     guessed_failed = failed;
                     more = guesses;
                     resolved_more = more.iter().map(|_| Resolved::pending()).collect();
@@ -204,6 +236,9 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         )
         .await;
     let client = &mut s.client;
+    if client.config_source.is_none() {
+        client.config_source = more.first().map(|ep| ep.source);
+    }
     client.lookups_failed |= guessed_failed || !found;
     client.endpoints = srv.endpoints.len() + more.len();
     let rows =
@@ -211,6 +246,31 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     client.targets.extend(Box::pin(rows).await.into_iter().flatten());
     finish(s, &budget, e)
 }
+
+/// The autoconfig file at `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml`: its
+/// endpoints, whether the domain's address lookup failed, and the file's provider id.
+async fn well_known(e: &Engine, name: &str, budget: &mut Budget) -> (Vec<Endpoint>, bool, Option<String>) {
+    let mut resolved = Resolved::pending();
+    e.resolving(budget, async { resolved = targets::resolve_own_host(e, name).await }).await;
+    match targets::fetch_address(e, name, &resolved) {
+        Ok(ip) => {
+            let fetched =
+                targets::fetch(e, name, ip, WELL_KNOWN_AUTOCONFIG, client::autoconfig::MAX_AUTOCONFIG_BYTES).await;
+            match read_autoconfig(fetched) {
+                Ok(file) => {
+                    let found =
+                        client::declared_endpoints(&file.servers, name, Source::AutoconfigWellKnown, &e.config.client);
+                    (found, false, file.provider_id)
+                }
+                Err(_) => (Vec::new(), false, None),
+            }
+        }
+        Err((outcome, _)) => (Vec::new(), outcome == FetchOutcome::AddressLookupFailed, None),
+    }
+}
+
+/// The well-known path of a domain's autoconfig file.
+pub(crate) const WELL_KNOWN_AUTOCONFIG: &str = "/.well-known/autoconfig/mail/config-v1.1.xml";
 
 fn finish(mut s: DomainScan, budget: &Budget, e: &Engine) -> DomainScan {
     if budget.expired {
@@ -223,18 +283,15 @@ fn finish(mut s: DomainScan, budget: &Budget, e: &Engine) -> DomainScan {
     s
 }
 
-/// Reads a fetched autoconfig file: its servers, or why there are none.
-fn read_autoconfig(
-    fetched: crate::policy::Fetched,
-    domain: &str,
-) -> Result<Vec<client::autoconfig::Server>, (FetchOutcome, String)> {
+/// Reads a fetched autoconfig file, or says why there is none.
+fn read_autoconfig(fetched: crate::policy::Fetched) -> Result<client::autoconfig::ConfigFile, (FetchOutcome, String)> {
     let response = fetched?;
     if response.status != 200 {
         return Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)));
     }
     std::str::from_utf8(&response.body)
         .map_err(|e| e.to_string())
-        .and_then(|x| client::autoconfig::parse_autoconfig(x, domain))
+        .and_then(client::autoconfig::parse)
         .map_err(|e| (FetchOutcome::SyntaxError, e))
 }
 

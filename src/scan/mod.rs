@@ -16,6 +16,7 @@
 
 mod domain;
 pub mod progress;
+mod provider;
 pub mod result;
 pub mod runner;
 mod targets;
@@ -100,6 +101,8 @@ pub(crate) struct Engine {
     pub(crate) resolve_slots: Semaphore,
     pub(crate) internal_errors: AtomicU64,
     pub(crate) domain_timeouts: AtomicU64,
+    /// What each mail provider tells mail apps, found once per run.
+    pub(crate) providers: provider::Providers,
 }
 
 fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
@@ -250,6 +253,7 @@ pub async fn run_until(
         resolve_slots: Semaphore::new(config.concurrency.max(1)),
         internal_errors: AtomicU64::new(0),
         domain_timeouts: AtomicU64::new(0),
+        providers: provider::Providers::default(),
         config: config.clone(),
     });
     let bar = progress::Progress::start(&config, total, engine.clone());

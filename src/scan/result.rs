@@ -107,7 +107,7 @@ pub struct ClientScan {
     pub probed: bool,
     /// The domain accepts no mail (null MX, or no MX and no address): nothing was looked for.
     pub no_mail: bool,
-    /// Endpoints found (SRV, autoconfig or guesses), before the per-domain cap.
+    /// Endpoints found (SRV, configurations or guesses), after the per-domain cap.
     pub endpoints: usize,
     /// Protocols whose SRV record says "not offered" (target `.`).
     pub srv_not_offered: Vec<Protocol>,
@@ -116,6 +116,11 @@ pub struct ClientScan {
     pub lookups_failed: bool,
     /// How the autoconfig fetch went, and why it failed.
     pub autoconfig: (FetchOutcome, Option<String>),
+    /// The discovery step that gave the endpoints beyond SRV (a configuration or guesses).
+    pub config_source: Option<crate::client::Source>,
+    /// The provider id of the configuration used (its `emailProvider id`, the ISPDB file's, or
+    /// the provider's registrable domain for guesses under it).
+    pub provider_id: Option<String>,
     /// One entry per (endpoint, IP).
     pub targets: Vec<ClientTarget>,
 }

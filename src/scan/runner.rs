@@ -983,7 +983,13 @@ mod tests {
         let runner = Runner::new(limits(1000.0, 4), kit());
         // Nothing listens on 127.31.0.1 port 1: each probe ends at once, refused.
         let ip: IpAddr = "127.31.0.1".parse().unwrap();
-        let ep = |host: &str, source| Endpoint { protocol: client::Protocol::Imap, host: host.into(), port: 1, source };
+        let ep = |host: &str, source| Endpoint {
+            protocol: client::Protocol::Imap,
+            host: host.into(),
+            port: 1,
+            source,
+            declared: None,
+        };
         let guess = ep("mail.a.test", Source::Guess);
         let first = runner.client(&guess, ip, false).await;
         assert!(matches!(first.report.attempt, Attempt::Failed(_)) && !first.cached);

@@ -197,9 +197,27 @@ impl ClientScan {
         let seen: Vec<bool> = self.targets.iter().filter_map(|t| t.probe.report.plaintext_auth).collect();
         (!seen.is_empty()).then(|| seen.contains(&true))
     }
+
+    /// `client_declared_plain`: the configuration the domain's users are given (autoconfig or ISPDB)
+    /// declares some endpoint without TLS (`socketType` plain): `true`; it declares only TLS:
+    /// `false`; no configuration file was found: `None`.
+    pub fn declared_plain(&self) -> Option<bool> {
+        let declared: Vec<bool> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.endpoint.declared.as_ref())
+            .map(|d| d.socket == crate::client::autoconfig::SocketType::Plain)
+            .collect();
+        (!declared.is_empty()).then(|| declared.contains(&true))
+    }
 }
 
 impl DomainScan {
+    /// The domain's mail provider: the registrable domain of its primary MX host.
+    pub fn mx_provider(&self) -> Option<String> {
+        crate::client::mx_provider(self.mx_hosts.iter().map(|m| (m.preference, m.host.as_str())))
+    }
+
     /// The `starttls` summary.
     pub fn starttls(&self) -> StarttlsSummary {
         match self.mx_source {

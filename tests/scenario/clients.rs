@@ -10,6 +10,7 @@ use mailcensus::testkit::dataset::Row;
 use mailcensus::testkit::https::{FakeHttps, Reply};
 use mailcensus::testkit::mailbox::{FakeMailbox, Service};
 use mailcensus::testkit::pki::Validity;
+use mailcensus::testkit::smtp::{Behaviour, Posture};
 
 use crate::world::World;
 
@@ -209,4 +210,243 @@ async fn client_endpoints_are_found_and_probed() {
         }
     }
     assert!(seen > 20, "the servers were talked to ({seen} commands)");
+}
+
+/// Discovery in the mail apps' order (block 127.36.0.0/16): the ISP database by the domain, then by
+/// the MX provider, then the autoconfig file at the provider, then guesses under the provider, each
+/// found once per run per provider; the precedence between the steps; the well-known URL when asked
+/// for; a provider whose names fail to resolve (unknown, not "not found"); and a provider whose
+/// published settings say "no TLS" (the finding, next to what its servers really do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_follows_the_mail_apps_order() {
+    use mailcensus::client::autoconfig;
+    use mailcensus::client::ispdb::Ispdb;
+    use mailcensus::testkit::dns::Fault;
+    let mut w = World::new(36);
+    let mut servers: Vec<FakeMailbox> = Vec::new();
+    let mut https: Vec<FakeHttps> = Vec::new();
+    let mut mailbox = async |w: &mut World, host: &str, protocols: &[Protocol]| {
+        let ip = w.block.next_ip();
+        w.zone.addr(host, ip);
+        let cert = w.ca.leaf(&[host], Validity::Current).server_config(false);
+        for p in protocols {
+            let service = match p {
+                Protocol::Imaps => Service::Imaps(cert.clone()),
+                Protocol::Imap => Service::Imap { starttls: Some(cert.clone()), login_disabled: true },
+                Protocol::Pop3 => Service::Pop3 { stls: Some(cert.clone()), user_before_tls: false },
+                Protocol::Submissions => Service::Submissions(cert.clone()),
+                Protocol::Submission => Service::Submission { starttls: Some(cert.clone()), auth_before_tls: false },
+                Protocol::Pop3s => Service::Pop3s(cert.clone()),
+            };
+            servers.push(FakeMailbox::spawn(SocketAddr::new(ip, port(*p)), service).await.unwrap());
+        }
+    };
+    let xml = |id: &str, domains: &[&str], entries: &[(&str, &str, Protocol, &str)]| {
+        let domains: String = domains.iter().map(|d| format!("<domain>{d}</domain>")).collect();
+        let servers: String = entries
+            .iter()
+            .map(|(kind, host, p, socket)| {
+                let tag = if *kind == "smtp" { "outgoingServer" } else { "incomingServer" };
+                format!(
+                    "<{tag} type=\"{kind}\"><hostname>{host}</hostname><port>{}</port><socketType>{socket}</socketType><authentication>password-cleartext</authentication></{tag}>",
+                    port(*p)
+                )
+            })
+            .collect();
+        format!(
+            r#"<clientConfig version="1.1"><emailProvider id="{id}">{domains}{servers}</emailProvider></clientConfig>"#
+        )
+    };
+    let mut https_at = async |w: &mut World, host: &str, body: String| {
+        let ip = w.block.next_ip();
+        w.zone.addr(host, ip);
+        let cert = w.ca.leaf(&[host], Validity::Current).server_config(false);
+        let reply = Reply::Fixed { status: 200, content_type: "text/xml".into(), body };
+        https.push(FakeHttps::spawn(SocketAddr::new(ip, HTTPS_PORT), cert, reply).await.unwrap());
+    };
+
+    // The ISP database of this test: the ISP itself (by domain: its customers' addresses are at
+    // isp.test), and a mail provider known by its MX (mxprov.test). The ISP still tells its users to
+    // fetch mail with POP3 in the clear.
+    mailbox(&mut w, "imap.isp.test", &[Protocol::Imaps]).await;
+    mailbox(&mut w, "pop.isp.test", &[Protocol::Pop3]).await;
+    mailbox(&mut w, "imap.mxprov.test", &[Protocol::Imaps]).await;
+    let mut db = Ispdb::empty();
+    let isp = xml(
+        "isp.test",
+        &["isp.test", "f-prec.test"],
+        &[("imap", "imap.isp.test", Protocol::Imaps, "SSL"), ("pop3", "pop.isp.test", Protocol::Pop3, "plain")],
+    );
+    db.add("isp.test.xml", autoconfig::parse(&isp).unwrap());
+    let mxprov = xml("mxprov.test", &["mxprov.test"], &[("imap", "imap.mxprov.test", Protocol::Imaps, "SSL")]);
+    db.add("mxprov.test.xml", autoconfig::parse(&mxprov).unwrap());
+
+    // A provider with an autoconfig file of its own, and one with only conventional names.
+    mailbox(&mut w, "mail.acprov.test", &[Protocol::Imaps, Protocol::Submission]).await;
+    let ac = xml(
+        "acprov.test",
+        &["acprov.test"],
+        &[
+            ("imap", "mail.acprov.test", Protocol::Imaps, "SSL"),
+            ("smtp", "mail.acprov.test", Protocol::Submission, "STARTTLS"),
+        ],
+    );
+    https_at(&mut w, "autoconfig.acprov.test", ac).await;
+    mailbox(&mut w, "imap.gprov.test", &[Protocol::Imaps]).await;
+    mailbox(&mut w, "smtp.gprov.test", &[Protocol::Submissions]).await;
+    w.zone.exists("gprov.test");
+    // A provider whose name servers fail.
+    for name in [
+        "autoconfig.failprov.test",
+        "imap.failprov.test",
+        "smtp.failprov.test",
+        "mail.failprov.test",
+        "pop.failprov.test",
+    ] {
+        w.zone.fault(name, Fault::ServFail);
+    }
+    // The domains' own autoconfig and well-known files.
+    mailbox(&mut w, "mail.e-prec.test", &[Protocol::Imaps]).await;
+    let e_auto = xml("e-prec.test", &["e-prec.test"], &[("imap", "mail.e-prec.test", Protocol::Imaps, "SSL")]);
+    https_at(&mut w, "autoconfig.e-prec.test", e_auto).await;
+    mailbox(&mut w, "mail.g-wellknown.test", &[Protocol::Imaps]).await;
+    let g_auto =
+        xml("g-wellknown.test", &["g-wellknown.test"], &[("imap", "mail.g-wellknown.test", Protocol::Imaps, "SSL")]);
+    https_at(&mut w, "g-wellknown.test", g_auto).await;
+
+    // MX hosts: nothing listens (only the client side matters here), but the ISP's own MX works so
+    // that it is graded.
+    let mx_cert = w.ca.leaf(&["mx.isp.test"], Validity::Current).server_config(false);
+    w.mx("isp.test", "mx.isp.test", Behaviour::new(Posture::StartTls(mx_cert))).await;
+    let mx_ip = w.block.next_ip();
+    for (domain, mx) in [
+        ("b-viamx.test", "mx1.mxprov.test"),
+        ("c-acmx.test", "mx.acprov.test"),
+        ("c2-acmx.test", "mx.acprov.test"),
+        ("d-guessmx.test", "mx.gprov.test"),
+        ("d2-guessmx.test", "mx.gprov.test"),
+        ("e-prec.test", "mx1.mxprov.test"),
+        ("f-prec.test", "mx.acprov.test"),
+        ("g-wellknown.test", "mx.gprov.test"),
+        ("h-srv.test", "mx.gprov.test"),
+        ("i-fail.test", "mx.failprov.test"),
+        ("j-nothing.test", "mx.nothing.test"),
+    ] {
+        w.zone.mx(domain, 10, mx).addr(mx, mx_ip);
+    }
+    w.zone.srv("_imaps._tcp.h-srv.test", 0, port(Protocol::Imaps), "imap.gprov.test");
+    w.zone.exists("nothing.test");
+
+    let input = "domain\nisp.test\nb-viamx.test\nc-acmx.test\nc2-acmx.test\nd-guessmx.test\nd2-guessmx.test\ne-prec.test\nf-prec.test\ng-wellknown.test\nh-srv.test\ni-fail.test\nj-nothing.test\n";
+    let scan = w
+        .scan("discovery", input, |c| {
+            c.https_port = HTTPS_PORT;
+            c.client.ports = Protocol::ALL.iter().map(|p| (*p, port(*p))).collect();
+            c.client.ispdb = std::sync::Arc::new(db);
+            c.client.well_known = true;
+            c.dns.late_retries = 0;
+        })
+        .await;
+    let rows = mailcensus::testkit::dataset::read_rows(&scan.out.join("client_endpoints")).unwrap();
+    let of = |d: &str| rows.iter().filter(|r| r["domain"].str() == Some(d)).collect::<Vec<&Row>>();
+    let found = |d: &str| {
+        let mut v: Vec<(String, String, String)> = of(d)
+            .iter()
+            .map(|r| {
+                let s = |c: &str| r[c].str().unwrap_or("-").to_string();
+                (s("client_source"), s("client_protocol"), s("client_host"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let t = |s: &str, p: &str, h: &str| (s.to_string(), p.to_string(), h.to_string());
+    let domain = |d: &str, c: &str| scan.domain(d)[c].str().map(str::to_string);
+
+    // The ISP database by the domain: what the ISP tells its users, and what its servers do.
+    assert_eq!(found("isp.test"), vec![t("ispdb", "imaps", "imap.isp.test"), t("ispdb", "pop3", "pop.isp.test")]);
+    assert_eq!(domain("isp.test", "client_config_source").as_deref(), Some("ispdb"));
+    assert_eq!(domain("isp.test", "client_provider_id").as_deref(), Some("isp.test"));
+    assert_eq!(domain("isp.test", "mx_provider").as_deref(), Some("isp.test"));
+    assert_eq!(scan.domain("isp.test")["client_declared_plain"].bool(), Some(true));
+    let pop = of("isp.test").into_iter().find(|r| r["client_protocol"].str() == Some("pop3")).unwrap();
+    assert_eq!(pop["client_declared_socket"].str(), Some("plain"));
+    assert_eq!(pop["client_declared_cleartext_password"].bool(), Some(true));
+    assert_eq!(pop["client_declared_auth"].list()[0].str(), Some("password_cleartext"));
+    // Declared plain, observed: the server offers STLS, so the observation alone says "all".
+    assert_eq!(domain("isp.test", "client_tls").as_deref(), Some("all"));
+    assert_eq!((pop["probe_status"].str(), pop["tls_version"].str()), (Some("done"), Some("tls1_3")), "{pop:#?}");
+
+    // By the MX: the provider in the ISP database, its autoconfig file, its conventional names.
+    assert_eq!(found("b-viamx.test"), vec![t("ispdb_mx", "imaps", "imap.mxprov.test")]);
+    assert_eq!(domain("b-viamx.test", "mx_provider").as_deref(), Some("mxprov.test"));
+    assert_eq!(domain("b-viamx.test", "client_tls").as_deref(), Some("all"));
+    assert_eq!(scan.domain("b-viamx.test")["client_declared_plain"].bool(), Some(false));
+    for d in ["c-acmx.test", "c2-acmx.test"] {
+        assert_eq!(
+            found(d),
+            vec![t("autoconfig_mx", "imaps", "mail.acprov.test"), t("autoconfig_mx", "submission", "mail.acprov.test")],
+            "{d}"
+        );
+        assert_eq!(domain(d, "client_tls").as_deref(), Some("all"));
+    }
+    let guessed = vec![
+        t("guess_mx", "imap", "imap.gprov.test"),
+        t("guess_mx", "imaps", "imap.gprov.test"),
+        t("guess_mx", "submission", "smtp.gprov.test"),
+        t("guess_mx", "submissions", "smtp.gprov.test"),
+    ];
+    for d in ["d-guessmx.test", "d2-guessmx.test"] {
+        assert_eq!(found(d), guessed, "{d}");
+        assert_eq!(domain(d, "client_tls").as_deref(), Some("all"), "{d}");
+        assert_eq!(domain(d, "client_config_source").as_deref(), Some("guess_mx"));
+        assert!(scan.domain(d)["client_declared_plain"].is_null(), "guesses declare nothing");
+        assert!(of(d).iter().all(|r| r["client_declared_socket"].is_null()));
+    }
+    // Once per run per provider: each provider endpoint was connected to for one domain only.
+    for host in ["mail.acprov.test", "imap.gprov.test", "smtp.gprov.test"] {
+        let own: Vec<_> = rows
+            .iter()
+            .filter(|r| r["client_host"].str() == Some(host) && r["probe_cached"].bool() == Some(false))
+            .map(|r| r["client_protocol"].str().unwrap().to_string())
+            .collect();
+        let mut distinct = own.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(own.len(), distinct.len(), "{host} probed more than once per protocol: {own:?}");
+    }
+    assert!(!scan.queries.asked("autoconfig.mxprov.test"), "the ISPDB answered: no fetch at the provider");
+    assert!(scan.queries.asked("autoconfig.gprov.test"), "no ISPDB entry: the provider's autoconfig is tried");
+
+    // Precedence: the domain's own autoconfig beats the ISP database and the MX; the ISP database by
+    // the domain beats the MX's provider; SRV records alone stop the provider steps.
+    assert_eq!(found("e-prec.test"), vec![t("autoconfig", "imaps", "mail.e-prec.test")]);
+    assert_eq!(found("f-prec.test"), vec![t("ispdb", "imaps", "imap.isp.test"), t("ispdb", "pop3", "pop.isp.test")]);
+    assert_eq!(found("h-srv.test"), vec![t("srv", "imaps", "imap.gprov.test")]);
+    // The well-known URL at the domain itself, when autoconfig.<domain> gave nothing.
+    assert_eq!(found("g-wellknown.test"), vec![t("autoconfig_well_known", "imaps", "mail.g-wellknown.test")]);
+    assert_eq!(domain("g-wellknown.test", "client_autoconfig").as_deref(), Some("no_address"));
+
+    // A provider whose names SERVFAIL: unknown, never "not found"; a provider with nothing: not found.
+    assert_eq!(domain("i-fail.test", "client_tls").as_deref(), Some("dns_failed"));
+    assert!(of("i-fail.test").is_empty());
+    assert_eq!(domain("j-nothing.test", "client_tls").as_deref(), Some("not_found"));
+    assert!(scan.queries.asked("imap.nothing.test") && scan.queries.asked("autoconfig.nothing.test"));
+    assert!(scan.domain("j-nothing.test")["client_provider_id"].is_null());
+
+    // The report: the provider view, and the declared-plain finding with its remedy.
+    mailcensus::report::run(&scan.out, mailcensus::report::grade::Lang::En).unwrap();
+    let providers = std::fs::read_to_string(scan.out.join("report/providers.csv")).unwrap();
+    let line = |p: &str| providers.lines().find(|l| l.starts_with(&format!("{p},"))).map(str::to_string);
+    assert!(line("gprov.test").unwrap().starts_with("gprov.test,4,"), "{providers}");
+    assert!(line("acprov.test").unwrap().starts_with("acprov.test,3,"), "{providers}");
+    let isp_row = line("isp.test").unwrap();
+    // The client-to-server column fails for the ISP: 0 of 1, whatever its servers do.
+    let cells: Vec<&str> = isp_row.split(',').collect();
+    assert_eq!((cells[10], cells[13]), ("0.000000", "1"), "{providers}");
+    let graded = std::fs::read_to_string(scan.out.join("report/domains.csv")).unwrap();
+    let isp_line = graded.lines().find(|l| l.starts_with("isp.test,")).unwrap();
+    assert!(isp_line.contains("client_declared_plain") && isp_line.contains("SSL/TLS or STARTTLS"), "{isp_line}");
+    let page = std::fs::read_to_string(scan.out.join("report/index.html")).unwrap();
+    assert!(page.contains("id=\"providers\"") && page.contains("<td>gprov.test</td>"));
 }
