@@ -67,6 +67,7 @@ pub fn bench_config(world: &RunningWorld, out: std::path::PathBuf, options: &Ben
     c.client.ports =
         crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
     c.only_checks(&options.checks);
+    c.client.ispdb = world.ispdb();
     c.dns.dnssec = false;
     c.dns.qps = options.dns_qps;
     c.dns.backend = options.backend;

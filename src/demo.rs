@@ -41,6 +41,7 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
     c.client.ports =
         crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
     c.https_timeout = Duration::from_secs(3);
+    c.client.ispdb = world.ispdb();
     c
 }
 
@@ -53,7 +54,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         "mailcensus scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port {} --ehlo-name {} \
          --dns-timeout 2 --dns-qps {} --connect-timeout 2 --read-timeout 3 --probe-timeout 10 --concurrency {} \
          --retries 1 --retry-delay 0.1 --no-dnssec --https-port {} --https-timeout 3{ports} \
-         --probe-rate {} --per-ip-rate {}",
+         --probe-rate {} --per-ip-rate {} --ispdb {}",
         world.input_file().display(),
         out.display(),
         world.resolver(),
@@ -64,7 +65,8 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         c.concurrency,
         c.https_port,
         c.limits.probe_rate,
-        c.limits.smtp.per_ip_rate
+        c.limits.smtp.per_ip_rate,
+        world.ispdb_dir().display()
     )
 }
 

@@ -307,7 +307,41 @@ impl DomainSpec {
 }
 
 /// The DNS suffix of the cloud provider's vanity MX names.
-pub const CLOUD_SUFFIX: &str = "mail.cloud.world.test";
+pub const CLOUD_SUFFIX: &str = "mail.cloud.test";
+/// The cloud provider's registrable domain: its mail-app settings are at `autoconfig.cloud.test`,
+/// naming `imap.cloud.test` and `smtp.cloud.test` (the Microsoft 365 pattern: customers publish
+/// nothing, mail apps find the provider through the MX).
+pub const CLOUD_DOMAIN: &str = "cloud.test";
+
+/// The registrable domain of provider `p` (its MX hosts are `mx<k>.p<p>.test`): a domain of its
+/// own, as mail providers' are, so that the MX leads mail apps to the provider.
+pub fn provider_domain(p: usize) -> String {
+    format!("p{p}.test")
+}
+
+/// What a provider tells its customers' mail apps, found through their MX.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderClients {
+    /// Nothing: its customers' `client_tls` is `not_found`.
+    Nothing,
+    /// Conventional names: `imap.<provider>` and `smtp.<provider>` resolve (to the hosting address):
+    /// found as guesses under the provider (IMAPS, IMAP, submissions, submission).
+    Names,
+    /// An entry in the ISP database (the world's, written as `ispdb/p<p>.test.xml`): IMAPS at
+    /// `imap.<provider>`, and POP3 at `pop.<provider>` declared `plain` (the server still offers STLS).
+    Ispdb,
+}
+
+impl ProviderClients {
+    /// Provider `p`'s: every third provider each.
+    pub fn of(p: usize) -> Self {
+        match p % 3 {
+            1 => Self::Names,
+            2 => Self::Ispdb,
+            _ => Self::Nothing,
+        }
+    }
+}
 /// The group label of the cloud provider's domains.
 pub const CLOUD_GROUP: &str = "Cloud 1";
 /// Addresses in the cloud provider's pool.
@@ -427,7 +461,7 @@ impl World {
                         d.pick(kind.posture_mix())
                     };
                     let host = MxHost {
-                        name: format!("mx{}.p{}.{SUFFIX}", k + 1, p),
+                        name: format!("mx{}.{}", k + 1, provider_domain(p as usize)),
                         ip: nth_ip(config.first_ip, next_ip),
                         posture,
                         preference: 10 * (k as u16 + 1),
@@ -465,7 +499,7 @@ impl World {
     pub fn mta_sts_policy(&self, spec: &DomainSpec) -> String {
         let pattern = match spec.mail {
             Mail::Cloud => format!("*.{CLOUD_SUFFIX}"),
-            _ => format!("*.p{}.{SUFFIX}", spec.provider),
+            _ => format!("*.{}", provider_domain(spec.provider)),
         };
         format!("version: STSv1\nmode: enforce\nmx: {pattern}\nmax_age: 86400\n")
     }
@@ -493,6 +527,9 @@ impl World {
                 Some(s) if s.mta_sts => (200, "text/plain".into(), self.mta_sts_policy(&s)),
                 _ => not_found,
             },
+            "/mail/config-v1.1.xml" if host.split(':').next() == Some(&format!("autoconfig.{CLOUD_DOMAIN}")) => {
+                (200, "text/xml".into(), self.cloud_autoconfig_xml())
+            }
             "/mail/config-v1.1.xml" => match spec("autoconfig.") {
                 Some(s) if s.autoconfig => (200, "text/xml".into(), self.autoconfig_xml(&s)),
                 _ => not_found,
@@ -577,13 +614,46 @@ impl World {
         (i < self.config.domains).then_some(i)
     }
 
-    /// The MX host of a name `mx<k>.p<p>.world.test`.
+    /// The MX host of a name `mx<k>.p<p>.test`.
     pub fn mx_host(&self, name: &str) -> Option<&MxHost> {
-        let rest = name.strip_suffix(SUFFIX)?.strip_suffix('.')?;
-        let (mx, p) = rest.split_once('.')?;
-        let k: usize = mx.strip_prefix("mx")?.parse().ok()?;
-        let p: usize = p.strip_prefix('p')?.parse().ok()?;
+        let (label, p) = self.provider_name(name)?;
+        let k: usize = label.strip_prefix("mx")?.parse().ok()?;
         self.providers.get(p)?.mx.get(k.checked_sub(1)?)
+    }
+
+    /// A name `<label>.p<p>.test` under a provider of this world: (label, p).
+    fn provider_name<'a>(&self, name: &'a str) -> Option<(&'a str, usize)> {
+        let (label, rest) = name.split_once('.')?;
+        let p: usize = rest.strip_suffix(".test")?.strip_prefix('p')?.parse().ok()?;
+        (p < self.providers.len()).then_some((label, p))
+    }
+
+    /// The ISP database files of this world: one per [`ProviderClients::Ispdb`] provider.
+    pub fn ispdb_files(&self) -> Vec<(String, String)> {
+        use crate::probe::client::Protocol;
+        (0..self.providers.len())
+            .filter(|p| ProviderClients::of(*p) == ProviderClients::Ispdb)
+            .map(|p| {
+                let d = provider_domain(p);
+                let xml = format!(
+                    r#"<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="{d}"><domain>{d}</domain><displayName>Provider {p}</displayName><incomingServer type="imap"><hostname>imap.{d}</hostname><port>{imaps}</port><socketType>SSL</socketType><authentication>password-cleartext</authentication></incomingServer><incomingServer type="pop3"><hostname>pop.{d}</hostname><port>{pop3}</port><socketType>plain</socketType><authentication>password-cleartext</authentication></incomingServer></emailProvider></clientConfig>"#,
+                    imaps = self.config.client_port(Protocol::Imaps),
+                    pop3 = self.config.client_port(Protocol::Pop3),
+                );
+                (format!("{d}.xml"), xml)
+            })
+            .collect()
+    }
+
+    /// The cloud provider's autoconfig file: IMAPS at `imap.cloud.test`, submission (STARTTLS) at
+    /// `smtp.cloud.test`.
+    pub fn cloud_autoconfig_xml(&self) -> String {
+        use crate::probe::client::Protocol;
+        format!(
+            r#"<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="{CLOUD_DOMAIN}"><domain>{CLOUD_DOMAIN}</domain><incomingServer type="imap"><hostname>imap.{CLOUD_DOMAIN}</hostname><port>{imaps}</port><socketType>SSL</socketType><authentication>OAuth2</authentication></incomingServer><outgoingServer type="smtp"><hostname>smtp.{CLOUD_DOMAIN}</hostname><port>{sub}</port><socketType>STARTTLS</socketType><authentication>OAuth2</authentication></outgoingServer></emailProvider></clientConfig>"#,
+            imaps = self.config.client_port(Protocol::Imaps),
+            sub = self.config.client_port(Protocol::Submission),
+        )
     }
 
     /// The SPF TXT records of a domain.
@@ -765,6 +835,23 @@ impl Answerer for World {
         }
         if let Some(mx) = self.mx_host(name) {
             return Answer::Records(if rtype == RecordType::A { vec![RData::A(A::from(mx.ip))] } else { Vec::new() });
+        }
+        // The providers' mail-app names, and the cloud provider's settings and servers: at the
+        // hosting address.
+        let hosted = match (self.provider_name(name), name.strip_suffix(CLOUD_DOMAIN)) {
+            (Some((label, p)), _) => matches!(
+                (label, ProviderClients::of(p)),
+                ("imap" | "smtp", ProviderClients::Names) | ("imap" | "pop", ProviderClients::Ispdb)
+            ),
+            (None, Some(prefix)) => matches!(prefix, "autoconfig." | "imap." | "smtp."),
+            (None, None) => false,
+        };
+        if hosted {
+            return Answer::Records(if rtype == RecordType::A {
+                vec![RData::A(A::from(self.hosting))]
+            } else {
+                Vec::new()
+            });
         }
         Answer::Code(ResponseCode::NXDomain)
     }

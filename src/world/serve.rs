@@ -39,6 +39,22 @@ impl RunningWorld {
         self.dir.join("ca.pem")
     }
 
+    /// The world's ISP database (`--ispdb`): its providers' `<provider>.xml` files.
+    pub fn ispdb_dir(&self) -> PathBuf {
+        self.dir.join("ispdb")
+    }
+
+    /// The ISP database a scan of this world uses: the built-in snapshot and the world's providers.
+    pub fn ispdb(&self) -> Arc<crate::client::ispdb::Ispdb> {
+        let mut db = (*crate::client::ispdb::Ispdb::built_in()).clone();
+        for (file, xml) in self.world.ispdb_files() {
+            if let Ok(config) = crate::client::autoconfig::parse(&xml) {
+                db.add(&file, config);
+            }
+        }
+        Arc::new(db)
+    }
+
     /// The domain list to scan.
     pub fn input_file(&self) -> PathBuf {
         self.dir.join("input.csv")
@@ -79,7 +95,14 @@ pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
     ca.write_pem(&dir.join("ca.pem"))?;
     let files = {
         let (world, dir) = (world.clone(), dir.to_path_buf());
-        tokio::task::spawn_blocking(move || truth::write_files(&world, &dir))
+        tokio::task::spawn_blocking(move || {
+            let ispdb = dir.join("ispdb");
+            std::fs::create_dir_all(&ispdb)?;
+            for (file, xml) in world.ispdb_files() {
+                std::fs::write(ispdb.join(file), xml)?;
+            }
+            truth::write_files(&world, &dir)
+        })
     };
     let mut smtp = Vec::new();
     for host in world.mx_hosts() {

@@ -105,6 +105,10 @@ pub struct DomainTruth {
     pub client_tls: &'static str,
     /// `client_endpoint_count`.
     pub client_endpoints: u32,
+    /// `client_config_source`: which discovery step found the endpoints beyond SRV.
+    pub client_config_source: Option<&'static str>,
+    /// `client_declared_plain`.
+    pub client_declared_plain: Option<bool>,
     /// The MX rows: (host, ip, truth), in preference order.
     pub mx: Vec<(String, String, MxTruth)>,
 }
@@ -184,16 +188,32 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
     let (mta_sts_fetch, mta_sts_mode, mta_sts_effective) =
         if spec.mta_sts { ("ok", Some("enforce"), Some(all_valid)) } else { ("not_fetched", None, None) };
     // Client endpoints: published (SRV, autoconfig: IMAPS and submission), or guessed for a domain that
-    // is its own mail host (mail.<domain>, all six protocols); every one answers with TLS at the hosting
-    // address.
-    let client_endpoints = if !spec.accepts_mail() && spec.mail != Mail::ServFail {
-        0
-    } else if spec.srv || spec.autoconfig {
-        2
+    // is its own mail host (mail.<domain>, all six protocols), or found through the MX: the cloud
+    // provider's autoconfig file (IMAPS and submission), a provider's conventional names (imap. and
+    // smtp.: four protocols) or its ISP database entry (IMAPS, and POP3 declared plain). Every one
+    // answers with TLS at the hosting address.
+    let accepts = spec.accepts_mail() || spec.mail == Mail::ServFail;
+    let via_mx: Option<(u32, Option<&'static str>, Option<bool>)> = match spec.mail {
+        Mail::Cloud => Some((2, Some("autoconfig_mx"), Some(false))),
+        Mail::Provider => match super::ProviderClients::of(spec.provider) {
+            super::ProviderClients::Names => Some((4, Some("guess_mx"), None)),
+            super::ProviderClients::Ispdb => Some((2, Some("ispdb_mx"), Some(true))),
+            super::ProviderClients::Nothing => None,
+        },
+        _ => None,
+    };
+    let (client_endpoints, client_config_source, client_declared_plain) = if !accepts {
+        (0, None, None)
+    } else if spec.autoconfig {
+        (2, Some("autoconfig"), Some(false))
+    } else if spec.srv {
+        (2, None, None)
     } else if matches!(spec.mail, Mail::Implicit(_)) {
-        6
+        (6, Some("guess"), None)
+    } else if let Some(found) = via_mx {
+        found
     } else {
-        0
+        (0, None, None)
     };
     let client_tls = match spec.mail {
         Mail::NullMx | Mail::NxDomain => "no_mx",
@@ -218,6 +238,8 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         mta_sts_effective,
         client_tls,
         client_endpoints,
+        client_config_source,
+        client_declared_plain,
         mx,
     }
 }
@@ -235,7 +257,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
     writeln!(input, "domain,group")?;
     writeln!(
         domains,
-        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status,mta_sts_fetch,mta_sts_mode,mta_sts_effective,client_tls,client_endpoint_count"
+        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status,mta_sts_fetch,mta_sts_mode,mta_sts_effective,client_tls,client_endpoint_count,client_config_source,client_declared_plain"
     )?;
     writeln!(
         mx,
@@ -246,7 +268,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
         writeln!(input, "{},{}", spec.name, t.group)?;
         writeln!(
             domains,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             spec.name,
             t.group,
             t.mx_source,
@@ -264,7 +286,9 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
             opt(t.mta_sts_mode),
             t.mta_sts_effective.map(|b| b.to_string()).unwrap_or_default(),
             t.client_tls,
-            t.client_endpoints
+            t.client_endpoints,
+            opt(t.client_config_source),
+            t.client_declared_plain.map(|b| b.to_string()).unwrap_or_default(),
         )?;
         for (host, ip, m) in &t.mx {
             writeln!(
@@ -384,6 +408,7 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
         let bool_text = t.gmail_red_lock.map(|b| b.to_string());
         let effective = t.mta_sts_effective.map(|b| b.to_string());
         let endpoints = t.client_endpoints.to_string();
+        let declared_plain = t.client_declared_plain.map(|b| b.to_string());
         for (col, want) in [
             ("group", Some(t.group.as_str())),
             ("mx_source", Some(t.mx_source)),
@@ -402,6 +427,8 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
             ("mta_sts_effective", effective.as_deref()),
             ("client_tls", Some(t.client_tls)),
             ("client_endpoint_count", Some(endpoints.as_str())),
+            ("client_config_source", t.client_config_source),
+            ("client_declared_plain", declared_plain.as_deref()),
         ] {
             c.check(&format!("domains.{col}"), name, want, &row[col]);
         }
