@@ -210,10 +210,8 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         (2, None, None)
     } else if matches!(spec.mail, Mail::Implicit(_)) {
         (6, Some("guess"), None)
-    } else if let Some(found) = via_mx {
-        found
     } else {
-        (0, None, None)
+        via_mx.unwrap_or_default()
     };
     let client_tls = match spec.mail {
         Mail::NullMx | Mail::NxDomain => "no_mx",
