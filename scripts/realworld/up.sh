@@ -2,7 +2,8 @@
 # Brings up a small real mail and DNS world on loopback (block 127.30.0.0/16), for the real-server
 # test (`tests/scenario/realworld.rs`) and for trying the scanner by hand:
 #   - nsd on 127.30.53.1:53, authoritative for a root zone of our own and for rw.test (both signed
-#     with ldns-signzone, ECDSA P-256, rw.test delegated with a DS) and plain.test (unsigned);
+#     with ldns-signzone, ECDSA P-256, rw.test delegated with a DS), plain.test and mailprov.test
+#     (unsigned; viamx.plain.test reaches its mail-app servers through its MX at mailprov.test);
 #   - unbound on 127.30.53.2:53, validating, with nsd as its root server and our root's key as anchor;
 #   - postfix with one smtpd listener per TLS posture on 127.30.0.2-8, port 25, and submission on
 #     127.30.1.4 (587 with AUTH only after STARTTLS, 465) and 127.30.1.5 (587, no TLS, AUTH in clear);
@@ -149,6 +150,19 @@ cat > "$dns/plain.test.zone" <<ZONE
 @    MX    10 mx.plain.test.
 @    TXT   "v=spf1 ip4:127.30.0.0/24 ~all"
 mx   A     127.30.0.2
+; a customer of mailprov.test that publishes nothing: mail apps find its servers through the MX
+viamx MX   10 mx.mailprov.test.
+ZONE
+# A mail provider that publishes no settings: only its conventional names (imap., smtp.) exist, on
+# dovecot and postfix submission.
+cat > "$dns/mailprov.test.zone" <<ZONE
+\$ORIGIN mailprov.test.
+\$TTL 300
+@    SOA   ns.rw.test. hostmaster.rw.test. 1 3600 600 86400 300
+@    NS    ns.rw.test.
+mx   A     127.30.0.2
+imap A     127.30.1.2
+smtp A     127.30.1.4
 ZONE
 (
     cd "$dns"
@@ -164,6 +178,7 @@ ns.root.     A     $NS_IP
 rw.test.     NS    ns.rw.test.
 ns.rw.test.  A     $NS_IP
 plain.test.  NS    ns.rw.test.
+mailprov.test. NS  ns.rw.test.
 ROOT
     cat rw.test.ds >> root.zone
     ldns-keygen -a ECDSAP256SHA256 -k . >root.ksk && ldns-keygen -a ECDSAP256SHA256 . >root.zsk
@@ -199,6 +214,9 @@ zone:
 zone:
     name: plain.test
     zonefile: plain.test.zone
+zone:
+    name: mailprov.test
+    zonefile: mailprov.test.zone
 NSD
 nsd -c "$dns/nsd.conf"
 

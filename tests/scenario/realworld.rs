@@ -41,6 +41,7 @@ async fn realworld_postfix_unbound_nsd() {
         "plain.test",
         "clients.rw.test",
         "clientplain.rw.test",
+        "viamx.plain.test",
     ];
     let dir = test_dir("realworld");
     let input = dir.join("input.csv");
@@ -119,6 +120,7 @@ async fn realworld_postfix_unbound_nsd() {
             "clientplain.rw.test",
             ("explicit", "all", Some("tls1_3"), "all", "none", Some("reject"), "secure", "all", Some(false)),
         ),
+        ("viamx.plain.test", ("explicit", "all", Some("tls1_3"), "none", "none", None, "insecure", "n_a", Some(false))),
     ];
     for (domain, w) in want {
         let r = rows.iter().find(|r| r["domain"].str() == Some(domain)).unwrap_or_else(|| panic!("no row {domain}"));
@@ -158,6 +160,7 @@ async fn realworld_postfix_unbound_nsd() {
         ("plain.test", Some("name_mismatch"), "insecure", "nxdomain", "insecure", None),
         ("clients.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
         ("clientplain.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
+        ("viamx.plain.test", Some("name_mismatch"), "insecure", "nxdomain", "insecure", None),
     ];
     assert_eq!(mx.len(), want_mx.len(), "one MX row per domain that accepts mail");
     for (domain, verdict, dnssec, tlsa, tlsa_dnssec, dane) in want_mx {
@@ -185,9 +188,44 @@ async fn realworld_postfix_unbound_nsd() {
     check_clients(&out, &rows);
 }
 
-/// The client side against dovecot and postfix submission, published with SRV records.
+/// The client side against dovecot and postfix submission, published with SRV records, and found
+/// through the MX's provider for a domain that publishes nothing.
 fn check_clients(out: &std::path::Path, rows: &[mailcensus::testkit::dataset::Row]) {
-    let clients = read_rows(&out.join("client_endpoints")).unwrap();
+    let mut clients = read_rows(&out.join("client_endpoints")).unwrap();
+    // viamx.plain.test publishes nothing; its MX is at mailprov.test, whose conventional names are
+    // dovecot (imap.) and postfix submission (smtp.): found as guesses under the provider, judged
+    // against certificates made for the rw.test names.
+    let (viamx, srv): (Vec<_>, Vec<_>) = clients.drain(..).partition(|r| r["domain"].str() == Some("viamx.plain.test"));
+    clients = srv;
+    let v = d_row(rows, "viamx.plain.test");
+    assert_eq!(
+        (v["client_tls"].str(), v["client_config_source"].str(), v["mx_provider"].str()),
+        (Some("all"), Some("guess_mx"), Some("mailprov.test"))
+    );
+    let mut got: Vec<(String, String, i64)> = viamx
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (r["client_source"].str(), r["probe_status"].str(), r["tls_version"].str()),
+                (Some("guess_mx"), Some("done"), Some("tls1_3")),
+                "{r:#?}"
+            );
+            assert_eq!(r["tls_cert_verdict"].str(), Some("name_mismatch"), "{r:#?}");
+            let s = |c: &str| r[c].str().unwrap().to_string();
+            (s("client_host"), s("client_protocol"), r["client_port"].int().unwrap())
+        })
+        .collect();
+    got.sort();
+    let want_viamx: Vec<(String, String, i64)> = [
+        ("imap.mailprov.test", "imap", 143),
+        ("imap.mailprov.test", "imaps", 993),
+        ("smtp.mailprov.test", "submission", 587),
+        ("smtp.mailprov.test", "submissions", 465),
+    ]
+    .iter()
+    .map(|(h, p, n)| (h.to_string(), p.to_string(), *n))
+    .collect();
+    assert_eq!(got, want_viamx);
     let d = |name: &str| rows.iter().find(|r| r["domain"].str() == Some(name)).unwrap();
     assert_eq!(
         (d("clients.rw.test")["client_tls"].str(), d("clients.rw.test")["client_plaintext_auth"].bool()),
@@ -241,6 +279,10 @@ fn check_clients(out: &std::path::Path, rows: &[mailcensus::testkit::dataset::Ro
             assert_eq!(r["tls_cert_verdict"].str(), Some("valid"), "{domain} {protocol}");
         }
     }
+}
+
+fn d_row<'a>(rows: &'a [mailcensus::testkit::dataset::Row], name: &str) -> &'a mailcensus::testkit::dataset::Row {
+    rows.iter().find(|r| r["domain"].str() == Some(name)).unwrap_or_else(|| panic!("no row {name}"))
 }
 
 /// The label as a `&'static str` for the comparison tuple (a test, a handful of strings).
