@@ -19,13 +19,16 @@ use super::batch::BatchBuilder;
 
 /// Rows buffered in Arrow builders before they are handed to the Parquet writer.
 pub const BATCH_ROWS: usize = 8192;
+/// Rows per Parquet row group: the writer holds one row group's encoded pages in memory until it is
+/// flushed to the part file, so this bounds the writer's memory whatever `--rows-per-part` is.
+pub const ROW_GROUP_ROWS: usize = 16_384;
 
 /// The writer settings of every part file.
 pub fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid zstd level")))
         .set_dictionary_enabled(true)
-        .set_max_row_group_row_count(Some(65_536))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("mailcensus {}", env!("CARGO_PKG_VERSION")))
         .build()
 }

@@ -194,6 +194,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let nothing_published = more.is_empty() && srv.endpoints.is_empty() && srv.not_offered.is_empty();
     let provider = s.mx_provider();
     let own_org = crate::domain::organizational_domain(&name);
+    let mut provider_addresses = None;
     if nothing_published
         && !own_mail_host
         && settings.via_mx
@@ -208,6 +209,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
             s.client.provider_id = found.id.clone();
         }
         s.client.lookups_failed |= more.is_empty() && found.failed;
+        provider_addresses = Some(found);
     }
     s.client.config_source = more.first().map(|ep| ep.source);
     let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
@@ -228,7 +230,14 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
                 let max = e.config.client.max_endpoints.saturating_sub(srv.endpoints.len());
                 more.truncate(max);
                 resolved_more.truncate(max);
-                let lookups = more.iter().map(|ep| targets::resolve_host(e, &ep.host));
+                // A provider's hosts were resolved once for all its domains.
+                let known = |host: &str| provider_addresses.as_ref().and_then(|p| p.addresses.get(host)).cloned();
+                let lookups = more.iter().map(|ep| async {
+                    match known(&ep.host) {
+                        Some(r) => r,
+                        None => targets::resolve_host(e, &ep.host).await,
+                    }
+                });
                 for (slot, r) in resolved_more.iter_mut().zip(futures::future::join_all(lookups).await) {
                     *slot = r;
                 }

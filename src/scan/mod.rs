@@ -103,6 +103,8 @@ pub(crate) struct Engine {
     pub(crate) domain_timeouts: AtomicU64,
     /// What each mail provider tells mail apps, found once per run.
     pub(crate) providers: provider::Providers,
+    /// The MX hosts, resolved once per run.
+    pub(crate) mx_hosts: provider::MxHosts,
 }
 
 fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
@@ -254,6 +256,7 @@ pub async fn run_until(
         internal_errors: AtomicU64::new(0),
         domain_timeouts: AtomicU64::new(0),
         providers: provider::Providers::default(),
+        mx_hosts: provider::MxHosts::default(),
         config: config.clone(),
     });
     let bar = progress::Progress::start(&config, total, engine.clone());

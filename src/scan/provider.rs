@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use super::Engine;
-use super::targets;
+use super::targets::{self, Resolved};
 use crate::client::autoconfig::{self, Declared, MAX_AUTOCONFIG_BYTES, SocketType};
 use crate::client::{self, Source};
 use crate::policy::FetchOutcome;
@@ -33,6 +33,48 @@ pub(crate) struct ProviderClients {
     pub servers: Vec<Declared>,
     /// Some lookup on the way failed, so "nothing found" is not known.
     pub failed: bool,
+    /// The servers' hosts (those without `%EMAILDOMAIN%`), resolved once for all the provider's
+    /// domains.
+    pub addresses: HashMap<String, Resolved>,
+}
+
+/// The run's MX hosts, resolved once (addresses, their DNSSEC status, TLSA): most domains share a
+/// provider's few MX hosts, and asking hickory's response cache again per domain cost a third of the
+/// lookups. Bounded: past [`MAX_MX_HOSTS`] hosts the table is cleared (one-off vanity names would
+/// otherwise fill it), and a host is resolved again.
+#[derive(Default)]
+pub(crate) struct MxHosts {
+    map: Mutex<HashMap<String, Arc<OnceCell<MxResolved>>>>,
+}
+
+/// An MX host's addresses and security, as [`targets::resolve_mx`] gives them.
+pub(crate) type MxResolved = (Resolved, Option<Arc<crate::dns::MxSecurity>>);
+
+/// MX hosts remembered at once.
+pub const MAX_MX_HOSTS: usize = 16_384;
+
+impl MxHosts {
+    /// `host` resolved, by the first domain that asks.
+    pub async fn get(&self, host: &str, resolve: impl Future<Output = MxResolved>) -> MxResolved {
+        let cell = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= MAX_MX_HOSTS && !map.contains_key(host) {
+                map.clear();
+            }
+            map.entry(host.to_string()).or_default().clone()
+        };
+        let resolved = cell.get_or_init(|| resolve).await.clone();
+        // A failure (after the transport's retries) is not kept: the next domain asks again.
+        let failed =
+            resolved.0.addresses.as_ref().is_some_and(|a| a.a.failure().is_some() || a.aaaa.failure().is_some());
+        if failed {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if map.get(host).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                map.remove(host);
+            }
+        }
+        resolved
+    }
 }
 
 /// The run's table of providers.
@@ -51,7 +93,16 @@ impl Providers {
             }
             map.entry(provider.to_string()).or_default().clone()
         };
-        cell.get_or_init(|| async { Arc::new(discover(e, provider).await) }).await.clone()
+        cell.get_or_init(|| async {
+            let mut found = discover(e, provider).await;
+            let hosts: std::collections::BTreeSet<String> =
+                found.servers.iter().filter(|s| !s.host.contains('%')).map(|s| s.host.clone()).collect();
+            let resolved = futures::future::join_all(hosts.iter().map(|h| targets::resolve_host(e, h))).await;
+            found.addresses = hosts.into_iter().zip(resolved).collect();
+            Arc::new(found)
+        })
+        .await
+        .clone()
     }
 }
 
@@ -62,7 +113,7 @@ async fn discover(e: &Engine, provider: &str) -> ProviderClients {
             source: Some(Source::IspdbMx),
             id: Some(p.id.clone()),
             servers: p.config.servers.clone(),
-            failed: false,
+            ..Default::default()
         };
     }
     let mut failed = false;
@@ -78,7 +129,7 @@ async fn discover(e: &Engine, provider: &str) -> ProviderClients {
                         source: Some(Source::AutoconfigMx),
                         id: file.provider_id.or_else(|| Some(provider.to_string())),
                         servers: file.servers,
-                        failed: false,
+                        ..Default::default()
                     };
                 }
             }
@@ -106,5 +157,47 @@ async fn discover(e: &Engine, provider: &str) -> ProviderClients {
         id: (!servers.is_empty()).then(|| provider.to_string()),
         servers,
         failed: failed || guess_failed,
+        addresses: HashMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{DnsFailure, DnsFailureKind, DnsOutcome, DnssecStatus, HostAddresses};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn resolved(a: DnsOutcome<Vec<std::net::IpAddr>>) -> MxResolved {
+        let addresses = HostAddresses { a, aaaa: DnsOutcome::NoData, dnssec: DnssecStatus::NotChecked };
+        (Resolved { addresses: Some(Arc::new(addresses)), skip: None }, None)
+    }
+
+    #[tokio::test]
+    async fn an_mx_host_is_resolved_once_unless_its_lookup_failed() {
+        let hosts = MxHosts::default();
+        let calls = AtomicUsize::new(0);
+        let found = || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            resolved(DnsOutcome::Found(vec!["192.0.2.1".parse().unwrap()]))
+        };
+        for _ in 0..3 {
+            let (r, _) = hosts.get("mx.example", found()).await;
+            assert_eq!(r.addresses.map(|a| a.ips().len()), Some(1));
+        }
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "a found host is kept for the run");
+        let failed = || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            resolved(DnsOutcome::Failed(DnsFailure { kind: DnsFailureKind::Timeout, detail: "t".into() }))
+        };
+        calls.store(0, Ordering::Relaxed);
+        for _ in 0..3 {
+            hosts.get("slow.example", failed()).await;
+        }
+        assert_eq!(calls.load(Ordering::Relaxed), 3, "a failure is asked again by the next domain");
+        // Bounded: past MAX_MX_HOSTS names the table starts over.
+        for i in 0..MAX_MX_HOSTS + 1 {
+            hosts.get(&format!("mx{i}.example"), found()).await;
+        }
+        assert!(hosts.map.lock().unwrap().len() <= MAX_MX_HOSTS);
     }
 }

@@ -76,8 +76,13 @@ pub(crate) async fn resolve_mx(e: &Engine, mx: &MxEntry, index: usize) -> (Resol
     if e.config.guard.excludes_name(&mx.host) {
         return (Resolved::skipped(SkipReason::Excluded), None);
     }
-    let (addresses, security) = tokio::join!(e.dns.host_addresses(&mx.host), e.dns.mx_security(&mx.host));
-    (Resolved { addresses: Some(addresses), skip: None }, Some(security))
+    let host = mx.host.to_ascii_lowercase();
+    e.mx_hosts
+        .get(&host, async {
+            let (addresses, security) = tokio::join!(e.dns.host_addresses(&host), e.dns.mx_security(&host));
+            (Resolved { addresses: Some(addresses), skip: None }, Some(security))
+        })
+        .await
 }
 
 /// Resolves a host that is not an MX (a client endpoint, often a provider's, shared by its domains):
