@@ -136,7 +136,7 @@ pub struct InputReader {
     columns: Columns,
     /// A first data line read while looking for a header.
     pending: Option<(u64, RawLine)>,
-    seen: HashMap<u64, u64>,
+    seen: HashMap<[u32; 2], u32>,
     path: String,
 }
 
@@ -371,11 +371,15 @@ impl InputReader {
                 dkim_selectors.push(sel.to_ascii_lowercase());
             }
         }
-        let key = domain_key(domain.as_str());
+        // 12 bytes a domain (a 64-bit hash and the line as u32, packed without padding): the one
+        // structure that grows with the input.
+        let hash = domain_key(domain.as_str());
+        let key = [(hash >> 32) as u32, hash as u32];
         if let Some(first) = self.seen.get(&key) {
-            return reject(RejectReason::Duplicate, format!("first seen on line {first}"));
+            let later = if *first == u32::MAX { " or later" } else { "" };
+            return reject(RejectReason::Duplicate, format!("first seen on line {first}{later}"));
         }
-        self.seen.insert(key, line);
+        self.seen.insert(key, u32::try_from(line).unwrap_or(u32::MAX));
         InputItem::Entry(Entry { line, domain, group, weight, dkim_selectors })
     }
 }
