@@ -17,11 +17,56 @@ use crate::scan;
 
 /// mailcensus: does mail to these domains travel encrypted and authenticated?
 #[derive(Debug, Parser)]
-#[command(name = "mailcensus", version, about, long_about = None)]
+#[command(
+    name = "mailcensus",
+    version,
+    about,
+    long_about = None,
+    after_help = "Logging: warnings of mailcensus itself and errors of its libraries go to stderr (no colour \
+unless stderr is a terminal). -v adds the libraries' warnings and mailcensus's progress notes, -vv more; -q \
+keeps errors only. MAILCENSUS_LOG overrides all of it with a tracing filter, e.g. \
+MAILCENSUS_LOG=mailcensus=debug,hickory_net=warn."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// More log output on stderr (-v: library warnings, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Errors only on stderr (for `scan`: no progress display and no summary line either).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl Cli {
+    /// The log filter: `MAILCENSUS_LOG` when set, else from `-q`/`-v`. By default the libraries
+    /// (hickory, rustls ...) log errors only: their warnings are about single answers and servers,
+    /// which the datasets already record.
+    pub fn log_filter(&self) -> String {
+        if let Ok(filter) = std::env::var("MAILCENSUS_LOG") {
+            return filter;
+        }
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "error,mailcensus=warn",
+            (false, 1) => "warn,mailcensus=info",
+            (false, _) => "info,mailcensus=debug",
+        }
+        .to_string()
+    }
+
+    /// Sets up logging to stderr: the filter of [`Cli::log_filter`], colour only on a terminal.
+    pub fn init_logging(&self) {
+        use std::io::IsTerminal;
+        let filter = tracing_subscriber::EnvFilter::try_new(self.log_filter())
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,mailcensus=warn"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
+    }
 }
 
 /// The subcommands.
@@ -58,6 +103,10 @@ pub struct ReportArgs {
 /// Writes the report of `dir` and prints its summary; the exit code on failure.
 fn report(dir: &std::path::Path, lang: &str) -> Result<crate::report::Report, ExitCode> {
     let lang = crate::report::grade::Lang::from_code(lang).unwrap_or_default();
+    if !dir.join(crate::output::DOMAINS_DIR).is_dir() {
+        eprintln!("mailcensus report: {} is not a scan directory (it has no domains/ dataset)", dir.display());
+        return Err(ExitCode::from(2));
+    }
     match crate::report::run(dir, lang) {
         Ok(r) => {
             println!("{}", crate::report::render_summary(&r));
@@ -590,6 +639,7 @@ pub fn install_panic_hook() {
 
 /// Runs one parsed command line (`args` is the raw command line, kept for `run.json`) and returns its exit code.
 pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
+    let quiet = cli.quiet;
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
         Command::Report(args) => {
@@ -637,13 +687,15 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
         }
         Command::Scan(scan) => {
             let (no_report, lang) = (scan.no_report, scan.lang.clone());
-            let config = match (*scan).into_config(args) {
+            let mut config = match (*scan).into_config(args) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("mailcensus: {e}");
                     return ExitCode::from(2);
                 }
             };
+            // -q: no progress display and no summary line; errors and interruptions still say so.
+            config.progress &= !quiet;
             let out = config.out.clone();
             let runtime = match runtime() {
                 Ok(r) => r,
@@ -653,16 +705,18 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                 Ok(s) => {
                     let c = &s.counts;
                     let starttls: Vec<String> = c.starttls.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    eprintln!(
-                        "mailcensus: {} domains, {} rejected, in {:.1} s; {} probes, {} cache hits; starttls {}; output in {}",
-                        c.domains,
-                        c.rejects,
-                        s.elapsed_seconds,
-                        c.probes,
-                        c.probe_cache_hits,
-                        starttls.join(" "),
-                        out.display()
-                    );
+                    if !quiet {
+                        eprintln!(
+                            "mailcensus: {} domains, {} rejected, in {:.1} s; {} probes, {} cache hits; starttls {}; output in {}",
+                            c.domains,
+                            c.rejects,
+                            s.elapsed_seconds,
+                            c.probes,
+                            c.probe_cache_hits,
+                            starttls.join(" "),
+                            out.display()
+                        );
+                    }
                     if !s.complete {
                         eprintln!("mailcensus: interrupted; run.json says complete: false; continue with --resume");
                         return ExitCode::from(130);

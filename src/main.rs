@@ -10,15 +10,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MAILCENSUS_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     mailcensus::cli::install_panic_hook();
     // Arguments need not be UTF-8 (paths): kept lossily for run.json; clap reports a bad one clearly.
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let cli = mailcensus::cli::Cli::parse();
+    cli.init_logging();
     mailcensus::cli::run(cli, args)
 }

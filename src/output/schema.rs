@@ -777,6 +777,15 @@ pub fn golden(schema: &Schema) -> String {
     out
 }
 
+/// The README's name of a list item's type.
+fn type_label(t: &DataType) -> String {
+    match t {
+        DataType::Dictionary(_, _) => "label".to_string(),
+        DataType::Utf8 => "string".to_string(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
 /// Renders a schema as a Markdown table (column, type, description), as in the README.
 pub fn markdown(schema: &Schema) -> String {
     let mut out = String::from("| column | type | description |\n|---|---|---|\n");
@@ -787,7 +796,7 @@ pub fn markdown(schema: &Schema) -> String {
             DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => {
                 "list<{preference, host}>".to_string()
             }
-            DataType::List(_) => "list<string>".to_string(),
+            DataType::List(item) => format!("list<{}>", type_label(item.data_type())),
             DataType::Utf8 => "string".to_string(),
             other => other.to_string().to_lowercase(),
         };
@@ -848,6 +857,9 @@ mod tests {
         let md = markdown(&DOMAINS);
         assert_eq!(md.lines().count(), DOMAINS.fields().len() + 2);
         assert!(md.contains("| `gmail_red_lock` | boolean, nullable | Predicted Gmail red padlock"));
+        // Lists say what they hold.
+        assert!(md.contains("| `dkim_key_bits` | list<uint32> |"), "{md}");
+        assert!(md.contains("| `tls_rpt_rua` | list<string> |"), "{md}");
     }
 
     #[test]

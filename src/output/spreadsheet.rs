@@ -49,6 +49,16 @@ impl SafeWriter<std::fs::File> {
     pub fn from_path(path: &std::path::Path) -> csv::Result<Self> {
         Ok(Self { inner: csv::Writer::from_path(path)? })
     }
+
+    /// As [`SafeWriter::from_path`], starting with a UTF-8 byte-order mark when `bom`: Excel on a
+    /// Japanese system reads a CSV without one as Shift_JIS and garbles it.
+    pub fn from_path_bom(path: &std::path::Path, bom: bool) -> csv::Result<Self> {
+        let mut file = std::fs::File::create(path)?;
+        if bom {
+            file.write_all("\u{feff}".as_bytes())?;
+        }
+        Ok(Self { inner: csv::Writer::from_writer(file) })
+    }
 }
 
 impl<W: Write> SafeWriter<W> {
@@ -75,6 +85,23 @@ impl<W: Write> SafeWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_japanese_csv_starts_with_a_byte_order_mark() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-bom-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (bom, name) in [(true, "ja.csv"), (false, "en.csv")] {
+            let path = dir.join(name);
+            let mut w = SafeWriter::from_path_bom(&path, bom).unwrap();
+            w.write_record(["グループ", "=1"]).unwrap();
+            w.flush().unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), bom, "{name}");
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.trim_start_matches('\u{feff}').starts_with("グループ,'=1"), "{text:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use proptest::prelude::*;
 
     #[test]

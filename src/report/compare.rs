@@ -63,7 +63,9 @@ impl Comparison {
 fn read_csv(path: &Path, key: &str, value: &str) -> Result<BTreeMap<String, String>, ReadError> {
     let mut r = csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let h = r.headers()?.clone();
-    let (k, v) = (h.iter().position(|c| c == key), h.iter().position(|c| c == value));
+    // A Japanese report's CSVs start with a byte-order mark.
+    let name = |c: &str| c.trim_start_matches('\u{feff}').to_string();
+    let (k, v) = (h.iter().position(|c| name(c) == key), h.iter().position(|c| name(c) == value));
     let (Some(k), Some(v)) = (k, v) else { return Err(format!("{} lacks {key} or {value}", path.display()).into()) };
     let mut out = BTreeMap::new();
     for rec in r.records() {
@@ -96,8 +98,10 @@ fn grade_rank(g: &str) -> Option<usize> {
     ["F", "D", "C", "B", "A"].iter().position(|x| *x == g)
 }
 
+/// Whether a share got better, at the precision the report shows (0.1 percentage point): 73.1% →
+/// 73.1% is unchanged, whatever the digits behind.
 fn direction(old: f64, new: f64, higher_is_better: bool) -> &'static str {
-    if (new - old).abs() < 1e-9 {
+    if (new * 1000.0).round() == (old * 1000.0).round() {
         "unchanged"
     } else if (new > old) == higher_is_better {
         "improved"
@@ -193,7 +197,8 @@ pub fn compare(old: &Path, new_dir: &Path, new: &Report, lang: Lang) -> Result<C
         result?;
     }
     let path = new_report.join("compare.csv");
-    let mut w = SafeWriter::from_path(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut w = SafeWriter::from_path_bom(&path, lang == Lang::Ja)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     w.write_record(["kind", "name", "measure", "old", "new", "change", "significant"])?;
     for ch in &c.changes {
         w.write_record([
@@ -209,4 +214,17 @@ pub fn compare(old: &Path, new_dir: &Path, new: &Report, lang: Lang) -> Result<C
     w.flush()?;
     std::fs::write(new_report.join("index.html"), super::html::render(new, Some(&c), lang))?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direction;
+
+    #[test]
+    fn a_change_is_judged_at_the_shown_precision() {
+        assert_eq!(direction(0.7312, 0.7308, true), "unchanged", "73.1% -> 73.1%");
+        assert_eq!(direction(0.731, 0.732, true), "improved");
+        assert_eq!(direction(0.731, 0.732, false), "worsened");
+        assert_eq!(direction(0.5, 0.5, true), "unchanged");
+    }
 }

@@ -313,7 +313,10 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
     let domains_path = out.join("domains.csv");
     let transparency_path = out.join("transparency.csv");
-    let mut domains_csv = SafeWriter::from_path(&domains_path).map_err(csv_error(&domains_path))?;
+    // Japanese CSVs start with a byte-order mark (Excel on a Japanese system needs it); the
+    // Transparency Report's own format has none.
+    let bom = lang == Lang::Ja;
+    let mut domains_csv = SafeWriter::from_path_bom(&domains_path, bom).map_err(csv_error(&domains_path))?;
     let mut transparency = SafeWriter::from_path(&transparency_path).map_err(csv_error(&transparency_path))?;
     domains_csv
         .write_record([
@@ -467,9 +470,9 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
     transparency.flush()?;
     report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     report.graded.truncate(HTML_TABLE_ROWS);
-    write_groups(&out.join("groups.csv"), &report)?;
-    write_four_columns(&out.join("four_columns.csv"), &report)?;
-    write_providers(&out.join("providers.csv"), &report)?;
+    write_groups(&out.join("groups.csv"), &report, bom)?;
+    write_four_columns(&out.join("four_columns.csv"), &report, bom)?;
+    write_providers(&out.join("providers.csv"), &report, bom)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
     std::fs::write(out.join("index.html"), html::render(&report, None, lang))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
@@ -540,12 +543,13 @@ fn tally_cells(t: &Tally) -> [String; 4] {
 /// `(header, metric)` share.
 fn write_share_table(
     path: &Path,
+    bom: bool,
     report: &Report,
     leading: &[&str],
     cells: impl Fn(&String, &GroupStats) -> Vec<String>,
     shares: &[(&str, &str)],
 ) -> Result<(), ReadError> {
-    let mut w = SafeWriter::from_path(path).map_err(csv_error(path))?;
+    let mut w = SafeWriter::from_path_bom(path, bom).map_err(csv_error(path))?;
     let mut header: Vec<String> = leading.iter().map(|h| h.to_string()).collect();
     for (name, _) in shares {
         header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));
@@ -563,23 +567,23 @@ fn write_share_table(
 }
 
 /// `groups.csv`: every share of every group.
-fn write_groups(path: &Path, report: &Report) -> Result<(), ReadError> {
+fn write_groups(path: &Path, report: &Report, bom: bool) -> Result<(), ReadError> {
     let shares: Vec<(&str, &str)> = METRICS.iter().map(|(m, _)| (*m, *m)).collect();
     let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string(), format!("{}", g.weight)];
-    write_share_table(path, report, &["group", "domains", "weight"], cells, &shares)
+    write_share_table(path, bom, report, &["group", "domains", "weight"], cells, &shares)
 }
 
 /// `four_columns.csv`: per group, the business guide's four columns (SPF, DKIM, TLS client to server,
 /// TLS server to server) as shares with their intervals and counts.
-fn write_four_columns(path: &Path, report: &Report) -> Result<(), ReadError> {
+fn write_four_columns(path: &Path, report: &Report, bom: bool) -> Result<(), ReadError> {
     let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string()];
-    write_share_table(path, report, &["group", "domains"], cells, &FOUR_COLUMNS)
+    write_share_table(path, bom, report, &["group", "domains"], cells, &FOUR_COLUMNS)
 }
 
 /// `providers.csv`: the provider view, one row per mail provider (the registrable domain of the
 /// primary MX host), most domains first: its domains and the four columns.
-fn write_providers(path: &Path, report: &Report) -> Result<(), ReadError> {
-    let mut w = SafeWriter::from_path(path).map_err(csv_error(path))?;
+fn write_providers(path: &Path, report: &Report, bom: bool) -> Result<(), ReadError> {
+    let mut w = SafeWriter::from_path_bom(path, bom).map_err(csv_error(path))?;
     let mut header = vec!["provider".to_string(), "domains".to_string()];
     for (name, _) in FOUR_COLUMNS {
         header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));
@@ -596,6 +600,24 @@ fn write_providers(path: &Path, report: &Report) -> Result<(), ReadError> {
     Ok(())
 }
 
+/// `text` cut and padded to `width` terminal columns (a CJK character takes two), so that a table
+/// of Japanese group names lines up.
+pub fn pad_to_width(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
+    out
+}
+
 /// A short table for the terminal: per group, the headline shares (percent, with the interval).
 pub fn render_summary(report: &Report) -> String {
     let pick = ["starttls_all", "cert_valid_all", "red_lock", "spf_valid", "dmarc_present"];
@@ -605,7 +627,7 @@ pub fn render_summary(report: &Report) -> String {
     }
     out.push('\n');
     for (name, g) in ordered_groups(report) {
-        out.push_str(&format!("{:<24} {:>8}", name.chars().take(24).collect::<String>(), g.domains));
+        out.push_str(&format!("{} {:>8}", pad_to_width(name, 24), g.domains));
         for m in pick {
             let t = &g.tallies[metric_index(m)];
             let cell = match (t.share(), t.interval()) {
@@ -624,6 +646,17 @@ pub fn render_summary(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn japanese_group_names_line_up() {
+        use unicode_width::UnicodeWidthStr;
+        for name in ["Carrier 1", "ソニーネットワークコミュニケーションズ株式会社", "NTTドコモ", ""]
+        {
+            let cell = pad_to_width(name, 24);
+            assert_eq!(cell.width(), 24, "{name:?} -> {cell:?}");
+            assert!(name.starts_with(cell.trim_end()), "{name:?} -> {cell:?}");
+        }
+    }
 
     #[test]
     fn readme_documents_every_share() {

@@ -136,6 +136,11 @@ fn prepare_out_dir(out: &Path, overwrite: bool, resume: bool) -> Result<Resume, 
             std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
     }
+    // The earlier scan's report describes data that is gone (with --no-report none replaces it).
+    let report = out.join("report");
+    if overwrite && report.is_dir() {
+        std::fs::remove_dir_all(&report).map_err(|e| io(&report, e))?;
+    }
     Ok(Resume::default())
 }
 

@@ -210,3 +210,60 @@ async fn datasets_load_in_pandas_polars_and_duckdb() {
         Err(e) => panic!("python3 is required in CI: {e}"),
     }
 }
+
+/// Quiet by default (block 127.37.0.0/16): a scan with DNSSEC validation on (whose library, hickory,
+/// warns about every unsigned answer) and a demo print no library warning and no colour codes when
+/// stderr is not a terminal; `-v` brings the library warnings back, `-q` keeps errors only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_warnings_stay_quiet_by_default() {
+    let mut w = World::new(37);
+    let leaf = w.ca.leaf(&["mx.quiet.test"], Validity::Current);
+    w.mx("quiet.test", "mx.quiet.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    w.zone.txt("quiet.test", "v=spf1 -all");
+    let dns = FakeDns::spawn([127, 37, 255, 53].into(), w.zone.clone()).await.unwrap();
+    let dir = test_dir("quiet");
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "domain\nquiet.test\nnxdomain.quiet.test\n").unwrap();
+    let ca = dir.join("ca.pem");
+    w.ca.write_pem(&ca).unwrap();
+    let scan = |extra: &[&str], out: &str| {
+        let mut c = bin();
+        c.args(["scan", input.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap()]);
+        c.args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string(), "--allow-private"]);
+        c.args(["--ca-file", ca.to_str().unwrap(), "--no-progress"]);
+        c.args(extra);
+        c
+    };
+    let run = |mut c: Command| async move {
+        let out = tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, stderr) = run(scan(&[], "default")).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("WARN") && !stderr.contains('\u{1b}'), "default stderr: {stderr}");
+    // The same scan with -v: hickory's DNSSEC warnings about the unsigned answers are there.
+    let (code, verbose) = run(scan(&["-v"], "verbose")).await;
+    assert_eq!(code, Some(0), "{verbose}");
+    assert!(verbose.contains("WARN hickory"), "-v should show library warnings: {verbose}");
+    assert!(!verbose.contains('\u{1b}'), "no colour codes when stderr is not a terminal");
+    let (code, quiet) = run(scan(&["-q"], "quiet")).await;
+    assert_eq!((code, quiet.as_str()), (Some(0), ""));
+    // A scan replaced with --overwrite --no-report leaves no report of the earlier data behind.
+    assert!(dir.join("quiet/report/index.html").exists());
+    let (code, stderr) = run(scan(&["--overwrite", "--no-report"], "quiet")).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!dir.join("quiet/report").exists(), "the earlier report/ was left beside the new data");
+    // `report` on a folder that is not a scan: usage error, exit 2, as documented.
+    let mut report = bin();
+    report.args(["report", dir.join("no-such-scan").to_str().unwrap()]);
+    let (code, stderr) = run(report).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a scan directory"), "{stderr}");
+
+    let mut demo = bin();
+    demo.args(["demo", "--domains", "60", "--providers", "6", "--no-progress", "--smtp-port", "2537"]);
+    demo.args(["--first-ip", "127.37.10.1", "--dns-ip", "127.37.254.53", "--out", dir.join("demo").to_str().unwrap()]);
+    let (code, stderr) = run(demo).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("WARN") && !stderr.contains('\u{1b}'), "demo stderr: {stderr}");
+}

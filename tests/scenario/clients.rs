@@ -294,6 +294,7 @@ async fn discovery_follows_the_mail_apps_order() {
     https_at(&mut w, "autoconfig.acprov.test", ac).await;
     mailbox(&mut w, "imap.gprov.test", &[Protocol::Imaps]).await;
     mailbox(&mut w, "smtp.gprov.test", &[Protocol::Submissions]).await;
+    mailbox(&mut w, "pop.gprov.test", &[Protocol::Pop3s]).await;
     w.zone.exists("gprov.test");
     // A provider whose name servers fail.
     for name in [
@@ -393,6 +394,8 @@ async fn discovery_follows_the_mail_apps_order() {
     let guessed = vec![
         t("guess_mx", "imap", "imap.gprov.test"),
         t("guess_mx", "imaps", "imap.gprov.test"),
+        t("guess_mx", "pop3", "pop.gprov.test"),
+        t("guess_mx", "pop3s", "pop.gprov.test"),
         t("guess_mx", "submission", "smtp.gprov.test"),
         t("guess_mx", "submissions", "smtp.gprov.test"),
     ];
@@ -404,7 +407,7 @@ async fn discovery_follows_the_mail_apps_order() {
         assert!(of(d).iter().all(|r| r["client_declared_socket"].is_null()));
     }
     // Once per run per provider: each provider endpoint was connected to for one domain only.
-    for host in ["mail.acprov.test", "imap.gprov.test", "smtp.gprov.test"] {
+    for host in ["mail.acprov.test", "imap.gprov.test", "smtp.gprov.test", "pop.gprov.test"] {
         let own: Vec<_> = rows
             .iter()
             .filter(|r| r["client_host"].str() == Some(host) && r["probe_cached"].bool() == Some(false))
