@@ -731,6 +731,12 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                         );
                         return ExitCode::from(3);
                     }
+                    for w in &s.warnings {
+                        eprintln!("mailcensus: warning: {}: {}", w.code.as_label(), w.message);
+                    }
+                    if !s.warnings.is_empty() {
+                        return ExitCode::from(4);
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -85,6 +85,9 @@ pub struct RunInfo {
     pub domains_per_second: f64,
     /// SMTP probes per second.
     pub probes_per_second: f64,
+    /// What cannot be right about the results (a resolver that answers nothing, every target
+    /// private): code and message; empty when the run looks plausible.
+    pub warnings: Vec<crate::scan::plausibility::Warning>,
 }
 
 impl RunInfo {

@@ -287,6 +287,17 @@ fn four_columns_table(report: &Report, t: &Text) -> String {
     out
 }
 
+/// The scan's plausibility warnings, above everything else: these shares are not measurements.
+fn warnings_banner(report: &Report) -> String {
+    if report.warnings.is_empty() {
+        return String::new();
+    }
+    let items: String = report.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
+    format!(
+        r#"<div id="warnings" style="background:#fff5f5;border:2px solid #c53030;padding:.8em;border-radius:6px"><b>These results cannot be right:</b><ul>{items}</ul></div>"#
+    )
+}
+
 /// The provider view: the largest providers and their four columns.
 fn providers_table(report: &Report, t: &Text) -> String {
     let mut out = String::from("<table id=\"providers\"><thead><tr>");
@@ -368,6 +379,7 @@ th {{ cursor: pointer; background: #f7fafc; }} .gA {{ color: #276749; }} .gF {{ 
 <body data-ready="0">
 <h1>{title}</h1>
 {headline}
+{warnings}
 <h2>{by_group}</h2>
 <p>{by_group_note}</p>
 {group_chart}
@@ -421,6 +433,7 @@ window.addEventListener("error", function (e) {{ document.body.dataset.error = S
         four_title = t.four_title,
         four_note = t.four_note,
         four_table = four_columns_table(report, t),
+        warnings = warnings_banner(report),
         providers_title = t.providers_title,
         providers_note = t.providers_note,
         providers_table = providers_table(report, t),

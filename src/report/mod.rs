@@ -227,6 +227,25 @@ pub struct Report {
     pub graded: Vec<(String, String, char, String)>,
     /// The provider view: per mail provider (`mx_provider`), its domains and the four columns.
     pub providers: HashMap<String, ProviderStats>,
+    /// The scan's plausibility warnings (`run.json`'s `warnings`): shown first on the page.
+    pub warnings: Vec<String>,
+}
+
+/// The plausibility warnings `run.json` carries, as `code: message` lines (none when it has none or
+/// cannot be read: the report stands on the datasets).
+fn run_warnings(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join(crate::output::RUN_FILE)) else { return Vec::new() };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    json["warnings"]
+        .as_array()
+        .map(|ws| {
+            ws.iter()
+                .map(|w| {
+                    format!("{}: {}", w["code"].as_str().unwrap_or("warning"), w["message"].as_str().unwrap_or(""))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Report {
@@ -309,7 +328,7 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
 pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError> {
     let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mut report = Report::default();
+    let mut report = Report { warnings: run_warnings(dir), ..Report::default() };
     let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
     let domains_path = out.join("domains.csv");
     let transparency_path = out.join("transparency.csv");

@@ -15,6 +15,7 @@
 //! connections at `--probe-rate`, all lookups at `--dns-qps`, and the slowest deadline; not their sum.
 
 mod domain;
+pub mod plausibility;
 pub mod progress;
 mod provider;
 pub mod result;
@@ -90,6 +91,8 @@ pub struct ScanSummary {
     pub elapsed_seconds: f64,
     /// Every input line was processed (false after an interruption).
     pub complete: bool,
+    /// What cannot be right about the results ([`plausibility`]).
+    pub warnings: Vec<plausibility::Warning>,
 }
 
 /// What every domain of a run shares.
@@ -410,6 +413,7 @@ pub async fn run_until(
     counts.runner = runner;
     let elapsed = clock.elapsed().as_secs_f64();
     let per_second = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
+    let warnings = plausibility::check(&counts, &config);
     let info = RunInfo {
         tool: "mailcensus",
         version: env!("CARGO_PKG_VERSION"),
@@ -423,7 +427,8 @@ pub async fn run_until(
         domains_per_second: per_second(counts.domains_this_run),
         probes_per_second: per_second(counts.probes),
         counts: counts.clone(),
+        warnings: warnings.clone(),
     };
     info.write(&config.out.join(RUN_FILE))?;
-    Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted })
+    Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted, warnings })
 }

@@ -267,3 +267,56 @@ async fn library_warnings_stay_quiet_by_default() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("WARN") && !stderr.contains('\u{1b}'), "demo stderr: {stderr}");
 }
+
+/// Results that cannot be right are said, not reported as measurements (block 127.38.0.0/16): a
+/// resolver that answers NXDOMAIN for everything (a machine without internet), and a test network
+/// scanned without `--allow-private`. Exit code 4, the flag to use, `run.json`'s `warnings`, and a
+/// banner on the report page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implausible_results_are_said_not_reported() {
+    let mut w = World::new(38);
+    let mx_ip = w.block.next_ip();
+    let mut private_input = String::from("domain\n");
+    for i in 0..25 {
+        w.zone.mx(&format!("d{i}.private.test"), 10, "mx.private.test");
+        private_input.push_str(&format!("d{i}.private.test\n"));
+    }
+    w.zone.addr("mx.private.test", mx_ip);
+    let dns = FakeDns::spawn([127, 38, 255, 53].into(), w.zone.clone()).await.unwrap();
+    let nothing = FakeDns::spawn([127, 38, 254, 53].into(), mailcensus::testkit::dns::Zone::new()).await.unwrap();
+    let dir = test_dir("implausible");
+    let run = |resolver: String, input: &str, out: &str, extra: &[&str]| {
+        let path = dir.join(format!("{out}.csv"));
+        std::fs::write(&path, input).unwrap();
+        let mut c = bin();
+        c.args(["scan", path.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap(), "--resolver", &resolver]);
+        c.args(["--smtp-port", &SMTP_PORT.to_string(), "--no-progress", "--no-dnssec"]);
+        c.args(extra);
+        async move {
+            let o = tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap();
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+        }
+    };
+    let run_json = |out: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(out).join("run.json")).unwrap()).unwrap()
+    };
+
+    // Every name NXDOMAIN: the same domains, through a resolver that knows nothing.
+    let (code, stderr) = run(nothing.addr().to_string(), &private_input, "nxdomain", &["--allow-private"]).await;
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("resolver_answers_nothing") && stderr.contains("--resolver"), "{stderr}");
+    assert_eq!(run_json("nxdomain")["warnings"][0]["code"], "resolver_answers_nothing");
+    let page = std::fs::read_to_string(dir.join("nxdomain/report/index.html")).unwrap();
+    assert!(page.contains("id=\"warnings\"") && page.contains("resolver_answers_nothing"));
+
+    // The real answers, but the MX is on a private address and --allow-private is missing.
+    let (code, stderr) = run(dns.addr().to_string(), &private_input, "private", &[]).await;
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("all_targets_private") && stderr.contains("pass --allow-private"), "{stderr}");
+    assert_eq!(run_json("private")["warnings"][0]["code"], "all_targets_private");
+    // With the flag, nothing to say (the MX does not answer, which is data, not implausible).
+    let (code, stderr) =
+        run(dns.addr().to_string(), &private_input, "allowed", &["--allow-private", "--connect-timeout", "1"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(run_json("allowed")["warnings"], serde_json::json!([]));
+}
