@@ -43,6 +43,8 @@ pub struct Counts {
     pub set_aside: u64,
     /// Domains by their `starttls` summary (with `--resume`, earlier runs' domains included).
     pub starttls: BTreeMap<String, u64>,
+    /// Domains of this invocation by `dnssec_status`.
+    pub dnssec_status: BTreeMap<String, u64>,
     /// MX probes by outcome: `done`, or `failed:<phase>:<reason>` (each connection made once), or
     /// `skipped:<reason>` (each row).
     pub probe_outcomes: BTreeMap<String, u64>,

@@ -205,6 +205,7 @@ fn write_rows(
             client_rows.push(|b| push_client(b, &scan, t))?;
         }
         *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
+        *counts.dnssec_status.entry(scan.dnssec.as_label().to_string()).or_default() += 1;
         bar.domain_done();
         if domains.rows_in_part() >= rows_per_part {
             close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;

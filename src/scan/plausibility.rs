@@ -24,6 +24,8 @@ crate::labels! {
         ResolverAnswersNothing => "resolver_answers_nothing",
         /// Every MX address found was non-public and skipped (no `--allow-private`).
         AllTargetsPrivate => "all_targets_private",
+        /// Nearly every validated answer was bogus.
+        DnssecAllBogus => "dnssec_all_bogus",
     }
 }
 
@@ -55,6 +57,24 @@ pub fn check(counts: &Counts, config: &ScanConfig) -> Vec<Warning> {
                  looks like this. The resolver, {resolver}, is probably not answering for the public DNS (no \
                  internet, or a filtering resolver); the shares in this scan are not measurements. Pass \
                  --resolver with a working recursive resolver (and --trust-anchor if it is a private root)."
+            ),
+        });
+    }
+    let validated: u64 = counts
+        .dnssec_status
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "not_checked" | "lookup_failed"))
+        .map(|(_, v)| v)
+        .sum();
+    let bogus = counts.dnssec_status.get("bogus").copied().unwrap_or(0);
+    if validated >= MIN_DOMAINS && bogus as f64 >= NO_ANSWER_SHARE * validated as f64 {
+        out.push(Warning {
+            code: Implausible::DnssecAllBogus,
+            message: format!(
+                "{bogus} of {validated} validated MX answers are bogus: real zones are not like this. The trust \
+                 anchor does not match what the resolver serves, or something on the path rewrites DNS answers. \
+                 Pass --trust-anchor with the right root key (a private root), use another --resolver, or \
+                 --no-dnssec to scan without validation."
             ),
         });
     }
@@ -114,5 +134,11 @@ mod tests {
         assert!(check(&private, &allowed).is_empty());
         // Some private addresses among probed ones are normal.
         assert!(codes(&counts(&[("all", 30)], 25, 3), &config).is_empty());
+        // Every validated answer bogus: the anchor or the path is wrong. A few bogus ones are data.
+        let mut bogus = counts(&[("all", 30)], 30, 0);
+        bogus.dnssec_status = [("bogus".to_string(), 29), ("not_checked".to_string(), 1)].into();
+        assert_eq!(codes(&bogus, &config), vec![Implausible::DnssecAllBogus]);
+        bogus.dnssec_status = [("bogus".to_string(), 3), ("secure".to_string(), 27)].into();
+        assert!(codes(&bogus, &config).is_empty());
     }
 }

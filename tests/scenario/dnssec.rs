@@ -136,3 +136,28 @@ async fn dns_qps_holds_for_every_query() {
     // The server counted every query the scanner says it sent (nothing bypassed the counter).
     assert_eq!(scan.summary.counts.dns_sent, sent as u64);
 }
+
+/// A resolver that only returns bogus data (block 127.39.0.0/16): every MX answer of a signed zone
+/// fails validation. The run says its results cannot be right (`dnssec_all_bogus`, with the flags
+/// to use) instead of reporting every domain as bogus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_only_returns_bogus_data_is_said() {
+    use mailcensus::scan::plausibility::Implausible;
+    let mut w = World::new(39);
+    let mut signer = ZoneSigner::new("bogus.test");
+    let ip = w.block.next_ip();
+    w.zone.addr("mx.bogus.test", ip);
+    let mut input = String::from("domain\n");
+    for i in 0..24 {
+        let d = format!("d{i}.bogus.test");
+        w.zone.mx(&d, 10, "mx.bogus.test");
+        signer.tamper(&d);
+        input.push_str(&format!("{d}\n"));
+    }
+    w.signer = Some(signer);
+    let scan = w.scan("bogus", &input, |c| c.smtp.connect_timeout = std::time::Duration::from_secs(1)).await;
+    assert!(scan.domains.iter().all(|r| r["dnssec_status"].str() == Some("bogus")), "{:#?}", scan.domains[0]);
+    let codes: Vec<Implausible> = scan.summary.warnings.iter().map(|w| w.code).collect();
+    assert_eq!(codes, vec![Implausible::DnssecAllBogus]);
+    assert!(scan.summary.warnings[0].message.contains("--trust-anchor"));
+}

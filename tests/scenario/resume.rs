@@ -39,7 +39,7 @@ fn scan_args(w: &RunningWorld, out: &Path) -> Vec<String> {
         "scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port 2530 --ehlo-name resume.mailcensus.test \
          --connect-timeout 1 --read-timeout 1 --probe-timeout 3 --concurrency 16 --rows-per-part 40 --dns-qps 50000 \
          --probe-rate 10000 --per-ip-rate 500 --client-per-ip-rate 100 --client-per-ip-connections 8 \
-         --https-port {} --https-timeout 3{ports} --retry-delay 0.1 --no-progress --resume --ispdb {}",
+         --https-port {} --https-timeout 3{ports} --retry-delay 0.1 --no-progress --resume --no-dnssec --ispdb {}",
         w.input_file().display(),
         out.display(),
         w.resolver(),
