@@ -107,7 +107,7 @@ pub(crate) struct Engine {
     /// What each mail provider tells mail apps, found once per run.
     pub(crate) providers: provider::Providers,
     /// The MX hosts, resolved once per run.
-    pub(crate) mx_hosts: provider::MxHosts,
+    pub(crate) mx_hosts: provider::OnceTable<provider::MxResolved>,
 }
 
 fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
@@ -265,7 +265,7 @@ pub async fn run_until(
         internal_errors: AtomicU64::new(0),
         domain_timeouts: AtomicU64::new(0),
         providers: provider::Providers::default(),
-        mx_hosts: provider::MxHosts::default(),
+        mx_hosts: provider::mx_hosts(),
         config: config.clone(),
     });
     let bar = progress::Progress::start(&config, total, engine.clone());

@@ -7,6 +7,8 @@
 //! The work runs in the probe stage (the asking domain holds no resolve slot while it waits; the
 //! lookups and the fetch go through the run's DNS limits and the probe runner like any other). The
 //! table is bounded: past [`MAX_PROVIDERS`] providers it is cleared, and a provider is looked up again.
+//!
+//! The same once-per-run table ([`OnceTable`]) keeps the run's MX hosts resolved ([`mx_hosts`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,71 +40,86 @@ pub(crate) struct ProviderClients {
     pub addresses: HashMap<String, Resolved>,
 }
 
-/// The run's MX hosts, resolved once (addresses, their DNSSEC status, TLSA): most domains share a
-/// provider's few MX hosts, and asking hickory's response cache again per domain cost a third of the
-/// lookups. Bounded: past [`MAX_MX_HOSTS`] hosts the table is cleared (one-off vanity names would
-/// otherwise fill it), and a host is resolved again.
-#[derive(Default)]
-pub(crate) struct MxHosts {
-    map: Mutex<HashMap<String, Arc<OnceCell<MxResolved>>>>,
+/// A bounded table of answers found once per run: the first asker of a key computes it, later and
+/// concurrent askers get the same answer. Past `max` keys it is cleared (one-off keys, such as vanity
+/// MX names, would otherwise fill it), and a key is computed again; an answer `keep` rejects (a
+/// failure) is forgotten, so the next asker tries again.
+pub(crate) struct OnceTable<V> {
+    map: Mutex<HashMap<String, Arc<OnceCell<V>>>>,
+    max: usize,
+}
+
+impl<V: Clone> OnceTable<V> {
+    /// An empty table of at most `max` keys.
+    pub fn new(max: usize) -> Self {
+        Self { map: Mutex::new(HashMap::new()), max }
+    }
+
+    /// The answer for `key`, computed by `init` if nobody has.
+    pub async fn get(&self, key: &str, init: impl Future<Output = V>, keep: impl Fn(&V) -> bool) -> V {
+        let lock = || self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let cell = {
+            let mut map = lock();
+            if map.len() >= self.max && !map.contains_key(key) {
+                map.clear();
+            }
+            map.entry(key.to_string()).or_default().clone()
+        };
+        let value = cell.get_or_init(|| init).await.clone();
+        if !keep(&value) {
+            let mut map = lock();
+            if map.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                map.remove(key);
+            }
+        }
+        value
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
 }
 
 /// An MX host's addresses and security, as [`targets::resolve_mx`] gives them.
 pub(crate) type MxResolved = (Resolved, Option<Arc<crate::dns::MxSecurity>>);
 
-/// MX hosts remembered at once.
+/// MX hosts remembered at once (see [`mx_hosts`]).
 pub const MAX_MX_HOSTS: usize = 16_384;
 
-impl MxHosts {
-    /// `host` resolved, by the first domain that asks.
-    pub async fn get(&self, host: &str, resolve: impl Future<Output = MxResolved>) -> MxResolved {
-        let cell = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() >= MAX_MX_HOSTS && !map.contains_key(host) {
-                map.clear();
-            }
-            map.entry(host.to_string()).or_default().clone()
-        };
-        let resolved = cell.get_or_init(|| resolve).await.clone();
-        // A failure (after the transport's retries) is not kept: the next domain asks again.
-        let failed =
-            resolved.0.addresses.as_ref().is_some_and(|a| a.a.failure().is_some() || a.aaaa.failure().is_some());
-        if failed {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if map.get(host).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                map.remove(host);
-            }
-        }
-        resolved
-    }
+/// The run's MX hosts, resolved once (addresses, their DNSSEC status, TLSA): most domains share a
+/// provider's few MX hosts, and asking hickory's response cache again per domain cost a third of the
+/// lookups. A failed lookup (after the transport's retries) is not kept.
+pub(crate) fn mx_hosts() -> OnceTable<MxResolved> {
+    OnceTable::new(MAX_MX_HOSTS)
+}
+
+/// Whether an MX host's resolution is worth keeping for the run: not when a lookup failed.
+pub(crate) fn keep_mx(resolved: &MxResolved) -> bool {
+    !resolved.0.addresses.as_ref().is_some_and(|a| a.a.failure().is_some() || a.aaaa.failure().is_some())
 }
 
 /// The run's table of providers.
-#[derive(Default)]
-pub(crate) struct Providers {
-    map: Mutex<HashMap<String, Arc<OnceCell<Arc<ProviderClients>>>>>,
+pub(crate) struct Providers(OnceTable<Arc<ProviderClients>>);
+
+impl Default for Providers {
+    fn default() -> Self {
+        Self(OnceTable::new(MAX_PROVIDERS))
+    }
 }
 
 impl Providers {
     /// What `provider` tells mail apps, found by the first domain that asks.
     pub async fn get(&self, e: &Engine, provider: &str) -> Arc<ProviderClients> {
-        let cell = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() >= MAX_PROVIDERS && !map.contains_key(provider) {
-                map.clear();
-            }
-            map.entry(provider.to_string()).or_default().clone()
-        };
-        cell.get_or_init(|| async {
+        let find = async {
             let mut found = discover(e, provider).await;
             let hosts: std::collections::BTreeSet<String> =
                 found.servers.iter().filter(|s| !s.host.contains('%')).map(|s| s.host.clone()).collect();
             let resolved = futures::future::join_all(hosts.iter().map(|h| targets::resolve_host(e, h))).await;
             found.addresses = hosts.into_iter().zip(resolved).collect();
             Arc::new(found)
-        })
-        .await
-        .clone()
+        };
+        self.0.get(provider, find, |_| true).await
     }
 }
 
@@ -174,14 +191,14 @@ mod tests {
 
     #[tokio::test]
     async fn an_mx_host_is_resolved_once_unless_its_lookup_failed() {
-        let hosts = MxHosts::default();
+        let hosts = mx_hosts();
         let calls = AtomicUsize::new(0);
         let found = || async {
             calls.fetch_add(1, Ordering::Relaxed);
             resolved(DnsOutcome::Found(vec!["192.0.2.1".parse().unwrap()]))
         };
         for _ in 0..3 {
-            let (r, _) = hosts.get("mx.example", found()).await;
+            let (r, _) = hosts.get("mx.example", found(), keep_mx).await;
             assert_eq!(r.addresses.map(|a| a.ips().len()), Some(1));
         }
         assert_eq!(calls.load(Ordering::Relaxed), 1, "a found host is kept for the run");
@@ -191,13 +208,13 @@ mod tests {
         };
         calls.store(0, Ordering::Relaxed);
         for _ in 0..3 {
-            hosts.get("slow.example", failed()).await;
+            hosts.get("slow.example", failed(), keep_mx).await;
         }
         assert_eq!(calls.load(Ordering::Relaxed), 3, "a failure is asked again by the next domain");
         // Bounded: past MAX_MX_HOSTS names the table starts over.
         for i in 0..MAX_MX_HOSTS + 1 {
-            hosts.get(&format!("mx{i}.example"), found()).await;
+            hosts.get(&format!("mx{i}.example"), found(), keep_mx).await;
         }
-        assert!(hosts.map.lock().unwrap().len() <= MAX_MX_HOSTS);
+        assert!(hosts.len() <= MAX_MX_HOSTS);
     }
 }

@@ -78,10 +78,14 @@ pub(crate) async fn resolve_mx(e: &Engine, mx: &MxEntry, index: usize) -> (Resol
     }
     let host = mx.host.to_ascii_lowercase();
     e.mx_hosts
-        .get(&host, async {
-            let (addresses, security) = tokio::join!(e.dns.host_addresses(&host), e.dns.mx_security(&host));
-            (Resolved { addresses: Some(addresses), skip: None }, Some(security))
-        })
+        .get(
+            &host,
+            async {
+                let (addresses, security) = tokio::join!(e.dns.host_addresses(&host), e.dns.mx_security(&host));
+                (Resolved { addresses: Some(addresses), skip: None }, Some(security))
+            },
+            super::provider::keep_mx,
+        )
         .await
 }
 
