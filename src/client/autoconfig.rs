@@ -11,6 +11,10 @@ use crate::probe::client::Protocol;
 
 /// Largest autoconfig file read.
 pub const MAX_AUTOCONFIG_BYTES: usize = 64 * 1024;
+/// The path of the autoconfig file at `autoconfig.<domain>`.
+pub const PATH: &str = "/mail/config-v1.1.xml";
+/// The path of the autoconfig file at the domain itself.
+pub const WELL_KNOWN_PATH: &str = "/.well-known/autoconfig/mail/config-v1.1.xml";
 /// Servers kept from one file.
 pub const MAX_SERVERS: usize = 32;
 /// Domains kept from one file's `<domain>` list.

@@ -136,13 +136,9 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     };
     let autoconfig = async {
         match auto_plan {
-            Some(Ok(ip)) => {
-                let host = format!("autoconfig.{name}");
-                let fetched =
-                    targets::fetch(e, &host, ip, "/mail/config-v1.1.xml", client::autoconfig::MAX_AUTOCONFIG_BYTES);
-                read_autoconfig(fetched.await)
+            Some(from) => {
+                targets::fetch_autoconfig(e, &format!("autoconfig.{name}"), from, client::autoconfig::PATH).await
             }
-            Some(Err(failure)) => Err(failure),
             None if client_on => Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())),
             None => Err((FetchOutcome::NotFetched, String::new())),
         }
@@ -211,7 +207,6 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         s.client.lookups_failed |= more.is_empty() && found.failed;
         provider_addresses = Some(found);
     }
-    s.client.config_source = more.first().map(|ep| ep.source);
     let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
     let mut guessed_failed = false;
     let found = e
@@ -245,9 +240,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         )
         .await;
     let client = &mut s.client;
-    if client.config_source.is_none() {
-        client.config_source = more.first().map(|ep| ep.source);
-    }
+    client.config_source = more.first().map(|ep| ep.source);
     client.lookups_failed |= guessed_failed || !found;
     client.endpoints = srv.endpoints.len() + more.len();
     let rows =
@@ -261,25 +254,15 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
 async fn well_known(e: &Engine, name: &str, budget: &mut Budget) -> (Vec<Endpoint>, bool, Option<String>) {
     let mut resolved = Resolved::pending();
     e.resolving(budget, async { resolved = targets::resolve_own_host(e, name).await }).await;
-    match targets::fetch_address(e, name, &resolved) {
-        Ok(ip) => {
-            let fetched =
-                targets::fetch(e, name, ip, WELL_KNOWN_AUTOCONFIG, client::autoconfig::MAX_AUTOCONFIG_BYTES).await;
-            match read_autoconfig(fetched) {
-                Ok(file) => {
-                    let found =
-                        client::declared_endpoints(&file.servers, name, Source::AutoconfigWellKnown, &e.config.client);
-                    (found, false, file.provider_id)
-                }
-                Err(_) => (Vec::new(), false, None),
-            }
+    let from = targets::fetch_address(e, name, &resolved);
+    match targets::fetch_autoconfig(e, name, from, client::autoconfig::WELL_KNOWN_PATH).await {
+        Ok(file) => {
+            let found = client::declared_endpoints(&file.servers, name, Source::AutoconfigWellKnown, &e.config.client);
+            (found, false, file.provider_id)
         }
         Err((outcome, _)) => (Vec::new(), outcome == FetchOutcome::AddressLookupFailed, None),
     }
 }
-
-/// The well-known path of a domain's autoconfig file.
-pub(crate) const WELL_KNOWN_AUTOCONFIG: &str = "/.well-known/autoconfig/mail/config-v1.1.xml";
 
 fn finish(mut s: DomainScan, budget: &Budget, e: &Engine) -> DomainScan {
     if budget.expired {
@@ -290,18 +273,6 @@ fn finish(mut s: DomainScan, budget: &Budget, e: &Engine) -> DomainScan {
         ));
     }
     s
-}
-
-/// Reads a fetched autoconfig file, or says why there is none.
-fn read_autoconfig(fetched: crate::policy::Fetched) -> Result<client::autoconfig::ConfigFile, (FetchOutcome, String)> {
-    let response = fetched?;
-    if response.status != 200 {
-        return Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)));
-    }
-    std::str::from_utf8(&response.body)
-        .map_err(|e| e.to_string())
-        .and_then(client::autoconfig::parse)
-        .map_err(|e| (FetchOutcome::SyntaxError, e))
 }
 
 /// The resolve stage: every lookup of the domain, writing each result into `s` and `plan` as soon as

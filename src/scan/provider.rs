@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use super::Engine;
 use super::targets::{self, Resolved};
-use crate::client::autoconfig::{self, Declared, MAX_AUTOCONFIG_BYTES, SocketType};
+use crate::client::autoconfig::{self, Declared, SocketType};
 use crate::client::{self, Source};
 use crate::policy::FetchOutcome;
 
@@ -133,31 +133,22 @@ async fn discover(e: &Engine, provider: &str) -> ProviderClients {
             ..Default::default()
         };
     }
-    let mut failed = false;
     let host = format!("autoconfig.{provider}");
-    let resolved = targets::resolve_host(e, &host).await;
-    match targets::fetch_address(e, &host, &resolved) {
-        Ok(ip) => match targets::fetch(e, &host, ip, "/mail/config-v1.1.xml", MAX_AUTOCONFIG_BYTES).await {
-            Ok(r) if r.status == 200 => {
-                if let Some(file) = std::str::from_utf8(&r.body).ok().and_then(|x| autoconfig::parse(x).ok())
-                    && !file.servers.is_empty()
-                {
-                    return ProviderClients {
-                        source: Some(Source::AutoconfigMx),
-                        id: file.provider_id.or_else(|| Some(provider.to_string())),
-                        servers: file.servers,
-                        ..Default::default()
-                    };
-                }
-            }
-            Ok(_) => {}
-            // A provider's web server that does not answer says nothing about its mail servers:
-            // go on to the guesses, as mail apps do.
-            Err(_) => {}
-        },
-        Err((FetchOutcome::AddressLookupFailed, _)) => failed = true,
-        Err(_) => {}
-    }
+    let from = targets::fetch_address(e, &host, &targets::resolve_host(e, &host).await);
+    // A provider's web server that does not answer says nothing about its mail servers: go on to
+    // the guesses, as mail apps do; only a failed address lookup leaves "nothing found" unknown.
+    let failed = match targets::fetch_autoconfig(e, &host, from, autoconfig::PATH).await {
+        Ok(file) if !file.servers.is_empty() => {
+            return ProviderClients {
+                source: Some(Source::AutoconfigMx),
+                id: file.provider_id.or_else(|| Some(provider.to_string())),
+                servers: file.servers,
+                ..Default::default()
+            };
+        }
+        Ok(_) => false,
+        Err((outcome, _)) => outcome == FetchOutcome::AddressLookupFailed,
+    };
     let (guessed, guess_failed) = client::guesses(&e.dns, &e.config.guard, provider, Source::GuessMx, settings).await;
     let servers: Vec<Declared> = guessed
         .into_iter()

@@ -191,6 +191,25 @@ pub(crate) fn fetch_address(e: &Engine, host: &str, resolved: &Resolved) -> Fetc
         .ok_or_else(|| (FetchOutcome::Skipped, format!("no address of {host} may be contacted")))
 }
 
+/// Fetches and reads the autoconfig file `https://{host}{path}` from the address in `from` (probe
+/// stage): the file, or why there is none. The domain's own file, its well-known one and a
+/// provider's all go through here.
+pub(crate) async fn fetch_autoconfig(
+    e: &Engine,
+    host: &str,
+    from: FetchFrom,
+    path: &str,
+) -> Result<client::autoconfig::ConfigFile, (FetchOutcome, String)> {
+    let response = fetch(e, host, from?, path, client::autoconfig::MAX_AUTOCONFIG_BYTES).await?;
+    if response.status != 200 {
+        return Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)));
+    }
+    std::str::from_utf8(&response.body)
+        .map_err(|e| e.to_string())
+        .and_then(client::autoconfig::parse)
+        .map_err(|e| (FetchOutcome::SyntaxError, e))
+}
+
 /// Fetches `https://{host}{path}` from `ip` through the runner (probe stage).
 pub(crate) async fn fetch(e: &Engine, host: &str, ip: IpAddr, path: &str, max_body: usize) -> Fetched {
     e.runner.fetch(host, ip, path, max_body).await.map_err(|f| (FetchOutcome::from_failure(f.kind), f.detail))

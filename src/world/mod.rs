@@ -527,10 +527,12 @@ impl World {
                 Some(s) if s.mta_sts => (200, "text/plain".into(), self.mta_sts_policy(&s)),
                 _ => not_found,
             },
-            "/mail/config-v1.1.xml" if host.split(':').next() == Some(&format!("autoconfig.{CLOUD_DOMAIN}")) => {
+            crate::client::autoconfig::PATH
+                if host.split(':').next() == Some(&format!("autoconfig.{CLOUD_DOMAIN}")) =>
+            {
                 (200, "text/xml".into(), self.cloud_autoconfig_xml())
             }
-            "/mail/config-v1.1.xml" => match spec("autoconfig.") {
+            crate::client::autoconfig::PATH => match spec("autoconfig.") {
                 Some(s) if s.autoconfig => (200, "text/xml".into(), self.autoconfig_xml(&s)),
                 _ => not_found,
             },
