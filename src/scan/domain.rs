@@ -175,7 +175,8 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         }
     };
     if more.is_empty() && settings.well_known {
-        let (found, failed, id) = well_known(e, &name, &mut budget).await;
+        // Boxed, like every stage: a parked domain should not carry room for the fetch it is done with.
+        let (found, failed, id) = Box::pin(well_known(e, &name, &mut budget)).await;
         more = found;
         s.client.lookups_failed |= failed;
         s.client.provider_id = id;
@@ -196,7 +197,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         && settings.via_mx
         && let Some(provider) = provider.filter(|p| *p != own_org && *p != name)
     {
-        let found = e.providers.get(e, &provider).await;
+        let found = Box::pin(e.providers.get(e, &provider)).await;
         if let Some(source) = found.source {
             more = client::declared_endpoints(&found.servers, &name, source, settings);
             if source == Source::GuessMx {

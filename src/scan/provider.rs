@@ -55,8 +55,14 @@ impl<V: Clone> OnceTable<V> {
         Self { map: Mutex::new(HashMap::new()), max }
     }
 
-    /// The answer for `key`, computed by `init` if nobody has.
-    pub async fn get(&self, key: &str, init: impl Future<Output = V>, keep: impl Fn(&V) -> bool) -> V {
+    /// The answer for `key`, computed by the future `init` makes if nobody has. (`init` makes it only
+    /// when needed: a future passed by value would also take room in every caller's state.)
+    pub async fn get<F: Future<Output = V>>(
+        &self,
+        key: &str,
+        init: impl FnOnce() -> F,
+        keep: impl Fn(&V) -> bool,
+    ) -> V {
         let lock = || self.map.lock().unwrap_or_else(|p| p.into_inner());
         let cell = {
             let mut map = lock();
@@ -65,7 +71,7 @@ impl<V: Clone> OnceTable<V> {
             }
             map.entry(key.to_string()).or_default().clone()
         };
-        let value = cell.get_or_init(|| init).await.clone();
+        let value = cell.get_or_init(init).await.clone();
         if !keep(&value) {
             let mut map = lock();
             if map.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
@@ -111,7 +117,7 @@ impl Default for Providers {
 impl Providers {
     /// What `provider` tells mail apps, found by the first domain that asks.
     pub async fn get(&self, e: &Engine, provider: &str) -> Arc<ProviderClients> {
-        let find = async {
+        let find = || async {
             let mut found = discover(e, provider).await;
             let hosts: std::collections::BTreeSet<String> =
                 found.servers.iter().filter(|s| !s.host.contains('%')).map(|s| s.host.clone()).collect();
@@ -189,7 +195,7 @@ mod tests {
             resolved(DnsOutcome::Found(vec!["192.0.2.1".parse().unwrap()]))
         };
         for _ in 0..3 {
-            let (r, _) = hosts.get("mx.example", found(), keep_mx).await;
+            let (r, _) = hosts.get("mx.example", found, keep_mx).await;
             assert_eq!(r.addresses.map(|a| a.ips().len()), Some(1));
         }
         assert_eq!(calls.load(Ordering::Relaxed), 1, "a found host is kept for the run");
@@ -199,12 +205,12 @@ mod tests {
         };
         calls.store(0, Ordering::Relaxed);
         for _ in 0..3 {
-            hosts.get("slow.example", failed(), keep_mx).await;
+            hosts.get("slow.example", failed, keep_mx).await;
         }
         assert_eq!(calls.load(Ordering::Relaxed), 3, "a failure is asked again by the next domain");
         // Bounded: past MAX_MX_HOSTS names the table starts over.
         for i in 0..MAX_MX_HOSTS + 1 {
-            hosts.get(&format!("mx{i}.example"), found(), keep_mx).await;
+            hosts.get(&format!("mx{i}.example"), found, keep_mx).await;
         }
         assert!(hosts.len() <= MAX_MX_HOSTS);
     }

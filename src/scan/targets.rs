@@ -80,7 +80,7 @@ pub(crate) async fn resolve_mx(e: &Engine, mx: &MxEntry, index: usize) -> (Resol
     e.mx_hosts
         .get(
             &host,
-            async {
+            || async {
                 let (addresses, security) = tokio::join!(e.dns.host_addresses(&host), e.dns.mx_security(&host));
                 (Resolved { addresses: Some(addresses), skip: None }, Some(security))
             },
