@@ -120,11 +120,15 @@ async fn hostile(tcp: tokio::net::TcpStream, greeting: &[u8], reply: &[u8], endl
         if (&mut conn).take(4096).read_until(b'\n', &mut line).await? == 0 {
             return Ok(());
         }
-        loop {
+        if !endless {
             conn.get_mut().write_all(reply).await?;
-            if !endless {
-                break;
-            }
+            continue;
+        }
+        // A flood is sent in batches of whole replies, as fast as the client reads: a write per
+        // short line would make the flood's speed, not the client's bounds, decide when it ends.
+        let batch = reply.repeat((16 * 1024 / reply.len().max(1)).max(1));
+        loop {
+            conn.get_mut().write_all(&batch).await?;
         }
     }
 }

@@ -222,9 +222,14 @@ async fn serve(mut stream: TcpStream, b: Behaviour, m: Option<Log>) -> io::Resul
             }
             return Ok(());
         }
-        Posture::EndlessGreeting => loop {
-            stream.write_all(b"220-still greeting you\r\n").await?;
-        },
+        Posture::EndlessGreeting => {
+            // Sent in batches of whole lines, as fast as the client reads (a write per line would
+            // let the flood's own speed decide whether the client's bound or its timeout ends it).
+            let batch = b"220-still greeting you\r\n".repeat(512);
+            loop {
+                stream.write_all(&batch).await?;
+            }
+        }
         Posture::LongGreeting(n) => {
             stream.write_all(format!("220 {}\r\n", "x".repeat(n)).as_bytes()).await?;
         }
@@ -352,8 +357,14 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
                 Posture::PlaintextInsteadOfTls => {
                     w.write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
                     w.flush().await?;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    w.write_all(b"250 this is not TLS at all\r\n").await?;
+                    // Answer the client's first TLS bytes (its ClientHello) in plain text, as a
+                    // server that never switched does: waiting for them, not for a timer, keeps the
+                    // plain text from arriving with the 220 on a loaded machine.
+                    let mut hello = [0u8; 1];
+                    if conn.read(&mut hello).await? == 0 {
+                        return Ok(Next::Close);
+                    }
+                    conn.get_mut().write_all(b"250 this is not TLS at all\r\n").await?;
                     return Ok(Next::Hold);
                 }
                 Posture::StalledHandshake => {
