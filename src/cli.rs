@@ -84,6 +84,43 @@ pub enum Command {
     Lab(LabArgs),
     /// Measure scan throughput against a simulated world in the same process.
     Bench(BenchArgs),
+    /// Check a few domains now and print every verdict, finding and remedy (or JSON with --json).
+    Check(Box<CheckArgs>),
+    /// Write a scan as JSON lines: one domain a line with its MX hosts and client endpoints nested.
+    Export(ExportArgs),
+}
+
+/// Flags of `mailcensus check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The domains to check.
+    #[arg(required = true, value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// Print a JSON array: one object per domain, as `export` writes it, with `grade`,
+    /// `grade_not_graded` and `findings` (id, title, remedy); a name that is not a domain is
+    /// `{domain, input_line, rejected: {reason, detail}}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Language of findings and remedies: en or ja.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
+    pub lang: String,
+    /// How the domains are looked up and probed: the same flags and defaults as `scan`.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// Flags of `mailcensus export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A scan's output directory.
+    pub dir: PathBuf,
+    /// What one line is: `domain` (a `domains` row with its `mx_hosts` and `client_endpoints` rows
+    /// nested as arrays), or the rows of one dataset: `domains`, `mx_hosts`, `client_endpoints`.
+    #[arg(long, value_name = "WHAT", default_value = "domain", value_parser = ["domain", "domains", "mx_hosts", "client_endpoints"])]
+    pub rows: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Flags of `mailcensus report`.
@@ -261,6 +298,23 @@ pub struct ScanArgs {
     /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
     #[arg(long, value_name = "NAME")]
     pub weight_column: Option<String>,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not compute the report at the end of the scan.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Language of the report's findings and remedies: en or ja.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
+    pub lang: String,
+    /// How the domains are looked up and probed (shared with `check`).
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// How domains are looked up and probed: the flags `scan` and `check` share.
+#[derive(Debug, Args)]
+pub struct ScanOptions {
     /// Recursive resolver to use, IP or IP:PORT, repeatable [default: the system's resolv.conf].
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]
     pub resolver: Vec<SocketAddr>,
@@ -409,19 +463,10 @@ pub struct ScanArgs {
     /// Deadline of one MTA-STS policy fetch, seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub https_timeout: Duration,
-    /// Never show the progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Do not compute the report at the end of the scan.
-    #[arg(long)]
-    pub no_report: bool,
     /// Fault injection for tests: the scan of this domain, a probe of this host, or (`writer:DOMAIN`)
     /// the writing of this domain panics.
     #[arg(long, hide = true, value_name = "NAME")]
     pub inject_panic: Option<String>,
-    /// Language of the report's findings and remedies: en or ja.
-    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
-    pub lang: String,
 }
 
 /// Parses `--checks`: labels of [`Check`], `all` or `none`.
@@ -463,6 +508,20 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
 impl ScanArgs {
     /// The validated configuration.
     pub fn into_config(self, args: Vec<String>) -> Result<ScanConfig, String> {
+        let mut c = self.options.into_config(InputSource::from_arg(&self.input), self.out)?;
+        c.overwrite = self.overwrite;
+        c.resume = self.resume;
+        c.shutdown_grace = self.shutdown_grace;
+        c.columns = ColumnSpec { domain: self.domain_column, group: self.group_column, weight: self.weight_column };
+        c.progress = !self.no_progress;
+        c.args = args;
+        Ok(c)
+    }
+}
+
+impl ScanOptions {
+    /// The validated configuration of a scan of `input` into `out`.
+    pub fn into_config(self, input: InputSource, out: std::path::PathBuf) -> Result<ScanConfig, String> {
         for (name, rate) in [
             ("--probe-rate", self.probe_rate),
             ("--per-ip-rate", self.per_ip_rate),
@@ -494,12 +553,8 @@ impl ScanArgs {
         if ehlo_name.is_empty() || ehlo_name.contains(char::is_whitespace) {
             return Err(format!("--ehlo-name {ehlo_name:?} is not a host name"));
         }
-        let mut c = ScanConfig::new(InputSource::from_arg(&self.input), self.out);
+        let mut c = ScanConfig::new(input, out);
         c.only_checks(&parse_checks(&self.checks)?);
-        c.overwrite = self.overwrite;
-        c.resume = self.resume;
-        c.shutdown_grace = self.shutdown_grace;
-        c.columns = ColumnSpec { domain: self.domain_column, group: self.group_column, weight: self.weight_column };
         c.dns.resolvers = self.resolver;
         c.dns.timeout = self.dns_timeout;
         c.dns.retries = self.dns_retries;
@@ -582,8 +637,6 @@ impl ScanArgs {
         c.mta_sts &= !self.no_mta_sts;
         c.https_port = self.https_port;
         c.https_timeout = self.https_timeout;
-        c.progress = !self.no_progress;
-        c.args = args;
         Ok(c)
     }
 }
@@ -674,6 +727,8 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
             }
         }
         Command::Lab(lab) => run_lab(lab),
+        Command::Check(args) => run_check(*args),
+        Command::Export(args) => run_export(args),
         Command::Bench(bench) => run_bench(bench),
         Command::Schema => {
             use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS, markdown};
@@ -762,6 +817,100 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         eprintln!("mailcensus: cannot start the runtime: {e}");
         ExitCode::from(1)
     })
+}
+
+/// `check`: exit 0 when every name was checked, 2 when some name is not a domain (or bad flags),
+/// 4 when the run is implausible (the same warnings as `scan`), 1 when the scan could not run.
+fn run_check(args: CheckArgs) -> ExitCode {
+    let lang = crate::report::grade::Lang::from_code(&args.lang).unwrap_or_default();
+    let config = match args.options.into_config(InputSource::Stdin, PathBuf::new()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailcensus: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let checked = match runtime.block_on(crate::check::check(&args.domains, config, lang)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailcensus check: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.json {
+        let all: Vec<serde_json::Value> = checked.domains.iter().cloned().map(serde_json::Value::Object).collect();
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    } else {
+        let texts: Vec<String> = checked.domains.iter().map(|d| crate::check::render(d, lang)).collect();
+        print!("{}", texts.join("\n"));
+    }
+    for w in &checked.warnings {
+        eprintln!("mailcensus: warning: {w}");
+    }
+    if checked.domains.iter().any(|d| d.contains_key(crate::check::REJECTED_KEY)) {
+        return ExitCode::from(2);
+    }
+    if !checked.warnings.is_empty() {
+        return ExitCode::from(4);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `export`: JSON lines to a file or standard output; a closed pipe (`| head`) ends it quietly.
+fn run_export(args: ExportArgs) -> ExitCode {
+    use std::io::Write;
+    if !args.dir.join(crate::output::DOMAINS_DIR).is_dir() {
+        eprintln!("mailcensus export: {} is not a scan directory (it has no domains/ dataset)", args.dir.display());
+        return ExitCode::from(2);
+    }
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("mailcensus export: cannot create {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        },
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(sink);
+    let mut write = |row: serde_json::Map<String, serde_json::Value>| -> Result<(), crate::output::read::ReadError> {
+        serde_json::to_writer(&mut out, &row)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    };
+    let result = match args.rows.as_str() {
+        "domain" => crate::output::json::for_each_domain(&args.dir, &mut write),
+        dataset => crate::output::json::for_each_row(&args.dir, dataset, &mut write),
+    };
+    let result = result.and_then(|_| out.flush().map_err(Into::into));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailcensus export: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The reader of our standard output went away (`export ... | head`).
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        if let Some(json) = err.downcast_ref::<serde_json::Error>() {
+            return json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe);
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn run_demo(args: DemoArgs) -> ExitCode {

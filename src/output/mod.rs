@@ -2,6 +2,7 @@
 //! rejects file and `run.json`.
 
 pub mod batch;
+pub mod json;
 pub mod parquet;
 pub mod read;
 pub mod rejects;

@@ -326,6 +326,16 @@ pub fn run(dir: &Path, lang: Lang) -> Result<Report, ReadError> {
 
 /// Computes the report of the scan in `dir` and writes its files into `out`.
 pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError> {
+    run_observed(dir, out, lang, |_, _, _| {})
+}
+
+/// As [`run_into`], and calls `each` with every domain, its grade, and the MX hosts its remedies name.
+pub fn run_observed(
+    dir: &Path,
+    out: &Path,
+    lang: Lang,
+    mut each: impl FnMut(&str, &grade::Graded, &str),
+) -> Result<Report, ReadError> {
     let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut report = Report { warnings: run_warnings(dir), ..Report::default() };
@@ -445,6 +455,7 @@ pub fn run_into(dir: &Path, out: &Path, lang: Lang) -> Result<Report, ReadError>
         } else {
             facts.grade.hosts_without_tls.join(", ")
         };
+        each(domain, &g, &hosts);
         let labels: Vec<&str> = g.findings.iter().map(|f| f.as_label()).collect();
         let titles: Vec<&str> = g.findings.iter().map(|f| f.title(lang)).collect();
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();

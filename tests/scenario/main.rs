@@ -1,6 +1,7 @@
 //! Scenario tests: the real scan pipeline against in-process DNS and SMTP servers on loopback, with
 //! the Parquet output read back. Each test module uses its own 127.B.0.0/16 block.
 
+mod check;
 mod cli;
 mod clients;
 mod dns_cases;
