@@ -64,6 +64,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                 group: Some("ISP 1".into()),
                 weight: None,
                 dkim_selectors: Vec::new(),
+                kept: Vec::new(),
             };
             let mut s = DomainScan::excluded(entry, 1_700_000_000_000);
             s.mx = DnsOutcome::Found(mx.clone());

@@ -205,6 +205,26 @@ fn shown(v: Option<&Value>) -> String {
     }
 }
 
+/// The selectors of the DKIM keys found, with their type and size: `google (rsa 2048)`.
+fn selectors(row: &Map<String, Value>) -> String {
+    let keys: Vec<String> = row
+        .get("dkim_keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .map(|k| {
+            let state = if k.get("revoked").and_then(Value::as_bool) == Some(true) {
+                "revoked".to_string()
+            } else {
+                format!("{} {}", text(k, "key_type"), shown(k.get("key_bits")))
+            };
+            format!("{} ({state})", text(k, "selector"))
+        })
+        .collect();
+    if keys.is_empty() { "-".into() } else { keys.join(", ") }
+}
+
 /// One MX or client row's outcome in a few words: `tls1_3, certificate valid`, or the failure.
 fn probe_words(r: &Map<String, Value>) -> String {
     match text(r, "probe_status") {
@@ -270,7 +290,7 @@ pub fn render(row: &Map<String, Value>, lang: Lang) -> String {
             text(row, "dmarc_status"),
             shown(row.get("dmarc_policy")),
             text(row, "dkim_status"),
-            shown(row.get("dkim_selectors")),
+            selectors(row),
         ),
     );
     line(
@@ -343,7 +363,7 @@ mod tests {
             "domain": "example.test", "grade": "D", "grade_not_graded": null, "starttls": "some",
             "tls_cert_valid": "all", "gmail_red_lock": false, "spf_outcome": "valid",
             "spf_records": ["v=spf1 -all"], "dmarc_status": "none", "dmarc_policy": null,
-            "dkim_status": "not_found", "dkim_selectors": [], "mx_provider": "example.test",
+            "dkim_status": "not_found", "dkim_keys": [], "mx_provider": "example.test",
             "mx_hosts": [
                 {"mx_host": "mx1.example.test", "mx_preference": 10, "ip": "192.0.2.1", "probe_status": "done",
                  "tls_version": "tls1_3", "tls_cert_verdict": "valid"},

@@ -298,6 +298,9 @@ pub struct ScanArgs {
     /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
     #[arg(long, value_name = "NAME")]
     pub weight_column: Option<String>,
+    /// Input column to copy to the domains dataset as `input_<name>` (snake_case), repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub keep_column: Vec<String>,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -512,7 +515,19 @@ impl ScanArgs {
         c.overwrite = self.overwrite;
         c.resume = self.resume;
         c.shutdown_grace = self.shutdown_grace;
-        c.columns = ColumnSpec { domain: self.domain_column, group: self.group_column, weight: self.weight_column };
+        let mut names = std::collections::BTreeSet::new();
+        for name in &self.keep_column {
+            let column = crate::output::schema::kept_column_name(name);
+            if crate::output::schema::DOMAINS.field_with_name(&column).is_ok() || !names.insert(column.clone()) {
+                return Err(format!("--keep-column {name:?} would be written as {column}, which is already a column"));
+            }
+        }
+        c.columns = ColumnSpec {
+            domain: self.domain_column,
+            group: self.group_column,
+            weight: self.weight_column,
+            keep: self.keep_column,
+        };
         c.progress = !self.no_progress;
         c.args = args;
         Ok(c)

@@ -39,6 +39,8 @@ pub struct ColumnSpec {
     pub group: Option<String>,
     /// `--weight-column`: default `weight` if the header has it, else none.
     pub weight: Option<String>,
+    /// `--keep-column`: further columns copied to the `domains` dataset as `input_<name>`.
+    pub keep: Vec<String>,
 }
 
 /// A domain to scan, with what the input said about it.
@@ -54,7 +56,13 @@ pub struct Entry {
     pub weight: Option<f64>,
     /// Extra DKIM selectors for this domain, from the `dkim_selectors` column (space, `;` or `|` separated).
     pub dkim_selectors: Vec<String>,
+    /// The `--keep-column` cells, in the flags' order (empty cells are `None`; each cut to
+    /// [`MAX_KEPT_BYTES`]).
+    pub kept: Vec<Option<String>>,
 }
+
+/// Longest kept input cell, in bytes (cut at a character boundary).
+pub const MAX_KEPT_BYTES: usize = 1024;
 
 /// An input line that is not scanned.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,6 +120,7 @@ struct Columns {
     group: Option<usize>,
     weight: Option<usize>,
     dkim_selectors: Option<usize>,
+    keep: Vec<usize>,
 }
 
 /// The key of a normalised domain in the duplicate check and in `--resume` (a 64-bit SipHash with
@@ -223,7 +232,7 @@ impl InputReader {
             fields: csv_core::Reader::new(),
             header: false,
             line_no: 0,
-            columns: Columns { domain: 0, group: None, weight: None, dkim_selectors: None },
+            columns: Columns { domain: 0, group: None, weight: None, dkim_selectors: None, keep: Vec::new() },
             pending: None,
             seen: HashMap::new(),
             path: path.clone(),
@@ -238,7 +247,8 @@ impl InputReader {
         let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
         let named = [&spec.domain, &spec.group, &spec.weight];
         let is_header = ["domain", "group", "weight"].iter().any(|n| find(n).is_some())
-            || named.iter().any(|n| n.as_deref().and_then(find).is_some());
+            || named.iter().any(|n| n.as_deref().and_then(find).is_some())
+            || spec.keep.iter().any(|n| find(n).is_some());
         let missing = |name: &str| InputError::MissingColumn { name: name.to_string(), header: header.join(",") };
         reader.columns = if is_header {
             let domain = match &spec.domain {
@@ -254,6 +264,7 @@ impl InputReader {
                 group: optional(&spec.group, "group")?,
                 weight: optional(&spec.weight, "weight")?,
                 dkim_selectors: find("dkim_selectors"),
+                keep: spec.keep.iter().map(|n| find(n).ok_or_else(|| missing(n))).collect::<Result<_, _>>()?,
             }
         } else {
             for (flag, given) in
@@ -263,7 +274,10 @@ impl InputReader {
                     return Err(InputError::NoHeader { flag, name: name.clone() });
                 }
             }
-            Columns { domain: 0, group: None, weight: None, dkim_selectors: None }
+            if let Some(name) = spec.keep.first() {
+                return Err(InputError::NoHeader { flag: "keep-column", name: name.clone() });
+            }
+            Columns { domain: 0, group: None, weight: None, dkim_selectors: None, keep: Vec::new() }
         };
         if !is_header {
             reader.pending = first;
@@ -380,7 +394,13 @@ impl InputReader {
             return reject(RejectReason::Duplicate, format!("first seen on line {first}{later}"));
         }
         self.seen.insert(key, u32::try_from(line).unwrap_or(u32::MAX));
-        InputItem::Entry(Entry { line, domain, group, weight, dkim_selectors })
+        let kept = self
+            .columns
+            .keep
+            .iter()
+            .map(|i| field(Some(*i)).filter(|v| !v.is_empty()).map(|v| crate::probe::smtp::cut(v, MAX_KEPT_BYTES)))
+            .collect();
+        InputItem::Entry(Entry { line, domain, group, weight, dkim_selectors, kept })
     }
 }
 
@@ -503,8 +523,12 @@ mod tests {
 
     #[test]
     fn named_columns() {
-        let spec =
-            ColumnSpec { domain: Some("Address Suffix".into()), group: Some("Region Name".into()), weight: None };
+        let spec = ColumnSpec {
+            domain: Some("Address Suffix".into()),
+            group: Some("Region Name".into()),
+            weight: None,
+            keep: Vec::new(),
+        };
         let items =
             read_all(b"Address Suffix,Hostname Suffix,Region Name\nocn.ne.jp,ocn.ad.jp,World\n", &spec).unwrap();
         assert_eq!(summary(&items), ["2:ocn.ne.jp:World:-"]);

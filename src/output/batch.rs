@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder,
-    TimestampMillisecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
+    BooleanBuilder, Date32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, ListBuilder,
+    StringBuilder, StringDictionaryBuilder, StructBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -25,16 +25,15 @@ use crate::scan::result::{ClientTarget, DomainScan, MxSource, MxTarget};
 enum Column {
     Utf8(StringBuilder),
     Label(StringDictionaryBuilder<Int32Type>),
-    U8(UInt8Builder),
-    U16(UInt16Builder),
-    U32(UInt32Builder),
-    U64(UInt64Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
     F64(Float64Builder),
     Bool(BooleanBuilder),
     Timestamp(TimestampMillisecondBuilder),
+    Date32(Date32Builder),
     Utf8List(ListBuilder<StringBuilder>),
-    U32List(ListBuilder<UInt32Builder>),
-    MxList(ListBuilder<StructBuilder>),
+    StructList(ListBuilder<StructBuilder>),
 }
 
 impl Column {
@@ -42,19 +41,18 @@ impl Column {
         match dt {
             DataType::Utf8 => Self::Utf8(StringBuilder::new()),
             DataType::Dictionary(_, _) => Self::Label(StringDictionaryBuilder::new()),
-            DataType::UInt8 => Self::U8(UInt8Builder::new()),
-            DataType::UInt16 => Self::U16(UInt16Builder::new()),
-            DataType::UInt32 => Self::U32(UInt32Builder::new()),
-            DataType::UInt64 => Self::U64(UInt64Builder::new()),
+            DataType::Int16 => Self::I16(Int16Builder::new()),
+            DataType::Int32 => Self::I32(Int32Builder::new()),
+            DataType::Int64 => Self::I64(Int64Builder::new()),
             DataType::Float64 => Self::F64(Float64Builder::new()),
             DataType::Boolean => Self::Bool(BooleanBuilder::new()),
+            DataType::Date32 => Self::Date32(Date32Builder::new()),
             DataType::Timestamp(TimeUnit::Millisecond, tz) => {
                 Self::Timestamp(TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()))
             }
             DataType::List(item) => match item.data_type() {
                 DataType::Utf8 => Self::Utf8List(ListBuilder::new(StringBuilder::new()).with_field(item.clone())),
-                DataType::UInt32 => Self::U32List(ListBuilder::new(UInt32Builder::new()).with_field(item.clone())),
-                DataType::Struct(fields) => Self::MxList(
+                DataType::Struct(fields) => Self::StructList(
                     ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0)).with_field(item.clone()),
                 ),
                 other => unreachable!("no builder for list of {other}"),
@@ -67,19 +65,67 @@ impl Column {
         match self {
             Self::Utf8(b) => Arc::new(b.finish()),
             Self::Label(b) => Arc::new(b.finish()),
-            Self::U8(b) => Arc::new(b.finish()),
-            Self::U16(b) => Arc::new(b.finish()),
-            Self::U32(b) => Arc::new(b.finish()),
-            Self::U64(b) => Arc::new(b.finish()),
+            Self::I16(b) => Arc::new(b.finish()),
+            Self::I32(b) => Arc::new(b.finish()),
+            Self::I64(b) => Arc::new(b.finish()),
             Self::F64(b) => Arc::new(b.finish()),
             Self::Bool(b) => Arc::new(b.finish()),
             Self::Timestamp(b) => Arc::new(b.finish()),
+            Self::Date32(b) => Arc::new(b.finish()),
             Self::Utf8List(b) => Arc::new(b.finish()),
-            Self::U32List(b) => Arc::new(b.finish()),
-            Self::MxList(b) => Arc::new(b.finish()),
+            Self::StructList(b) => Arc::new(b.finish()),
         }
     }
 }
+
+/// What every row of one scan carries: `scan_id` and `scan_date`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunStamp {
+    /// `<start, UTC, compact ISO 8601>-<6 random hex digits>`, e.g. `20261201T093000Z-4f2a9c`.
+    pub scan_id: String,
+    /// The start day (UTC), in days since 1970-01-01.
+    pub scan_date: i32,
+}
+
+impl RunStamp {
+    /// A new scan's stamp, started at `started`.
+    pub fn new(started: std::time::SystemTime) -> Self {
+        let t = time::OffsetDateTime::from(started);
+        let scan_id = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:06x}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            rand::random::<u32>() & 0xff_ffff
+        );
+        Self { scan_id, scan_date: Self::days(t.date()) }
+    }
+
+    /// The stamp of an earlier run of the same scan (`--resume`), from its `run.json` fields.
+    pub fn resumed(scan_id: &str, scan_date: &str) -> Option<Self> {
+        let mut parts = scan_date.splitn(3, '-').map(|p| p.parse::<i32>().ok());
+        let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+        let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+        let date = time::Date::from_calendar_date(y, month, u8::try_from(d).ok()?).ok()?;
+        (!scan_id.is_empty()).then(|| Self { scan_id: scan_id.to_string(), scan_date: Self::days(date) })
+    }
+
+    /// `scan_date` as `YYYY-MM-DD`.
+    pub fn date_text(&self) -> String {
+        let date = time::Date::from_julian_day(UNIX_EPOCH_JULIAN_DAY + self.scan_date).unwrap_or(time::Date::MIN);
+        format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    }
+
+    fn days(date: time::Date) -> i32 {
+        date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY
+    }
+}
+
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
 /// Builds record batches of one schema, row by row.
 pub struct BatchBuilder {
@@ -87,9 +133,20 @@ pub struct BatchBuilder {
     columns: Vec<Column>,
     next: usize,
     rows: usize,
+    stamp: RunStamp,
 }
 
 macro_rules! push_fn {
+    ($name:ident, $variant:ident, $ty:ty, $wide:ty) => {
+        /// Appends a value (or null) to the next column, which must be `column` (written signed and
+        /// wider, so that arithmetic on it in DuckDB or pandas cannot overflow).
+        pub fn $name(&mut self, column: &str, v: Option<$ty>) {
+            match self.slot(column) {
+                Column::$variant(b) => b.append_option(v.map(|v| <$wide>::try_from(v).unwrap_or(<$wide>::MAX))),
+                _ => panic!("column {column} is not of type {}", stringify!($ty)),
+            }
+        }
+    };
     ($name:ident, $variant:ident, $ty:ty) => {
         /// Appends a value (or null) to the next column, which must be `column`.
         pub fn $name(&mut self, column: &str, v: Option<$ty>) {
@@ -105,7 +162,32 @@ impl BatchBuilder {
     /// Empty builders for every column of `schema`.
     pub fn new(schema: SchemaRef) -> Self {
         let columns = schema.fields().iter().map(|f| Column::for_type(f.data_type())).collect();
-        Self { schema, columns, next: 0, rows: 0 }
+        Self { schema, columns, next: 0, rows: 0, stamp: RunStamp::new(std::time::SystemTime::now()) }
+    }
+
+    /// The builder, with `stamp` on every row (a new stamp otherwise).
+    pub fn stamped(mut self, stamp: RunStamp) -> Self {
+        self.stamp = stamp;
+        self
+    }
+
+    /// Appends the run's `scan_id` and `scan_date` to the next two columns.
+    pub fn run_stamp(&mut self) {
+        let id = std::mem::take(&mut self.stamp.scan_id);
+        self.str(col::SCAN_ID, Some(&id));
+        self.stamp.scan_id = id;
+        let date = self.stamp.scan_date;
+        match self.slot(col::SCAN_DATE) {
+            Column::Date32(b) => b.append_value(date),
+            _ => panic!("column {} is not a date", col::SCAN_DATE),
+        }
+    }
+
+    /// Appends a string (or null) to the next column whatever its name: for the kept input
+    /// columns, which the schema names from the flags.
+    pub fn next_str(&mut self, v: Option<&str>) {
+        let name = self.schema.fields().get(self.next).map(|f| f.name().clone()).unwrap_or_default();
+        self.str(&name, v);
     }
 
     fn slot(&mut self, column: &str) -> &mut Column {
@@ -130,10 +212,10 @@ impl BatchBuilder {
         }
     }
 
-    push_fn!(u8, U8, u8);
-    push_fn!(u16, U16, u16);
-    push_fn!(u32, U32, u32);
-    push_fn!(u64, U64, u64);
+    push_fn!(u8, I16, u8, i16);
+    push_fn!(u16, I32, u16, i32);
+    push_fn!(u32, I64, u32, i64);
+    push_fn!(u64, I64, u64, i64);
     push_fn!(f64, F64, f64);
     push_fn!(bool, Bool, bool);
     push_fn!(timestamp_ms, Timestamp, i64);
@@ -151,34 +233,40 @@ impl BatchBuilder {
         }
     }
 
-    /// Appends a list of optional u32 to the next column, which must be `column`.
-    pub fn u32s(&mut self, column: &str, values: &[Option<u32>]) {
-        match self.slot(column) {
-            Column::U32List(b) => {
-                for v in values {
-                    b.values().append_option(*v);
-                }
-                b.append(true);
-            }
-            _ => panic!("column {column} is not a list of u32"),
-        }
-    }
-
     /// Appends a list of MX records to the next column, which must be `column`.
     pub fn mx_list(&mut self, column: &str, values: &[MxEntry]) {
         match self.slot(column) {
-            Column::MxList(b) => {
+            Column::StructList(b) => {
                 let s = b.values();
                 for mx in values {
                     // The null MX's exchange is the root, written as ".".
                     let host = if mx.host.is_empty() { "." } else { mx.host.as_str() };
-                    s.field_builder::<UInt16Builder>(0).expect("preference").append_value(mx.preference);
+                    s.field_builder::<Int32Builder>(0).expect("preference").append_value(i32::from(mx.preference));
                     s.field_builder::<StringBuilder>(1).expect("host").append_value(host);
                     s.append(true);
                 }
                 b.append(true);
             }
             _ => panic!("column {column} is not a list of MX records"),
+        }
+    }
+
+    /// Appends a list of DKIM keys to the next column, which must be `column`.
+    pub fn dkim_list(&mut self, column: &str, keys: &[crate::policy::dkim::DkimKey]) {
+        match self.slot(column) {
+            Column::StructList(b) => {
+                let s = b.values();
+                for k in keys {
+                    s.field_builder::<StringBuilder>(0).expect("selector").append_value(&k.selector);
+                    s.field_builder::<StringBuilder>(1).expect("key_type").append_value(k.key_type.as_label());
+                    s.field_builder::<Int64Builder>(2).expect("key_bits").append_option(k.bits.map(i64::from));
+                    s.field_builder::<BooleanBuilder>(3).expect("revoked").append_value(k.revoked);
+                    s.field_builder::<BooleanBuilder>(4).expect("testing").append_value(k.testing);
+                    s.append(true);
+                }
+                b.append(true);
+            }
+            _ => panic!("column {column} is not a list of DKIM keys"),
         }
     }
 
@@ -222,6 +310,7 @@ pub fn mx_hosts_builder() -> BatchBuilder {
 pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     let e = &s.entry;
     b.str(col::DOMAIN, Some(e.domain.as_str()));
+    b.run_stamp();
     b.u64(col::INPUT_LINE, Some(e.line));
     b.str(col::GROUP, e.group.as_deref());
     b.f64(col::WEIGHT, e.weight);
@@ -278,11 +367,8 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     let k = &s.dkim;
     b.str(col::DKIM_STATUS, Some(k.status.as_label()));
     b.u16(col::DKIM_SELECTORS_PROBED, Some(k.probed));
-    b.strs(col::DKIM_SELECTORS, &k.keys.iter().map(|k| k.selector.as_str()).collect::<Vec<_>>());
-    b.strs(col::DKIM_KEY_TYPES, &k.keys.iter().map(|k| k.key_type.as_label()).collect::<Vec<_>>());
-    b.u32s(col::DKIM_KEY_BITS, &k.keys.iter().map(|k| k.bits).collect::<Vec<_>>());
+    b.dkim_list(col::DKIM_KEYS, &k.keys);
     b.u32(col::DKIM_KEY_BITS_MIN, k.min_bits());
-    b.strs(col::DKIM_REVOKED, &k.keys.iter().filter(|k| k.revoked).map(|k| k.selector.as_str()).collect::<Vec<_>>());
     b.bool(col::DKIM_TESTING, (!k.keys.is_empty()).then(|| k.testing()));
     b.strs(col::DKIM_FAILED, &k.failed);
     let m = &s.mta_sts;
@@ -319,6 +405,9 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
     b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
     b.bool(col::GMAIL_UNAUTHENTICATED_RISK, s.gmail_unauthenticated_risk());
+    for v in &s.entry.kept {
+        b.next_str(v.as_deref());
+    }
     b.end_row();
 }
 
@@ -336,6 +425,7 @@ pub fn push_client(b: &mut BatchBuilder, s: &DomainScan, t: &ClientTarget) {
     let leaf = cert.and_then(|c| c.leaf.as_ref());
     let e = &t.endpoint;
     b.str(col::DOMAIN, Some(s.entry.domain.as_str()));
+    b.run_stamp();
     b.str(col::GROUP, s.entry.group.as_deref());
     b.str(col::CLIENT_PROTOCOL, Some(e.protocol.as_label()));
     b.str(col::CLIENT_HOST, Some(&e.host));
@@ -383,6 +473,7 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     let cert = tls.map(|t| &t.assessment);
     let leaf = cert.and_then(|c| c.leaf.as_ref());
     b.str(col::DOMAIN, Some(s.entry.domain.as_str()));
+    b.run_stamp();
     b.str(col::GROUP, s.entry.group.as_deref());
     b.str(col::MX_HOST, Some(&t.host));
     b.u16(col::MX_PREFERENCE, Some(t.preference));

@@ -159,19 +159,23 @@ mod tests {
             let name = field.name().as_str();
             let null = field.is_nullable();
             match field.data_type() {
+                _ if name == col::SCAN_ID => b.run_stamp(),
+                DataType::Date32 => {}
                 DataType::Utf8 | DataType::Dictionary(_, _) => {
                     let value = if name == col::DOMAIN { format!("d{i}.example") } else { "x".to_string() };
                     b.str(name, (!null || name == col::DOMAIN).then_some(value.as_str()))
                 }
-                DataType::UInt8 => b.u8(name, (!null).then_some(0)),
-                DataType::UInt16 => b.u16(name, (!null).then_some(0)),
-                DataType::UInt32 => b.u32(name, (!null).then_some(0)),
-                DataType::UInt64 => b.u64(name, Some(i)),
+                DataType::Int16 => b.u8(name, (!null).then_some(0)),
+                DataType::Int32 => b.u16(name, (!null).then_some(0)),
+                DataType::Int64 if name == "input_line" => b.u64(name, Some(i)),
+                DataType::Int64 => b.u32(name, (!null).then_some(0)),
                 DataType::Float64 => b.f64(name, (!null).then_some(1.0)),
                 DataType::Boolean => b.bool(name, (!null).then_some(false)),
                 DataType::Timestamp(_, _) => b.timestamp_ms(name, Some(0)),
-                DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => b.mx_list(name, &[]),
-                DataType::List(item) if item.data_type() == &DataType::UInt32 => b.u32s(name, &[]),
+                DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) && name == col::MX => {
+                    b.mx_list(name, &[])
+                }
+                DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => b.dkim_list(name, &[]),
                 DataType::List(_) => b.strs::<&str>(name, &[]),
                 other => unreachable!("{other}"),
             }

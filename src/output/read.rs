@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::types::{Float64Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
@@ -52,6 +52,9 @@ impl RowView<'_> {
             DataType::UInt16 => c.as_primitive::<UInt16Type>().value(self.row) as f64,
             DataType::UInt32 => c.as_primitive::<UInt32Type>().value(self.row) as f64,
             DataType::UInt64 => c.as_primitive::<UInt64Type>().value(self.row) as f64,
+            DataType::Int16 => c.as_primitive::<Int16Type>().value(self.row) as f64,
+            DataType::Int32 => c.as_primitive::<Int32Type>().value(self.row) as f64,
+            DataType::Int64 => c.as_primitive::<Int64Type>().value(self.row) as f64,
             _ => return None,
         })
     }

@@ -35,6 +35,15 @@ pub struct Resume {
     pub next_part: u32,
     /// Files moved aside.
     pub set_aside: Vec<PathBuf>,
+    /// The scan's id and date from the earlier run's `run.json` (every row of a scan carries the same).
+    pub stamp: Option<super::batch::RunStamp>,
+    /// The input columns the earlier run kept (`--keep-column`), if its `run.json` says.
+    pub keep_columns: Option<Vec<String>>,
+}
+
+/// The `scan_id` and `scan_date` an earlier run wrote to `run.json`, if it did.
+fn earlier_stamp(run: &serde_json::Value) -> Option<super::batch::RunStamp> {
+    super::batch::RunStamp::resumed(run.get("scan_id")?.as_str()?, run.get("scan_date")?.as_str()?)
 }
 
 fn part_number(name: &str) -> Option<u32> {
@@ -79,7 +88,10 @@ fn set_aside(path: &Path, moved: &mut Vec<PathBuf>) -> Result<(), OutputError> {
 
 /// Examines `out`, sets aside what cannot be kept, and returns what is done.
 pub fn prepare(out: &Path) -> Result<Resume, OutputError> {
-    let mut resume = Resume::default();
+    let run: Option<serde_json::Value> =
+        fs::read_to_string(out.join(super::RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let keep_columns = run.as_ref().and_then(|r| serde_json::from_value(r.get("keep_columns")?.clone()).ok());
+    let mut resume = Resume { stamp: run.as_ref().and_then(earlier_stamp), keep_columns, ..Resume::default() };
     // part number -> (domains file, mx_hosts file, client_endpoints file)
     let mut parts: BTreeMap<u32, [Option<PathBuf>; 3]> = BTreeMap::new();
     for (slot, dataset) in DATASET_DIRS.into_iter().enumerate() {

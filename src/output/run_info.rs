@@ -67,6 +67,12 @@ pub struct RunInfo {
     pub tool: &'static str,
     /// The tool's version.
     pub version: &'static str,
+    /// The scan's id, on every row (`scan_id`); a resumed scan keeps its first run's.
+    pub scan_id: String,
+    /// The day the scan started, UTC, `YYYY-MM-DD` (`scan_date` on every row).
+    pub scan_date: String,
+    /// The input columns kept (`--keep-column`), as `input_<name>` columns of `domains`.
+    pub keep_columns: Vec<String>,
     /// The output schema version.
     pub schema_version: &'static str,
     /// The command line.

@@ -11,12 +11,14 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "5";
+pub const SCHEMA_VERSION: &str = "6";
 
 /// Column names.
 pub mod col {
     #![allow(missing_docs)]
     pub const DOMAIN: &str = "domain";
+    pub const SCAN_ID: &str = "scan_id";
+    pub const SCAN_DATE: &str = "scan_date";
     pub const INPUT_LINE: &str = "input_line";
     pub const GROUP: &str = "group";
     pub const WEIGHT: &str = "weight";
@@ -60,11 +62,8 @@ pub mod col {
     pub const DMARC_EXTERNAL_UNAUTHORIZED: &str = "dmarc_external_unauthorized";
     pub const DKIM_STATUS: &str = "dkim_status";
     pub const DKIM_SELECTORS_PROBED: &str = "dkim_selectors_probed";
-    pub const DKIM_SELECTORS: &str = "dkim_selectors";
-    pub const DKIM_KEY_TYPES: &str = "dkim_key_types";
-    pub const DKIM_KEY_BITS: &str = "dkim_key_bits";
+    pub const DKIM_KEYS: &str = "dkim_keys";
     pub const DKIM_KEY_BITS_MIN: &str = "dkim_key_bits_min";
-    pub const DKIM_REVOKED: &str = "dkim_revoked";
     pub const DKIM_TESTING: &str = "dkim_testing";
     pub const DKIM_FAILED: &str = "dkim_failed";
     pub const MTA_STS_TXT_OUTCOME: &str = "mta_sts_txt_outcome";
@@ -180,19 +179,96 @@ pub fn utf8_list() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
 }
 
-/// A list of unsigned 32-bit integers.
-pub fn u32_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
+/// The fields of one key in the `dkim_keys` list column.
+pub fn dkim_key_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("selector", DataType::Utf8, false),
+        Field::new("key_type", DataType::Utf8, false),
+        Field::new("key_bits", DataType::Int64, true),
+        Field::new("revoked", DataType::Boolean, false),
+        Field::new("testing", DataType::Boolean, false),
+    ])
 }
 
 /// The fields of one MX record in the `mx` list column.
 pub fn mx_entry_fields() -> Fields {
-    Fields::from(vec![Field::new("preference", DataType::UInt16, false), Field::new("host", DataType::Utf8, false)])
+    Fields::from(vec![Field::new("preference", DataType::Int32, false), Field::new("host", DataType::Utf8, false)])
+}
+
+/// Field metadata key of a label column's values: a JSON array, the same in every scan of this
+/// schema version (new values are only ever appended), so that loaders can fix the categories.
+pub const VALUES_KEY: &str = "mailcensus.values";
+
+fn labels_of<T: crate::label::Label>() -> Vec<&'static str> {
+    T::ALL.iter().map(|v| v.as_label()).collect()
+}
+
+/// The closed vocabulary of a label column, in a fixed order; `None` for the open ones (cipher
+/// suite, key-exchange group and signature algorithm names, which are the TLS library's words).
+pub fn vocabulary(column: &str) -> Option<Vec<&'static str>> {
+    use crate::client::Source;
+    use crate::client::autoconfig::SocketType;
+    use crate::dns::{DnssecStatus, OutcomeKind};
+    use crate::policy::{FetchOutcome, PolicyStatus, dkim, dmarc, mta_sts, spf};
+    use crate::probe::client::Protocol;
+    use crate::probe::tls::TlsVersion;
+    use crate::probe::tls::cert::CertVerdict;
+    use crate::probe::{FailureReason, Phase, SkipReason};
+    use crate::scan::result::MxSource;
+    use crate::scan::runner::ProbeSource;
+    use crate::scan::verdict::{ClientTlsSummary, Share, StarttlsSummary};
+    Some(match column {
+        MX_OUTCOME
+        | SPF_TXT_OUTCOME
+        | DMARC_TXT_OUTCOME
+        | MTA_STS_TXT_OUTCOME
+        | TLS_RPT_TXT_OUTCOME
+        | CLIENT_ADDRESS_OUTCOME
+        | MX_A_OUTCOME
+        | MX_AAAA_OUTCOME
+        | TLSA_OUTCOME => labels_of::<OutcomeKind>(),
+        MX_SOURCE => labels_of::<MxSource>(),
+        SPF_STATUS | DMARC_STATUS | MTA_STS_STATUS | TLS_RPT_STATUS => labels_of::<PolicyStatus>(),
+        SPF_ALL => labels_of::<spf::Qualifier>(),
+        DMARC_POLICY | DMARC_SUBDOMAIN_POLICY | DMARC_EFFECTIVE_POLICY => labels_of::<dmarc::Policy>(),
+        SPF_OUTCOME => vec!["none", "valid", "permerror", "temperror", "not_queried"],
+        SPF_PERMERROR_REASON => labels_of::<spf::PermErrorReason>(),
+        DMARC_SOURCE => labels_of::<dmarc::Source>(),
+        DMARC_ADKIM | DMARC_ASPF => labels_of::<dmarc::Alignment>(),
+        DMARC_EXTERNAL_REPORTS => vec!["all", "some", "none", "n_a", "unknown"],
+        DKIM_STATUS => labels_of::<dkim::DkimStatus>(),
+        MTA_STS_FETCH | CLIENT_AUTOCONFIG => labels_of::<FetchOutcome>(),
+        MTA_STS_MODE => labels_of::<mta_sts::Mode>(),
+        MTA_STS_MX_MATCH | DANE | TLS_CERT_VALID => labels_of::<Share>(),
+        DNSSEC_STATUS | MX_DNSSEC | TLSA_DNSSEC => labels_of::<DnssecStatus>(),
+        CLIENT_TLS => labels_of::<ClientTlsSummary>(),
+        CLIENT_CONFIG_SOURCE | CLIENT_SOURCE => labels_of::<Source>(),
+        STARTTLS => labels_of::<StarttlsSummary>(),
+        TLS_VERSION_MIN | TLS_VERSION => labels_of::<TlsVersion>(),
+        CLIENT_PROTOCOL => labels_of::<Protocol>(),
+        CLIENT_DECLARED_SOCKET => labels_of::<SocketType>(),
+        PROBE_STATUS => vec!["done", "failed", "skipped"],
+        PROBE_PHASE => labels_of::<Phase>(),
+        PROBE_REASON => {
+            let mut v = labels_of::<FailureReason>();
+            v.extend(labels_of::<SkipReason>().into_iter().filter(|l| !v.contains(l)).collect::<Vec<_>>());
+            v
+        }
+        PROBE_SOURCE => labels_of::<ProbeSource>(),
+        TLS_CERT_VERDICT => labels_of::<CertVerdict>(),
+        TLS_CERT_KEY_TYPE => vec!["rsa", "ec", "ed25519", "ed448", "dsa", "other"],
+        _ => return None,
+    })
 }
 
 fn f(name: &str, data_type: DataType, nullable: bool, description: &str) -> Field {
-    Field::new(name, data_type, nullable)
-        .with_metadata(HashMap::from([("description".to_string(), description.to_string())]))
+    let mut metadata = HashMap::from([("description".to_string(), description.to_string())]);
+    if matches!(data_type, DataType::Dictionary(_, _))
+        && let Some(values) = vocabulary(name)
+    {
+        metadata.insert(VALUES_KEY.to_string(), serde_json::to_string(&values).unwrap_or_default());
+    }
+    Field::new(name, data_type, nullable).with_metadata(metadata)
 }
 
 fn schema(dataset: &str, fields: Vec<Field>) -> SchemaRef {
@@ -202,7 +278,7 @@ fn schema(dataset: &str, fields: Vec<Field>) -> SchemaRef {
     ])))
 }
 
-use DataType::{Boolean, Float64, UInt8, UInt16, UInt32, UInt64, Utf8};
+use DataType::{Boolean, Float64, Int16, Int32, Int64, Utf8};
 use col::*;
 
 /// `domains`: one row per input domain.
@@ -211,13 +287,25 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "domains",
         vec![
             f(DOMAIN, Utf8, false, "The domain, normalised: lowercase ASCII (IDNA), no trailing dot."),
-            f(INPUT_LINE, UInt64, false, "Line of the input file it came from."),
+            f(
+                SCAN_ID,
+                Utf8,
+                false,
+                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
+            ),
+            f(
+                SCAN_DATE,
+                DataType::Date32,
+                false,
+                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
+            ),
+            f(INPUT_LINE, Int64, false, "Line of the input file it came from."),
             f(GROUP, Utf8, true, "Group from the input's group column (ISP, carrier, provider)."),
             f(WEIGHT, Float64, true, "Weight from the input's weight column (users, volume)."),
             f(SCANNED_AT, timestamp(), false, "When the scan of this domain started (UTC)."),
             f(
                 SCAN_DURATION_MS,
-                UInt32,
+                Int64,
                 false,
                 "Milliseconds from the start of this domain's scan to its end, waits for busy destinations included.",
             ),
@@ -252,7 +340,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "MX records sorted by preference: list of {preference, host}.",
             ),
-            f(MX_COUNT, UInt16, false, "Number of MX hosts (1 for an implicit MX, 0 for none or null MX)."),
+            f(MX_COUNT, Int32, false, "Number of MX hosts (1 for an implicit MX, 0 for none or null MX)."),
             f(
                 MX_PROVIDER,
                 Utf8,
@@ -293,7 +381,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(DMARC_POLICY, label(), true, "p: none, quarantine, reject."),
             f(DMARC_SUBDOMAIN_POLICY, label(), true, "sp: none, quarantine, reject."),
-            f(DMARC_PCT, UInt8, true, "pct (default 100)."),
+            f(DMARC_PCT, Int16, true, "pct (default 100)."),
             f(DMARC_RUA, utf8_list(), false, "rua: aggregate report destinations."),
             f(DMARC_RECORDS, utf8_list(), false, "Every v=DMARC1 record as published."),
             f(DMARC_DETAIL, Utf8, true, "Syntax error or lookup failure text."),
@@ -311,14 +399,14 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(
                 SPF_LOOKUPS,
-                UInt8,
+                Int16,
                 true,
                 "DNS-querying terms counted (include, a, mx, ptr, exists, redirect); the limit is 10.",
             ),
-            f(SPF_VOID_LOOKUPS, UInt8, true, "Lookups that returned NXDOMAIN or no records; the limit is 2."),
+            f(SPF_VOID_LOOKUPS, Int16, true, "Lookups that returned NXDOMAIN or no records; the limit is 2."),
             f(
                 SPF_IPV4_AUTHORIZED,
-                UInt64,
+                Int64,
                 true,
                 "IPv4 addresses the policy lets send (pass-qualified terms, overlaps counted once; 4294967296 is +all or a /0); null unless valid.",
             ),
@@ -344,7 +432,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(DMARC_ADKIM, label(), true, "adkim: relaxed (default) or strict."),
             f(DMARC_ASPF, label(), true, "aspf: relaxed (default) or strict."),
             f(DMARC_FO, Utf8, true, "fo: failure reporting options (default 0)."),
-            f(DMARC_RI, UInt32, true, "ri: aggregate report interval in seconds (default 86400)."),
+            f(DMARC_RI, Int64, true, "ri: aggregate report interval in seconds (default 86400)."),
             f(DMARC_RUF, utf8_list(), false, "ruf: failure report destinations."),
             f(
                 DMARC_EXTERNAL_REPORTS,
@@ -366,20 +454,17 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(
                 DKIM_SELECTORS_PROBED,
-                UInt16,
+                Int32,
                 false,
                 "How many selectors were probed (built-in or --dkim-selectors list plus the input's column).",
             ),
-            f(DKIM_SELECTORS, utf8_list(), false, "Selectors where a key record was found, in probing order."),
-            f(DKIM_KEY_TYPES, utf8_list(), false, "Key type of each found selector: rsa, ed25519, unknown."),
             f(
-                DKIM_KEY_BITS,
-                u32_list(),
+                DKIM_KEYS,
+                DataType::List(Arc::new(Field::new("item", DataType::Struct(dkim_key_fields()), true))),
                 false,
-                "Key size of each found selector in bits (RSA modulus; 256 for Ed25519; null if revoked or unreadable).",
+                "The key records found, in probing order: list of {selector, key_type (rsa, ed25519, unknown), key_bits (RSA modulus; 256 for Ed25519; null if revoked or unreadable), revoked (empty p=), testing (t=y)}.",
             ),
-            f(DKIM_KEY_BITS_MIN, UInt32, true, "Smallest size among the keys that are not revoked."),
-            f(DKIM_REVOKED, utf8_list(), false, "Selectors whose key is revoked (empty p=)."),
+            f(DKIM_KEY_BITS_MIN, Int64, true, "Smallest size among the keys that are not revoked."),
             f(DKIM_TESTING, Boolean, true, "Some key has t=y (testing); null when no key was found."),
             f(DKIM_FAILED, utf8_list(), false, "Selectors whose lookup failed (unknown)."),
             f(
@@ -401,10 +486,10 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 false,
                 "Fetch of https://mta-sts.<domain>/.well-known/mta-sts.txt: ok, not_fetched (no valid record), no_address, connect_failed, timeout, tls_failed, http_error, http_status, wrong_content_type, too_large, syntax_error, skipped.",
             ),
-            f(MTA_STS_HTTP_STATUS, UInt16, true, "HTTP status of the policy fetch."),
+            f(MTA_STS_HTTP_STATUS, Int32, true, "HTTP status of the policy fetch."),
             f(MTA_STS_DETAIL, Utf8, true, "Why the record or the fetch failed (TLS error, HTTP status, parse error)."),
             f(MTA_STS_MODE, label(), true, "Policy mode: enforce, testing, none."),
-            f(MTA_STS_MAX_AGE, UInt32, true, "Policy max_age in seconds."),
+            f(MTA_STS_MAX_AGE, Int64, true, "Policy max_age in seconds."),
             f(MTA_STS_MX, utf8_list(), false, "Policy mx patterns."),
             f(
                 MTA_STS_MX_MATCH,
@@ -458,7 +543,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
             ),
             f(
                 CLIENT_ENDPOINT_COUNT,
-                UInt16,
+                Int32,
                 false,
                 "Client endpoints found (SRV, autoconfig, or guesses), before address lookups.",
             ),
@@ -531,6 +616,18 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "client_endpoints",
         vec![
             f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
+            f(
+                SCAN_ID,
+                Utf8,
+                false,
+                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
+            ),
+            f(
+                SCAN_DATE,
+                DataType::Date32,
+                false,
+                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
+            ),
             f(GROUP, Utf8, true, "Group from the input."),
             f(
                 CLIENT_PROTOCOL,
@@ -539,7 +636,7 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 "submissions (465, implicit TLS), submission (587, STARTTLS), imaps (993), imap (143, STARTTLS), pop3s (995), pop3 (110, STLS).",
             ),
             f(CLIENT_HOST, Utf8, false, "Endpoint host name."),
-            f(CLIENT_PORT, UInt16, false, "Endpoint port."),
+            f(CLIENT_PORT, Int32, false, "Endpoint port."),
             f(
                 CLIENT_SOURCE,
                 label(),
@@ -585,7 +682,7 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 "Phase of a failure: connect, banner (greeting), ehlo (capabilities), starttls, handshake, post_tls.",
             ),
             f(PROBE_REASON, label(), true, "Reason of a failure (as in mx_hosts), or why the probe was skipped."),
-            f(PROBE_REPLY_CODE, UInt16, true, "SMTP reply code of a rejection (submission)."),
+            f(PROBE_REPLY_CODE, Int32, true, "SMTP reply code of a rejection (submission)."),
             f(PROBE_DETAIL, Utf8, true, "The error text or the server's words."),
             f(
                 PROBE_CACHED,
@@ -605,7 +702,7 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "For shared_address: the host name whose probe at this address gave the facts.",
             ),
-            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe, milliseconds."),
+            f(PROBE_DURATION_MS, Int64, true, "Duration of the probe, milliseconds."),
             f(CLIENT_GREETING, Utf8, true, "The server's greeting."),
             f(
                 CLIENT_CAPABILITIES,
@@ -646,9 +743,21 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "mx_hosts",
         vec![
             f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
+            f(
+                SCAN_ID,
+                Utf8,
+                false,
+                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
+            ),
+            f(
+                SCAN_DATE,
+                DataType::Date32,
+                false,
+                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
+            ),
             f(GROUP, Utf8, true, "Group from the input."),
             f(MX_HOST, Utf8, false, "MX host name (the domain itself for an implicit MX)."),
-            f(MX_PREFERENCE, UInt16, false, "MX preference (0 for an implicit MX)."),
+            f(MX_PREFERENCE, Int32, false, "MX preference (0 for an implicit MX)."),
             f(MX_IMPLICIT, Boolean, false, "The MX is implicit (the domain's own A/AAAA, RFC 5321 §5.1)."),
             f(
                 MX_A_OUTCOME,
@@ -659,7 +768,7 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(MX_AAAA_OUTCOME, label(), false, "AAAA lookup of the MX host."),
             f(MX_ADDRESS_DETAIL, Utf8, true, "The resolver's message when an address lookup failed."),
             f(IP, Utf8, true, "The address probed; null when the host has no usable address."),
-            f(IP_VERSION, UInt8, true, "4 or 6."),
+            f(IP_VERSION, Int16, true, "4 or 6."),
             f(PROBE_STATUS, label(), false, "done, failed, skipped."),
             f(PROBE_PHASE, label(), true, "Phase of a failure: connect, banner, ehlo, starttls, handshake, post_tls."),
             f(
@@ -668,7 +777,7 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "Failure reason (refused, timeout, closed, reset, unreachable, bad_reply, rejected, plaintext_after_starttls, legacy_tls_only, tls_alert, tls_protocol, io, internal) or skip reason (non_public_address, ipv6_disabled, no_address, address_lookup_failed, over_limit, excluded).",
             ),
-            f(PROBE_REPLY_CODE, UInt16, true, "SMTP code of a rejecting reply (e.g. 421, 454, 554)."),
+            f(PROBE_REPLY_CODE, Int32, true, "SMTP code of a rejecting reply (e.g. 421, 454, 554)."),
             f(PROBE_DETAIL, Utf8, true, "Free text of a failure."),
             f(
                 PROBE_CACHED,
@@ -688,21 +797,21 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "For shared_address: the host name whose probe at this address gave the facts.",
             ),
-            f(PROBE_DURATION_MS, UInt32, true, "Duration of the probe in ms (the last attempt; null when skipped)."),
+            f(PROBE_DURATION_MS, Int64, true, "Duration of the probe in ms (the last attempt; null when skipped)."),
             f(
                 PROBE_ATTEMPTS,
-                UInt8,
+                Int16,
                 true,
                 "Connections made: 1, or more when a 421/4xx greeting was retried after a back-off (null when skipped).",
             ),
-            f(SMTP_BANNER_CODE, UInt16, true, "Code of the greeting (220, 421, 554 ...)."),
+            f(SMTP_BANNER_CODE, Int32, true, "Code of the greeting (220, 421, 554 ...)."),
             f(
                 SMTP_BANNER,
                 Utf8,
                 true,
                 "Text of the greeting, lines joined by newlines: at most 64 lines of 512 bytes are kept, then `[N more lines not kept]`.",
             ),
-            f(SMTP_EHLO_CODE, UInt16, true, "Code of the reply to EHLO (or HELO after a refused EHLO)."),
+            f(SMTP_EHLO_CODE, Int32, true, "Code of the reply to EHLO (or HELO after a refused EHLO)."),
             f(SMTP_HELO_FALLBACK, Boolean, true, "EHLO was refused and HELO used."),
             f(SMTP_EXTENSIONS, utf8_list(), false, "EHLO extensions before TLS, keyword uppercased, with parameters."),
             f(
@@ -711,13 +820,13 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "STARTTLS is among the extensions (null if EHLO was never answered).",
             ),
-            f(SMTP_STARTTLS_CODE, UInt16, true, "Code of the reply to STARTTLS (220, 454 ...)."),
+            f(SMTP_STARTTLS_CODE, Int32, true, "Code of the reply to STARTTLS (220, 454 ...)."),
             f(SMTP_STARTTLS_REPLY, Utf8, true, "Text of the reply to STARTTLS."),
-            f(SMTP_POST_TLS_EHLO_CODE, UInt16, true, "Code of the reply to EHLO over TLS."),
+            f(SMTP_POST_TLS_EHLO_CODE, Int32, true, "Code of the reply to EHLO over TLS."),
             f(TLS_VERSION, label(), true, "Negotiated TLS version: tls1_2, tls1_3."),
             f(TLS_CIPHER, label(), true, "Negotiated cipher suite (IANA name)."),
             f(TLS_KX_GROUP, label(), true, "Key-exchange group (e.g. X25519)."),
-            f(TLS_CHAIN_LENGTH, UInt8, true, "Certificates sent by the server."),
+            f(TLS_CHAIN_LENGTH, Int16, true, "Certificates sent by the server."),
             f(TLS_SIGNATURE_VALID, Boolean, true, "The handshake signature verified with the leaf certificate's key."),
             f(
                 TLS_CERT_VERDICT,
@@ -735,7 +844,7 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
             f(TLS_CERT_NOT_BEFORE, timestamp(), true, "Leaf notBefore (UTC)."),
             f(TLS_CERT_NOT_AFTER, timestamp(), true, "Leaf notAfter (UTC)."),
             f(TLS_CERT_KEY_TYPE, label(), true, "Leaf key type: rsa, ec, ed25519, ed448, dsa, other."),
-            f(TLS_CERT_KEY_BITS, UInt32, true, "Leaf key size in bits."),
+            f(TLS_CERT_KEY_BITS, Int64, true, "Leaf key size in bits."),
             f(TLS_CERT_SIGNATURE_ALGORITHM, label(), true, "Leaf signature algorithm (e.g. sha256WithRSAEncryption)."),
             f(TLS_CERT_SHA256, Utf8, true, "SHA-256 fingerprint of the leaf DER, lowercase hex."),
             f(
@@ -767,6 +876,28 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
     )
 });
 
+/// The `domains` column of an input column kept with `--keep-column`: `input_` and the name in
+/// snake_case (lowercase ASCII letters and digits, anything else `_`).
+pub fn kept_column_name(name: &str) -> String {
+    let mut out = String::from("input_");
+    for c in name.trim().chars() {
+        out.push(if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' });
+    }
+    out
+}
+
+/// `domains` with the kept input columns (`--keep-column`) appended, as nullable strings.
+pub fn domains_with_kept(keep: &[String]) -> SchemaRef {
+    if keep.is_empty() {
+        return DOMAINS.clone();
+    }
+    let mut fields: Vec<Field> = DOMAINS.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for name in keep {
+        fields.push(f(&kept_column_name(name), Utf8, true, &format!("The input's {name:?} column (--keep-column).")));
+    }
+    Arc::new(Schema::new(fields).with_metadata(DOMAINS.metadata().clone()))
+}
+
 /// Renders a schema as the golden text: one `name: type nullable` line per column.
 pub fn golden(schema: &Schema) -> String {
     let mut out = String::new();
@@ -793,8 +924,10 @@ pub fn markdown(schema: &Schema) -> String {
         let ty = match field.data_type() {
             DataType::Dictionary(_, _) => "label".to_string(),
             DataType::Timestamp(_, _) => "timestamp (ms, UTC)".to_string(),
-            DataType::List(item) if matches!(item.data_type(), DataType::Struct(_)) => {
-                "list<{preference, host}>".to_string()
+            DataType::Date32 => "date".to_string(),
+            DataType::List(item) if let DataType::Struct(fields) = item.data_type() => {
+                let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+                format!("list<{{{}}}>", names.join(", "))
             }
             DataType::List(item) => format!("list<{}>", type_label(item.data_type())),
             DataType::Utf8 => "string".to_string(),
@@ -858,7 +991,8 @@ mod tests {
         assert_eq!(md.lines().count(), DOMAINS.fields().len() + 2);
         assert!(md.contains("| `gmail_red_lock` | boolean, nullable | Predicted Gmail red padlock"));
         // Lists say what they hold.
-        assert!(md.contains("| `dkim_key_bits` | list<uint32> |"), "{md}");
+        assert!(md.contains("| `dmarc_rua` | list<string> |"), "{md}");
+        assert!(md.contains("| `dkim_keys` | list<{selector, key_type, key_bits, revoked, testing}> |"), "{md}");
         assert!(md.contains("| `tls_rpt_rua` | list<string> |"), "{md}");
     }
 

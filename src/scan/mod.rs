@@ -36,13 +36,13 @@ use crate::config::ScanConfig;
 use crate::dns::Dns;
 use crate::input::{self, Entry, InputError, InputItem, InputReader, InputSource};
 use crate::output::batch::{
-    client_endpoints_builder, domains_builder, mx_hosts_builder, push_client, push_domain, push_mx,
+    BatchBuilder, RunStamp, client_endpoints_builder, mx_hosts_builder, push_client, push_domain, push_mx,
 };
 use crate::output::parquet::{DatasetWriter, OutputError};
 use crate::output::rejects::RejectsWriter;
 use crate::output::resume::{self, Resume};
 use crate::output::run_info::{Counts, RunInfo, rfc3339};
-use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS};
+use crate::output::schema::{CLIENT_ENDPOINTS, MX_HOSTS};
 use crate::output::{CLIENT_ENDPOINTS_DIR, DATASET_DIRS, DOMAINS_DIR, MX_HOSTS_DIR, REJECTS_FILE, RUN_FILE};
 use crate::probe::Attempt;
 use crate::probe::tls::{CaFileError, TlsContext};
@@ -245,9 +245,20 @@ pub async fn run_until(
     let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
     let next_part = previous.next_part;
     let dataset = |dir: &str, builder, schema| DatasetWriter::create(&config.out.join(dir), builder, schema, next_part);
-    let domains = dataset(DOMAINS_DIR, domains_builder(), DOMAINS.clone())?;
-    let mx_rows = dataset(MX_HOSTS_DIR, mx_hosts_builder(), MX_HOSTS.clone())?;
-    let client_rows = dataset(CLIENT_ENDPOINTS_DIR, client_endpoints_builder(), CLIENT_ENDPOINTS.clone())?;
+    if let Some(kept) = previous.keep_columns.as_ref().filter(|k| **k != config.columns.keep) {
+        return Err(ScanError::Usage(format!(
+            "the scan in {} kept the input columns {kept:?}; resume it with the same --keep-column flags",
+            config.out.display()
+        )));
+    }
+    // Every row carries the scan's id and date; a resumed scan keeps those of its first run.
+    let stamp = previous.stamp.clone().unwrap_or_else(|| RunStamp::new(started));
+    let domains_schema = crate::output::schema::domains_with_kept(&config.columns.keep);
+    let domains =
+        dataset(DOMAINS_DIR, BatchBuilder::new(domains_schema.clone()).stamped(stamp.clone()), domains_schema)?;
+    let mx_rows = dataset(MX_HOSTS_DIR, mx_hosts_builder().stamped(stamp.clone()), MX_HOSTS.clone())?;
+    let client_rows =
+        dataset(CLIENT_ENDPOINTS_DIR, client_endpoints_builder().stamped(stamp.clone()), CLIENT_ENDPOINTS.clone())?;
 
     let kit = Kit {
         tls,
@@ -418,6 +429,9 @@ pub async fn run_until(
     let info = RunInfo {
         tool: "mailcensus",
         version: env!("CARGO_PKG_VERSION"),
+        scan_id: stamp.scan_id.clone(),
+        scan_date: stamp.date_text(),
+        keep_columns: config.columns.keep.clone(),
         schema_version: crate::output::schema::SCHEMA_VERSION,
         args: config.args.clone(),
         started_at: rfc3339(started),

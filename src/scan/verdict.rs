@@ -422,6 +422,7 @@ mod tests {
             group: None,
             weight: None,
             dkim_selectors: Vec::new(),
+            kept: Vec::new(),
         };
         let mut s = DomainScan::excluded(entry, 0);
         s.mx = DnsOutcome::NoData;

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float64Type, Int32Type, TimestampMillisecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Date32Type, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMillisecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -19,7 +20,7 @@ pub enum Value {
     Null,
     /// A string or label.
     Str(String),
-    /// An integer (unsigned columns and timestamps too).
+    /// An integer (timestamps in ms and dates in days since 1970 too).
     Int(i64),
     /// A float.
     Float(f64),
@@ -119,7 +120,11 @@ fn value(a: &dyn Array, i: usize) -> Value {
         DataType::UInt16 => Value::Int(a.as_primitive::<UInt16Type>().value(i) as i64),
         DataType::UInt32 => Value::Int(a.as_primitive::<UInt32Type>().value(i) as i64),
         DataType::UInt64 => Value::Int(a.as_primitive::<UInt64Type>().value(i) as i64),
+        DataType::Int16 => Value::Int(a.as_primitive::<Int16Type>().value(i) as i64),
+        DataType::Int32 => Value::Int(a.as_primitive::<Int32Type>().value(i) as i64),
+        DataType::Int64 => Value::Int(a.as_primitive::<Int64Type>().value(i)),
         DataType::Float64 => Value::Float(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Date32 => Value::Int(a.as_primitive::<Date32Type>().value(i) as i64),
         DataType::Timestamp(_, _) => Value::Int(a.as_primitive::<TimestampMillisecondType>().value(i)),
         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
         DataType::List(_) => {
@@ -134,4 +139,24 @@ fn value(a: &dyn Array, i: usize) -> Value {
         }
         other => Value::Str(format!("<{other}>")),
     }
+}
+
+/// `(column, value)` of every value of a closed label column that the column's vocabulary (its
+/// [`crate::output::schema::VALUES_KEY`] metadata) does not list, once each.
+pub fn outside_vocabulary(dir: &Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = std::collections::BTreeSet::new();
+    for batch in read_batches(dir)? {
+        for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+            let Some(values) = field.metadata().get(crate::output::schema::VALUES_KEY) else { continue };
+            let values: Vec<String> = serde_json::from_str(values)?;
+            for i in 0..batch.num_rows() {
+                if let Value::Str(v) = value(col.as_ref(), i)
+                    && !values.contains(&v)
+                {
+                    out.insert((field.name().clone(), v));
+                }
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
 }

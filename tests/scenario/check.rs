@@ -62,6 +62,7 @@ async fn check_prints_verdicts_and_remedies_and_export_writes_json_lines() {
     // Every domains column is there, nulls included, so jq paths never miss.
     let columns = mailcensus::output::schema::DOMAINS.fields().len();
     assert_eq!(good.as_object().unwrap().len(), columns + 2 + 3, "{good:#}");
+    assert_eq!(good["scan_date"].as_str().map(str::len), Some(10), "{good:#}");
     assert_eq!(bad["rejected"]["reason"], "invalid_character", "{bad:#}");
     assert_eq!(bad["input_line"], 4);
 

@@ -25,7 +25,7 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
     let input = dir.join("in.csv");
     std::fs::write(
         &input,
-        "\u{feff}carrier,domain,users\r\n# comment\r\nNTT,OCN.test.,1000\r\nDOCOMO,user@docomo.test,2000\r\nX,192.0.2.1,1\r\n\r\nX,\"bad,name.test\",1\r\nNTT,ocn.test,5\r\nY,nxdomain.test,abc\r\n",
+        "\u{feff}carrier,domain,users,Line Kind\r\n# comment\r\nNTT,OCN.test.,1000,fixed line\r\nDOCOMO,user@docomo.test,2000,\r\nX,192.0.2.1,1\r\n\r\nX,\"bad,name.test\",1\r\nNTT,ocn.test,5\r\nY,nxdomain.test,abc\r\n",
     )
     .unwrap();
     let ca = dir.join("ca.pem");
@@ -42,6 +42,8 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
             "carrier",
             "--weight-column",
             "users",
+            "--keep-column",
+            "Line Kind",
         ]);
         c.args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string(), "--allow-private"]);
         c.args([
@@ -93,6 +95,10 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
         [("docomo.test".into(), "DOCOMO".into(), 4, "none".into()), ("ocn.test".into(), "NTT".into(), 3, "all".into())]
     );
     assert!(out.join("domains/part-00000.parquet").exists() && out.join("mx_hosts/part-00000.parquet").exists());
+    // The kept input column, in snake_case; an empty cell is null.
+    let kind = |d: &str| domains.iter().find(|r| r["domain"].str() == Some(d)).unwrap()["input_line_kind"].clone();
+    assert_eq!(kind("ocn.test").str(), Some("fixed line"));
+    assert!(kind("docomo.test").is_null());
 
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["complete"], true);
@@ -102,6 +108,14 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
     assert_eq!(run["counts"]["probe_outcomes"]["done"], 2);
     assert_eq!(run["schema_version"], mailcensus::output::schema::SCHEMA_VERSION);
     assert!(run["args"].as_array().unwrap().iter().any(|a| a == "--allow-private"));
+    // One scan id and date on every row of every dataset, as in run.json.
+    let mx = read_rows(&out.join("mx_hosts")).unwrap();
+    let stamps: std::collections::BTreeSet<_> =
+        domains.iter().chain(&mx).map(|r| (r["scan_id"].str().unwrap().to_string(), r["scan_date"].int())).collect();
+    assert_eq!(stamps.len(), 1, "{stamps:?}");
+    assert_eq!(Some(stamps.first().unwrap().0.as_str()), run["scan_id"].as_str());
+    assert_eq!(run["scan_date"].as_str().map(str::len), Some(10));
+    assert_eq!(run["keep_columns"], serde_json::json!(["Line Kind"]));
 
     // A second scan into the same directory is refused (exit 2) unless --overwrite.
     let again = run_cmd(scan_cmd(&[])).await;

@@ -168,6 +168,7 @@ async fn the_pool_transport_and_hickory_find_the_same() {
     let varies = |c: &str| {
         // The certificate detail names the verification time ("expired ... 86400 seconds ago").
         c == "scanned_at"
+            || c == "scan_id"
             || c == "tls_cert_detail"
             || c.ends_with("duration_ms")
             || c.starts_with("probe_cached")

@@ -74,6 +74,9 @@ async fn hostile_servers_are_bounded_and_classified() {
     // 300 hostile servers, some sending megabytes: what is kept per probe is bounded.
     assert!(peak_rss_mib() < 256, "peak RSS {} MiB", peak_rss_mib());
     assert_eq!(scan.summary.counts.internal_errors + scan.summary.counts.runner.internal_errors, 0);
+    // Every phase and reason written is in the columns' documented vocabulary.
+    let outside = mailcensus::testkit::dataset::outside_vocabulary(&scan.out.join("mx_hosts")).unwrap();
+    assert!(outside.is_empty(), "labels outside their vocabulary: {outside:?}");
     w.assert_polite();
 }
 

@@ -230,11 +230,27 @@ async fn policies_are_evaluated_and_written() {
         (a["dkim_status"].str(), a["dkim_key_bits_min"].int(), a["dkim_testing"].bool()),
         (Some("found"), Some(1024), Some(false))
     );
-    assert_eq!(strs("auth.pol.test", "dkim_selectors"), vec!["google", "s1"], "in probing order");
-    assert_eq!(strs("auth.pol.test", "dkim_key_types"), vec!["rsa", "rsa"]);
-    assert_eq!(strs("auth.pol.test", "dkim_revoked"), vec!["s1"]);
-    let bits: Vec<Option<i64>> = a["dkim_key_bits"].list().iter().map(|v| v.int()).collect();
-    assert!(bits.contains(&Some(1024)) && bits.contains(&None), "{bits:?}");
+    // One struct per key, in probing order: each key's facts together, not matched by position.
+    let keys = |domain: &str| -> Vec<(String, String, Option<i64>, bool, bool)> {
+        d(domain)["dkim_keys"]
+            .list()
+            .iter()
+            .map(|k| {
+                let mailcensus::testkit::dataset::Value::Struct(k) = k else { panic!("{k:?}") };
+                (
+                    k["selector"].str().unwrap().to_string(),
+                    k["key_type"].str().unwrap().to_string(),
+                    k["key_bits"].int(),
+                    k["revoked"].bool().unwrap(),
+                    k["testing"].bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        keys("auth.pol.test"),
+        vec![("google".into(), "rsa".into(), Some(1024), false, false), ("s1".into(), "rsa".into(), None, true, false)]
+    );
     assert_eq!(label("flaky.pol.test", "dkim_status").as_deref(), Some("temperror"));
     assert_eq!(strs("flaky.pol.test", "dkim_failed"), vec!["default"]);
     assert_eq!(label("bare.sub.pol.test", "dkim_status").as_deref(), Some("not_found"));
@@ -243,7 +259,8 @@ async fn policies_are_evaluated_and_written() {
     assert!(!scan.queries.asked("google._domainkey.bare.sub.pol.test"));
     let c = d("custom.pol.test");
     assert_eq!((c["dkim_status"].str(), c["dkim_testing"].bool()), (Some("found"), Some(true)));
-    assert_eq!(strs("custom.pol.test", "dkim_selectors"), vec!["brand2024"]);
+    let custom: Vec<String> = keys("custom.pol.test").into_iter().map(|k| k.0).collect();
+    assert_eq!(custom, vec!["brand2024"]);
     let builtin = mailcensus::policy::dkim::DEFAULT_SELECTORS.len() as i64;
     assert_eq!(
         (c["dkim_selectors_probed"].int(), a["dkim_selectors_probed"].int()),

@@ -45,6 +45,11 @@ async fn report_agrees_with_a_recomputation_from_the_parquet() {
     let report = mailcensus::report::run(&dir, Lang::En).unwrap();
     let groups = groups_csv(&dir);
 
+    // Every label written is in its column's documented vocabulary (the categories loaders fix).
+    for dataset in ["domains", "mx_hosts", "client_endpoints"] {
+        let outside = mailcensus::testkit::dataset::outside_vocabulary(&dir.join(dataset)).unwrap();
+        assert!(outside.is_empty(), "{dataset}: labels outside their vocabulary: {outside:?}");
+    }
     // Recompute three shares per group straight from the rows.
     let rows = read_rows(&dir.join("domains")).unwrap();
     let mut by_group: BTreeMap<String, Vec<&mailcensus::testkit::dataset::Row>> = BTreeMap::new();

@@ -93,6 +93,11 @@ async fn interrupted_in_process_then_resumed_exactly_once() {
     config.resume = false;
     assert!(scan::run(config.clone()).await.is_err());
     config.resume = true;
+    // A resume must keep the columns of the scan it continues.
+    let mut other_columns = config.clone();
+    other_columns.columns.keep = vec!["group".into()];
+    let refused = scan::run(other_columns).await.unwrap_err().to_string();
+    assert!(refused.contains("--keep-column"), "{refused}");
     let second = scan::run(config).await.unwrap();
     assert!(second.complete);
     assert_eq!(second.counts.already_done, written);
@@ -103,8 +108,17 @@ async fn interrupted_in_process_then_resumed_exactly_once() {
     assert_eq!(run["counts"]["domains_this_run"], 600 - written);
     let starttls: u64 = run["counts"]["starttls"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(starttls, 600);
-    let mx_rows = read_rows(&out.join("mx_hosts")).unwrap().len() as u64;
-    assert_eq!(run["counts"]["mx_rows"].as_u64(), Some(mx_rows));
+    let mx_rows = read_rows(&out.join("mx_hosts")).unwrap();
+    assert_eq!(run["counts"]["mx_rows"].as_u64(), Some(mx_rows.len() as u64));
+    // Both runs wrote one scan: the first run's id and date on every row, as in run.json.
+    let ids: std::collections::BTreeSet<_> = read_rows(&out.join("domains"))
+        .unwrap()
+        .iter()
+        .chain(&mx_rows)
+        .map(|r| (r["scan_id"].str().unwrap().to_string(), r["scan_date"].int().unwrap()))
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids.first().unwrap().0, run["scan_id"].as_str().unwrap());
     assert!(!out.join("run.tmp").exists(), "run.json is written through a temporary file, renamed");
     let counts = domain_counts(&out);
     assert_eq!(counts.len(), 600);
