@@ -298,6 +298,9 @@ pub struct ScanArgs {
     /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
     #[arg(long, value_name = "NAME")]
     pub weight_column: Option<String>,
+    /// Seconds between status lines when stderr is not a terminal (a log file, a batch job).
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
+    pub status_interval: Duration,
     /// Input column to copy to the domains dataset as `input_<name>` (snake_case), repeatable.
     #[arg(long, value_name = "NAME")]
     pub keep_column: Vec<String>,
@@ -529,6 +532,7 @@ impl ScanArgs {
             keep: self.keep_column,
         };
         c.progress = !self.no_progress;
+        c.status_interval = self.status_interval;
         c.args = args;
         Ok(c)
     }

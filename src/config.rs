@@ -57,6 +57,8 @@ pub struct ScanConfig {
     pub rows_per_part: usize,
     /// Show a progress bar when stderr is a terminal (`--no-progress` turns it off).
     pub progress: bool,
+    /// Seconds between status lines when stderr is not a terminal (`--status-interval`, default 15).
+    pub status_interval: std::time::Duration,
     /// Evaluate SPF (`--checks`; default on).
     pub spf: bool,
     /// Look up DMARC (`--checks`; default on).
@@ -124,6 +126,7 @@ impl ScanConfig {
             max_ips_per_mx: 8,
             rows_per_part: 50_000,
             progress: true,
+            status_interval: std::time::Duration::from_secs(15),
             spf: true,
             dmarc: true,
             tls_rpt: true,

@@ -91,6 +91,17 @@ pub struct TransportCounts {
     pub dropped: AtomicU64,
     /// Queries retried over TCP after a truncated answer.
     pub tcp: AtomicU64,
+    /// Queries waiting for `--dns-qps` right now (a gauge, for the progress display).
+    pub waiting_for_qps: AtomicU64,
+}
+
+/// Counts a query as waiting for the rate while it lives (a dropped wait is uncounted too).
+struct QpsWait<'a>(&'a AtomicU64);
+
+impl Drop for QpsWait<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct Waiter {
@@ -112,6 +123,18 @@ struct Shared {
     limiter: DefaultDirectRateLimiter,
     in_flight: Semaphore,
     counts: Arc<TransportCounts>,
+}
+
+impl Shared {
+    /// Waits for the run's query rate (`--dns-qps`), counted in `waiting_for_qps` while it waits.
+    async fn pace(&self) {
+        if self.limiter.check().is_ok() {
+            return;
+        }
+        self.counts.waiting_for_qps.fetch_add(1, Ordering::Relaxed);
+        let _counted = QpsWait(&self.counts.waiting_for_qps);
+        self.limiter.until_ready().await;
+    }
 }
 
 /// The socket-keeping transport (cheap to clone).
@@ -193,7 +216,7 @@ impl Transport {
         let (mut message, _) = request.into_parts();
         let servers = &s.config.servers;
         for attempt in 0..=s.config.retries {
-            s.limiter.until_ready().await;
+            s.pace().await;
             s.counts.sent.fetch_add(1, Ordering::Relaxed);
             let server = servers[attempt % servers.len()];
             let sock = &s.sockets[s.next.fetch_add(1, Ordering::Relaxed) % s.sockets.len()];
@@ -236,7 +259,7 @@ impl Transport {
     async fn exchange_hickory(&self, request: DnsRequest) -> Result<DnsResponse, NetError> {
         let s = &self.shared;
         for attempt in 0..=s.config.retries {
-            s.limiter.until_ready().await;
+            s.pace().await;
             s.counts.sent.fetch_add(1, Ordering::Relaxed);
             let client = &s.hickory[attempt % s.hickory.len()];
             match client.send(request.clone()).first_answer().await {
@@ -257,7 +280,7 @@ impl Transport {
         server: SocketAddr,
     ) -> Result<DnsResponse, NetError> {
         let s = &self.shared;
-        s.limiter.until_ready().await;
+        s.pace().await;
         s.counts.sent.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
             let mut tcp = TcpStream::connect(server).await?;

@@ -108,6 +108,8 @@ pub(crate) struct Engine {
     pub(crate) providers: provider::Providers,
     /// The MX hosts, resolved once per run.
     pub(crate) mx_hosts: provider::OnceTable<provider::MxResolved>,
+    /// Domains in flight, resolving or parked (`--max-parked` permits).
+    pub(crate) in_flight: Arc<Semaphore>,
 }
 
 fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
@@ -277,6 +279,7 @@ pub async fn run_until(
         domain_timeouts: AtomicU64::new(0),
         providers: provider::Providers::default(),
         mx_hosts: provider::mx_hosts(),
+        in_flight: Arc::new(Semaphore::new(config.max_parked.max(1))),
         config: config.clone(),
     });
     let bar = progress::Progress::start(&config, total, engine.clone());
@@ -320,7 +323,7 @@ pub async fn run_until(
         .map_err(|e| ScanError::Usage(format!("cannot start the writer thread: {e}")))?;
 
     // The scheduler: a task per domain, at most `max_parked` in flight, until the input ends or `stop`.
-    let in_flight = Arc::new(Semaphore::new(config.max_parked.max(1)));
+    let in_flight = engine.in_flight.clone();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
     tokio::pin!(stop);

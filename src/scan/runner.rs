@@ -143,6 +143,8 @@ struct State {
     /// Until when the dispatcher sleeps (`None` while it works): a new job wakes it only if it is
     /// ready sooner, so a burst of submissions does not make it re-plan for each.
     sleeping_until: Option<Instant>,
+    /// The dispatcher's last wait was for the run's rate (`--probe-rate`), not a destination's.
+    waiting_on_global: bool,
 }
 
 enum Action {
@@ -192,10 +194,13 @@ impl State {
                 self.heap.push(Reverse((ready, self.seq, dest)));
                 continue;
             }
-            let start = ready.max(self.global.earliest(now));
+            let global = self.global.earliest(now);
+            let start = ready.max(global);
             if start > now {
+                self.waiting_on_global = global > ready;
                 return Action::WaitUntil(start);
             }
+            self.waiting_on_global = false;
             self.heap.pop();
             let job = q.jobs.pop_front().expect("checked non-empty");
             q.open += 1;
@@ -334,6 +339,7 @@ impl Runner {
                 bound: Bound::default(),
                 last_sweep: now,
                 sleeping_until: None,
+                waiting_on_global: false,
             }),
             limits,
             kit,
@@ -461,6 +467,12 @@ impl Runner {
         v.sort_by_key(|(c, ip, waiting, _)| (Reverse(*waiting), *c, *ip));
         v.truncate(n);
         v
+    }
+
+    /// The run's rate (`--probe-rate`) is what the next start waits for, rather than a
+    /// destination's own limits.
+    pub fn waiting_on_global_rate(&self) -> bool {
+        lock(&self.inner.state).waiting_on_global
     }
 
     /// Jobs waiting in all queues, and connections open.
@@ -923,6 +935,7 @@ mod tests {
             bound: Bound::default(),
             last_sweep: Instant::now(),
             sleeping_until: None,
+            waiting_on_global: false,
         };
         struct Nop;
         impl Task for Nop {

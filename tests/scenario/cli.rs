@@ -334,3 +334,51 @@ async fn implausible_results_are_said_not_reported() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(run_json("allowed")["warnings"], serde_json::json!([]));
 }
+
+/// Without a terminal, a scan prints a plain status line every --status-interval that names the
+/// limit holding it back (block 127.43.0.0/16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lines_say_which_limit_binds() {
+    let mut w = World::new(43);
+    let leaf = w.ca.leaf(&["mx.shared.test"], Validity::Current);
+    w.mx("s0.test", "mx.shared.test", Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+    let mut input = String::from("domain\n");
+    for i in 0..12 {
+        // Each domain names the shared host by its own name: one probe per name at one address.
+        let host = format!("mx.s{i}.test");
+        w.zone.mx(&format!("s{i}.test"), 10, &host).addr(&host, w.servers[0].1.addr().ip());
+        input.push_str(&format!("s{i}.test\n"));
+    }
+    let dns = FakeDns::spawn([127, 43, 255, 53].into(), w.zone.clone()).await.unwrap();
+    let dir = test_dir("status");
+    let path = dir.join("in.csv");
+    std::fs::write(&path, &input).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut c = bin();
+        c.args(["scan", path.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap()]);
+        c.args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string(), "--allow-private"]);
+        c.args(["--no-dnssec", "--checks", "none", "--status-interval", "0.3", "--no-report"]);
+        c.args(extra);
+        async move {
+            let o = tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap();
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+        }
+    };
+    // One address, one new connection a second (its names are probed twice there, not once each):
+    // its per-IP limits bind.
+    let (code, stderr) = run("per-ip", &["--per-ip-rate", "1"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let status: Vec<&str> = stderr.lines().filter(|l| l.contains("lines,")).collect();
+    assert!(!status.is_empty(), "{stderr}");
+    assert!(status.iter().any(|l| l.contains("% ") && l.contains("/12 lines")), "{stderr}");
+    let ip = w.servers[0].1.addr().ip();
+    assert!(status.iter().any(|l| l.contains(&format!("limit: per-IP limits of smtp/{ip}"))), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in a redirected stderr: {stderr:?}");
+    // Twenty queries a second for the whole run: --dns-qps binds.
+    let (code, stderr) = run("qps", &["--dns-qps", "20", "--per-ip-rate", "1000"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("limit: dns_qps (20/s)")), "{stderr}");
+    // -q: nothing.
+    let (code, stderr) = run("quiet", &["-q", "--per-ip-rate", "1000", "--dns-qps", "20"]).await;
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+}
