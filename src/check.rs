@@ -52,8 +52,24 @@ impl Drop for TempDir {
     }
 }
 
+/// Why `check` could not run, with the exit code it means (as for `scan`: 5 when the preflight
+/// finds the resolver cannot be right, 1 otherwise).
+#[derive(Debug)]
+pub struct CheckError {
+    /// The process exit code.
+    pub exit_code: u8,
+    /// What happened.
+    pub message: String,
+}
+
+impl From<String> for CheckError {
+    fn from(message: String) -> Self {
+        Self { exit_code: 1, message }
+    }
+}
+
 /// Checks `names` with `config` (its input and output are replaced by a temporary folder).
-pub async fn check(names: &[String], mut config: ScanConfig, lang: Lang) -> Result<Checked, String> {
+pub async fn check(names: &[String], mut config: ScanConfig, lang: Lang) -> Result<Checked, CheckError> {
     let tmp = TempDir::new().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
     let input = tmp.0.join("input.csv");
     let mut w = csv::Writer::from_path(&input).map_err(|e| e.to_string())?;
@@ -67,9 +83,10 @@ pub async fn check(names: &[String], mut config: ScanConfig, lang: Lang) -> Resu
     config.input = InputSource::File(input);
     config.out = out.clone();
     config.progress = false;
-    let summary = crate::scan::run(config).await.map_err(|e| e.to_string())?;
+    let summary =
+        crate::scan::run(config).await.map_err(|e| CheckError { exit_code: e.exit_code(), message: e.to_string() })?;
     if !summary.complete {
-        return Err("interrupted".into());
+        return Err(String::from("interrupted").into());
     }
     let mut grades: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
     crate::report::run_observed(&out, &out.join("report"), lang, |domain, g, hosts| {

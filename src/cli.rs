@@ -423,6 +423,13 @@ pub struct ScanOptions {
     /// DNSKEY trust anchors, zone-file lines (`name TTL IN DNSKEY flags 3 alg base64`) [default: the IANA root KSKs].
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
+    /// Do not check before scanning that the resolver's answers validate against the trust anchor.
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// After this many domains, stop a run whose results cannot be right (nearly every MX lookup
+    /// NXDOMAIN or failed, nearly every answer bogus, every target private): exit code 5; 0 never stops.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub judge_after: u64,
     /// Do not look for or probe client endpoints (submission, IMAP, POP3).
     #[arg(long)]
     pub no_client_probes: bool,
@@ -618,6 +625,8 @@ impl ScanOptions {
         c.rows_per_part = self.rows_per_part;
         c.dns.dnssec &= !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
+        c.preflight = !self.no_preflight;
+        c.judge_after = self.judge_after;
         c.client.enabled &= !self.no_client_probes;
         if let Some(dir) = &self.ispdb {
             c.client.ispdb = std::sync::Arc::new(crate::client::ispdb::Ispdb::from_dir(dir)?);
@@ -791,6 +800,17 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                             out.display()
                         );
                     }
+                    if s.stopped_early {
+                        for w in &s.warnings {
+                            eprintln!("mailcensus: stopped: {}: {}", w.code.as_label(), w.message);
+                        }
+                        eprintln!(
+                            "mailcensus: stopped after {} domains because these results cannot be right; what was \
+                             written is kept (run.json says so); fix the cause and scan again with --overwrite",
+                            c.domains_this_run
+                        );
+                        return ExitCode::from(5);
+                    }
                     if !s.complete {
                         eprintln!("mailcensus: interrupted; run.json says complete: false; continue with --resume");
                         return ExitCode::from(130);
@@ -856,8 +876,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let checked = match runtime.block_on(crate::check::check(&args.domains, config, lang)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mailcensus check: {e}");
-            return ExitCode::from(1);
+            eprintln!("mailcensus check: {}", e.message);
+            return ExitCode::from(e.exit_code);
         }
     };
     if args.json {

@@ -59,6 +59,12 @@ pub struct ScanConfig {
     pub progress: bool,
     /// Seconds between status lines when stderr is not a terminal (`--status-interval`, default 15).
     pub status_interval: std::time::Duration,
+    /// Check before scanning that the resolver's answers validate against the trust anchor
+    /// (`--no-preflight` turns it off; only with DNSSEC validation on).
+    pub preflight: bool,
+    /// Judge the run after this many domains and stop it if its results cannot be right
+    /// (`--judge-after`, default 1,000; 0 never stops early).
+    pub judge_after: u64,
     /// Evaluate SPF (`--checks`; default on).
     pub spf: bool,
     /// Look up DMARC (`--checks`; default on).
@@ -127,6 +133,8 @@ impl ScanConfig {
             rows_per_part: 50_000,
             progress: true,
             status_interval: std::time::Duration::from_secs(15),
+            preflight: true,
+            judge_after: 1_000,
             spf: true,
             dmarc: true,
             tls_rpt: true,

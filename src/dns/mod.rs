@@ -466,6 +466,25 @@ fn settle(result: Result<DnsResponse, NetError>) -> Exchanged {
     }
 }
 
+/// The zones of a trust-anchor file (the owner name of each `DNSKEY` line), or the root without a
+/// file.
+pub fn anchor_zones(file: Option<&std::path::Path>) -> Result<Vec<String>, String> {
+    let Some(path) = file else { return Ok(vec![".".to_string()]) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("trust anchor {}: {e}", path.display()))?;
+    let mut zones: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.split(';').next().unwrap_or("").trim();
+        let mut words = line.split_whitespace();
+        if let Some(owner) = words.next()
+            && words.any(|w| w.eq_ignore_ascii_case("DNSKEY"))
+            && !zones.iter().any(|z| z.eq_ignore_ascii_case(owner))
+        {
+            zones.push(owner.to_string());
+        }
+    }
+    Ok(zones)
+}
+
 impl Dns {
     /// Builds the client: binds the transport's sockets (on the current tokio runtime) and reads the
     /// trust anchor. `exclude`: names never asked, whoever asks.
@@ -737,6 +756,27 @@ impl Dns {
             other => other,
         };
         (outcome, a.dnssec)
+    }
+
+    /// Checks, before a scan, that the resolver's answers can be validated: the DNSKEY set of each
+    /// trust-anchor zone (the root by default, the `--trust-anchor` file's zones otherwise) must come
+    /// back and validate as secure. A resolver that answers NXDOMAIN for everything (no internet),
+    /// strips signatures, or forges answers fails here, before a single domain is reported bogus.
+    /// `Err` says what was seen. Without validation there is nothing to check.
+    pub async fn preflight(&self, anchor_zones: &[String]) -> Result<(), String> {
+        if !self.validates() {
+            return Ok(());
+        }
+        for zone in anchor_zones {
+            let a = self.lookup(zone, RecordType::DNSKEY, true).await;
+            let seen = match (&a.outcome, a.dnssec) {
+                (DnsOutcome::Found(_), DnssecStatus::Secure) => continue,
+                (DnsOutcome::Found(_), status) => format!("its DNSKEY answer is {}", status.as_label()),
+                (outcome, _) => format!("its DNSKEY lookup gave {}", outcome.label()),
+            };
+            return Err(format!("the trust anchor for zone {zone:?} does not validate through the resolver: {seen}"));
+        }
+        Ok(())
     }
 
     /// MX records of `domain`, sorted by preference then host, with the answer's DNSSEC status.

@@ -87,6 +87,9 @@ pub struct RunInfo {
     pub complete: bool,
     /// This run continued an interrupted one (`--resume`).
     pub resumed: bool,
+    /// The run stopped after `--judge-after` domains because its results could not be right
+    /// (`warnings` says why).
+    pub stopped_early: bool,
     /// Counters.
     pub counts: Counts,
     /// Domains per second.

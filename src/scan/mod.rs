@@ -70,6 +70,9 @@ pub enum ScanError {
     /// A scanner bug stopped the scan: the writer or input thread panicked (exit code 1).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The resolver or network cannot give right answers; nothing was scanned (exit code 5).
+    #[error("{0}")]
+    Implausible(String),
 }
 
 impl ScanError {
@@ -77,6 +80,7 @@ impl ScanError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Output(_) | Self::Internal(_) => 1,
+            Self::Implausible(_) => 5,
             _ => 2,
         }
     }
@@ -93,6 +97,27 @@ pub struct ScanSummary {
     pub complete: bool,
     /// What cannot be right about the results ([`plausibility`]).
     pub warnings: Vec<plausibility::Warning>,
+    /// The run stopped after `--judge-after` domains because its results could not be right
+    /// (`warnings` says why; exit code 5).
+    pub stopped_early: bool,
+}
+
+/// The writer's early judgement of a run ([`plausibility`] after the first `after` domains).
+struct Judge {
+    after: u64,
+    config: ScanConfig,
+    verdict: Arc<EarlyVerdict>,
+}
+
+/// What the early judgement decided: the warnings that stop the run, and the signal to stop.
+#[derive(Default)]
+struct EarlyVerdict {
+    warnings: std::sync::Mutex<Vec<plausibility::Warning>>,
+    stopped: tokio::sync::Notify,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What every domain of a run shares.
@@ -172,15 +197,22 @@ pub async fn run(config: ScanConfig) -> Result<ScanSummary, ScanError> {
 }
 
 /// Writes finished domains as rows, part N of the three datasets closed together; returns the counts.
+/// The three datasets a run writes, part N of each closed together.
+struct Datasets {
+    domains: DatasetWriter,
+    mx_rows: DatasetWriter,
+    client_rows: DatasetWriter,
+}
+
 fn write_rows(
     mut scans: mpsc::Receiver<DomainScan>,
-    mut domains: DatasetWriter,
-    mut mx_rows: DatasetWriter,
-    mut client_rows: DatasetWriter,
+    datasets: Datasets,
     rows_per_part: usize,
     bar: progress::Progress,
     inject_panic: Option<String>,
+    judge: Judge,
 ) -> Result<Counts, OutputError> {
+    let Datasets { mut domains, mut mx_rows, mut client_rows } = datasets;
     let mut counts = Counts::default();
     let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
     let close_parts = |domains: &mut DatasetWriter,
@@ -209,6 +241,23 @@ fn write_rows(
         *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
         *counts.dnssec_status.entry(scan.dnssec.as_label().to_string()).or_default() += 1;
         bar.domain_done();
+        if judge.after > 0 && counts.domains_this_run + 1 == judge.after {
+            let so_far = Counts {
+                domains: judge.after,
+                starttls: starttls.clone(),
+                dnssec_status: counts.dnssec_status.clone(),
+                probe_outcomes: counts.probe_outcomes.clone(),
+                // Connections made: outcomes that are not skips.
+                probes: counts.probe_outcomes.iter().filter(|(k, _)| !k.starts_with("skipped")).map(|(_, v)| v).sum(),
+                ..Counts::default()
+            };
+            let warnings = plausibility::check(&so_far, &judge.config);
+            if !warnings.is_empty() {
+                *lock(&judge.verdict.warnings) = warnings;
+                judge.verdict.stopped.notify_one();
+            }
+        }
+        counts.domains_this_run += 1;
         if domains.rows_in_part() >= rows_per_part {
             close_parts(&mut domains, &mut mx_rows, &mut client_rows)?;
         }
@@ -243,6 +292,17 @@ pub async fn run_until(
     }
     let tls = TlsContext::new(&config.ca_files)?;
     let dns = Dns::new(&config.dns, config.guard.exclude.clone()).map_err(|e| ScanError::Resolver(e.to_string()))?;
+    if config.preflight {
+        let zones = crate::dns::anchor_zones(config.dns.trust_anchor.as_deref()).map_err(ScanError::Resolver)?;
+        dns.preflight(&zones).await.map_err(|seen| {
+            ScanError::Implausible(format!(
+                "preflight: {seen}. The resolver is not answering for the public DNS (no internet?), strips \
+                 DNSSEC, or serves a different root; no domain was scanned. Pass --resolver with a working \
+                 recursive resolver, --trust-anchor FILE for a private root, or --no-dnssec (then nothing is \
+                 validated); --no-preflight skips this check."
+            ))
+        })?;
+    }
     let previous = prepare_out_dir(&config.out, config.overwrite, config.resume)?;
     let rejects = RejectsWriter::create(&config.out.join(REJECTS_FILE))?;
     let next_part = previous.next_part;
@@ -317,15 +377,29 @@ pub async fn run_until(
 
     let (scan_tx, scan_rx) = mpsc::channel::<DomainScan>(1024);
     let (writer_bar, rows_per_part, inject) = (bar.clone(), config.rows_per_part.max(1), config.inject_panic.clone());
+    // After the first `--judge-after` domains, a run whose results cannot be right stops early.
+    // (Fewer than plausibility::MIN_DOMAINS are never judged.)
+    let after = if config.judge_after == 0 { 0 } else { config.judge_after.max(plausibility::MIN_DOMAINS) };
+    let judge = Judge { after, config: config.clone(), verdict: Arc::new(Default::default()) };
+    let early = judge.verdict.clone();
     let writer_thread = std::thread::Builder::new()
         .name("scan-writer".into())
-        .spawn(move || write_rows(scan_rx, domains, mx_rows, client_rows, rows_per_part, writer_bar, inject))
+        .spawn(move || {
+            let datasets = Datasets { domains, mx_rows, client_rows };
+            write_rows(scan_rx, datasets, rows_per_part, writer_bar, inject, judge)
+        })
         .map_err(|e| ScanError::Usage(format!("cannot start the writer thread: {e}")))?;
 
     // The scheduler: a task per domain, at most `max_parked` in flight, until the input ends or `stop`.
     let in_flight = engine.in_flight.clone();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
+    let stop = async {
+        tokio::select! {
+            _ = stop => {}
+            _ = early.stopped.notified() => {}
+        }
+    };
     tokio::pin!(stop);
     loop {
         let next = async {
@@ -368,11 +442,14 @@ pub async fn run_until(
             }
         }
     }
-    if interrupted {
+    let stopped_early = lock(&early.warnings).clone();
+    if interrupted && stopped_early.is_empty() {
         bar.say(&format!(
             "mailcensus: interrupted; finishing the domains in flight (up to {:?})",
             config.shutdown_grace
         ));
+    }
+    if interrupted {
         let drained =
             tokio::time::timeout(config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
@@ -428,7 +505,7 @@ pub async fn run_until(
     counts.runner = runner;
     let elapsed = clock.elapsed().as_secs_f64();
     let per_second = |n: u64| if elapsed > 0.0 { n as f64 / elapsed } else { 0.0 };
-    let warnings = plausibility::check(&counts, &config);
+    let warnings = if stopped_early.is_empty() { plausibility::check(&counts, &config) } else { stopped_early.clone() };
     let info = RunInfo {
         tool: "mailcensus",
         version: env!("CARGO_PKG_VERSION"),
@@ -442,11 +519,18 @@ pub async fn run_until(
         elapsed_seconds: elapsed,
         complete: !interrupted,
         resumed: config.resume,
+        stopped_early: !stopped_early.is_empty(),
         domains_per_second: per_second(counts.domains_this_run),
         probes_per_second: per_second(counts.probes),
         counts: counts.clone(),
         warnings: warnings.clone(),
     };
     info.write(&config.out.join(RUN_FILE))?;
-    Ok(ScanSummary { counts, elapsed_seconds: elapsed, complete: !interrupted, warnings })
+    Ok(ScanSummary {
+        counts,
+        elapsed_seconds: elapsed,
+        complete: !interrupted,
+        warnings,
+        stopped_early: !stopped_early.is_empty(),
+    })
 }

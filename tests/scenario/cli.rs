@@ -54,6 +54,7 @@ async fn scan_command_writes_datasets_rejects_and_run_json() {
             "--no-progress",
             "--read-timeout",
             "3",
+            "--no-dnssec",
         ]);
         c.args(extra);
         c
@@ -164,7 +165,7 @@ async fn bugs_and_odd_arguments_end_clearly() {
         let mut c = bin();
         c.env_remove("RUST_BACKTRACE").args(["scan", input.to_str().unwrap(), "--out"]);
         c.arg(dir.join(name)).args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string()]);
-        c.args(["--allow-private", "--no-progress", "--no-report", "--inject-panic", inject]);
+        c.args(["--allow-private", "--no-progress", "--no-report", "--no-dnssec", "--inject-panic", inject]);
         c
     };
     let output =
@@ -244,7 +245,9 @@ async fn library_warnings_stay_quiet_by_default() {
         let mut c = bin();
         c.args(["scan", input.to_str().unwrap(), "--out", dir.join(out).to_str().unwrap()]);
         c.args(["--resolver", &dns.addr().to_string(), "--smtp-port", &SMTP_PORT.to_string(), "--allow-private"]);
-        c.args(["--ca-file", ca.to_str().unwrap(), "--no-progress"]);
+        // Validation on against an unsigned zone (whose root does not validate): the preflight
+        // would rightly stop it, and the library's warnings about the answers are the point here.
+        c.args(["--ca-file", ca.to_str().unwrap(), "--no-progress", "--no-preflight"]);
         c.args(extra);
         c
     };
@@ -322,6 +325,37 @@ async fn implausible_results_are_said_not_reported() {
     assert_eq!(run_json("nxdomain")["warnings"][0]["code"], "resolver_answers_nothing");
     let page = std::fs::read_to_string(dir.join("nxdomain/report/index.html")).unwrap();
     assert!(page.contains("id=\"warnings\"") && page.contains("resolver_answers_nothing"));
+
+    // A longer list judged after 20 domains: it stops there (exit 5) instead of scanning the rest.
+    let long: String = (0..2000).map(|i| format!("d{i}.long.test\n")).collect();
+    let (code, stderr) = run(
+        nothing.addr().to_string(),
+        &format!("domain\n{long}"),
+        "early",
+        &["--allow-private", "--judge-after", "20", "--max-parked", "4"],
+    )
+    .await;
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("stopped: resolver_answers_nothing") && stderr.contains("--overwrite"), "{stderr}");
+    let early = run_json("early");
+    assert_eq!((&early["stopped_early"], &early["complete"]), (&serde_json::json!(true), &serde_json::json!(false)));
+    let written = read_rows(&dir.join("early/domains")).unwrap().len();
+    assert!((20..2000).contains(&written), "{written} domains written");
+    // With validation on, the preflight finds that the root does not validate through this resolver
+    // and stops before anything is scanned or written.
+    let path = dir.join("preflight.csv");
+    std::fs::write(&path, &private_input).unwrap();
+    let mut c = bin();
+    c.args(["scan", path.to_str().unwrap(), "--out", dir.join("preflight").to_str().unwrap()]);
+    c.args(["--resolver", &nothing.addr().to_string(), "--no-progress", "--dns-timeout", "1"]);
+    let o = tokio::task::spawn_blocking(move || c.output()).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("preflight: the trust anchor for zone \".\"") && stderr.contains("--no-dnssec"),
+        "{stderr}"
+    );
+    assert!(!dir.join("preflight/domains").exists());
 
     // The real answers, but the MX is on a private address and --allow-private is missing.
     let (code, stderr) = run(dns.addr().to_string(), &private_input, "private", &[]).await;
