@@ -158,6 +158,21 @@ impl ProviderStats {
 }
 
 impl GroupStats {
+    /// Adds another group's counts to this one (the chart's merged row).
+    pub fn merge(&mut self, other: &GroupStats) {
+        if self.tallies.is_empty() {
+            self.tallies = vec![Tally::default(); METRICS.len()];
+        }
+        self.domains += other.domains;
+        self.weight += other.weight;
+        for (a, b) in self.tallies.iter_mut().zip(&other.tallies) {
+            a.total += b.total;
+            a.total_sq += b.total_sq;
+            a.hits += b.hits;
+            a.n += b.n;
+        }
+    }
+
     fn add(&mut self, d: &DomainFacts) {
         let answers = answers(d);
         if self.tallies.is_empty() {
@@ -223,12 +238,51 @@ pub struct Report {
     pub tls_versions: BTreeMap<String, u64>,
     /// Distinct TLS sessions by certificate verdict.
     pub cert_verdicts: BTreeMap<String, u64>,
-    /// Graded domains, worst first, for the HTML table: (domain, group, grade, findings).
-    pub graded: Vec<(String, String, char, String)>,
+    /// Graded domains, worst first, for the HTML table: (domain, group, grade, findings, remedies).
+    pub graded: Vec<(String, String, char, String, String)>,
     /// The provider view: per mail provider (`mx_provider`), its domains and the four columns.
     pub providers: HashMap<String, ProviderStats>,
     /// The scan's plausibility warnings (`run.json`'s `warnings`): shown first on the page.
     pub warnings: Vec<String>,
+    /// What the page says about the scan (from `run.json`).
+    pub scan: ScanInfo,
+}
+
+/// The scan a report is of, from its `run.json` (empty fields when it has none).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ScanInfo {
+    /// `scan_id`.
+    pub id: String,
+    /// `scan_date` (`YYYY-MM-DD`), or the start day.
+    pub date: String,
+    /// `started_at`, RFC 3339.
+    pub started_at: String,
+    /// The tool version that scanned.
+    pub version: String,
+    /// The command line.
+    pub command: String,
+    /// The resolvers given with `--resolver`, or the system's.
+    pub resolver: String,
+}
+
+fn scan_info(dir: &Path) -> ScanInfo {
+    let Ok(text) = std::fs::read_to_string(dir.join(crate::output::RUN_FILE)) else { return ScanInfo::default() };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return ScanInfo::default() };
+    let s = |k: &str| json[k].as_str().unwrap_or_default().to_string();
+    let args: Vec<String> = json["args"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let resolvers: Vec<&str> = args.windows(2).filter(|w| w[0] == "--resolver").map(|w| w[1].as_str()).collect();
+    let started = s("started_at");
+    ScanInfo {
+        id: s("scan_id"),
+        date: if json["scan_date"].is_string() { s("scan_date") } else { started.chars().take(10).collect() },
+        started_at: started,
+        version: s("version"),
+        command: args.join(" "),
+        resolver: if resolvers.is_empty() { "system (/etc/resolv.conf)".into() } else { resolvers.join(", ") },
+    }
 }
 
 /// The plausibility warnings `run.json` carries, as `code: message` lines (none when it has none or
@@ -338,7 +392,7 @@ pub fn run_observed(
 ) -> Result<Report, ReadError> {
     let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mut report = Report { warnings: run_warnings(dir), ..Report::default() };
+    let mut report = Report { warnings: run_warnings(dir), scan: scan_info(dir), ..Report::default() };
     let mx = read_mx(&dir.join(MX_HOSTS_DIR), &mut report)?;
     let domains_path = out.join("domains.csv");
     let transparency_path = out.join("transparency.csv");
@@ -461,7 +515,13 @@ pub fn run_observed(
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
         let grade_text = g.grade.to_string();
         if g.grade != '-' {
-            report.graded.push((domain.to_string(), facts.group.clone(), g.grade, titles.join("; ")));
+            report.graded.push((
+                domain.to_string(),
+                facts.group.clone(),
+                g.grade,
+                titles.join("; "),
+                g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect::<Vec<_>>().join(" "),
+            ));
             if report.graded.len() > 2 * HTML_TABLE_ROWS {
                 report.graded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
                 report.graded.truncate(HTML_TABLE_ROWS);
