@@ -129,8 +129,10 @@ pub struct ReportArgs {
     /// A scan's output directory (with domains/ and mx_hosts/); omit with --compare.
     #[arg(required_unless_present = "compare")]
     pub dir: Option<PathBuf>,
-    /// Compare two scans: OLD (a scan directory, or a Transparency-Report CSV) and NEW (a scan directory, which gets the report).
-    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "dir")]
+    /// Compare scans: earlier ones (scan directories, or a Transparency-Report CSV), then NEW (a scan
+    /// directory, which gets the report). compare.csv is against the last earlier one; with two or more
+    /// scan directories the page also shows the trend over all of them, by scan date (trend.csv).
+    #[arg(long, num_args = 2.., value_names = ["OLD", "NEW"], conflicts_with = "dir")]
     pub compare: Option<Vec<PathBuf>>,
     /// Language of findings and remedies: en or ja.
     #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "ja"])]
@@ -724,17 +726,37 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
     match cli.command {
         Command::Demo(demo) => run_demo(demo),
         Command::Report(args) => {
-            let (old, dir) = match (&args.compare, &args.dir) {
-                (Some(pair), _) => (Some(pair[0].clone()), pair[1].clone()),
-                (None, Some(dir)) => (None, dir.clone()),
-                (None, None) => return ExitCode::from(2),
+            let (earlier, dir) = match (&args.compare, &args.dir) {
+                (Some(scans), _) if scans.len() >= 2 => {
+                    (scans[..scans.len() - 1].to_vec(), scans[scans.len() - 1].clone())
+                }
+                (None, Some(dir)) => (Vec::new(), dir.clone()),
+                _ => return ExitCode::from(2),
             };
-            let new = match report(&dir, &args.lang) {
+            for e in &earlier {
+                if !e.exists() {
+                    eprintln!("mailcensus report: {} does not exist", e.display());
+                    return ExitCode::from(2);
+                }
+            }
+            let mut new = match report(&dir, &args.lang) {
                 Ok(r) => r,
                 Err(code) => return code,
             };
-            let Some(old) = old else { return ExitCode::SUCCESS };
+            let Some(old) = earlier.last().cloned() else { return ExitCode::SUCCESS };
             let lang = crate::report::grade::Lang::from_code(&args.lang).unwrap_or_default();
+            if earlier.iter().any(|e| e.is_dir()) {
+                match crate::report::trend::build(&earlier, &dir, &new, lang) {
+                    Ok(t) => {
+                        println!("trend over {} scans: {}", t.points.len(), dir.join("report/trend.csv").display());
+                        new.trend = Some(t);
+                    }
+                    Err(e) => {
+                        eprintln!("mailcensus report: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
             match crate::report::compare::compare(&old, &dir, &new, lang) {
                 Ok(c) => {
                     let counts = c.domain_counts();

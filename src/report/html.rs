@@ -56,6 +56,9 @@ struct Text {
     downloads: &'static str,
     other_groups: &'static str,
     chart_note: &'static str,
+    trend_title: &'static str,
+    trend_note: &'static str,
+    trend_columns: [&'static str; 2],
 }
 
 const EN: Text = Text {
@@ -88,6 +91,9 @@ const EN: Text = Text {
     downloads: "Downloads",
     other_groups: "other groups",
     chart_note: "The {shown} largest of {total} groups are drawn; the other {rest} are merged into one row (every group is in groups.csv and the table above).",
+    trend_title: "Trend over the scans",
+    trend_note: "Each share per scan date (oldest first), for all domains and the largest groups of the newest scan; every group and interval is in trend.csv.",
+    trend_columns: ["group", "share"],
 };
 
 const JA: Text = Text {
@@ -120,6 +126,9 @@ const JA: Text = Text {
     downloads: "ダウンロード",
     other_groups: "その他のグループ",
     chart_note: "ドメイン数の多い {shown} グループを表示し、残り {rest} グループ（全 {total}）は 1 行にまとめています（全グループは groups.csv と上の表にあります）。",
+    trend_title: "スキャンごとの推移",
+    trend_note: "調査日ごとの割合（古い順）。全ドメインと最新スキャンで大きいグループを示します。全グループと信頼区間は trend.csv にあります。",
+    trend_columns: ["グループ", "指標"],
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -427,7 +436,7 @@ fn definitions(lang: Lang, t: &Text) -> Vec<Definition> {
     out
 }
 
-fn downloads(lang: Lang, comparison: bool) -> Vec<Download> {
+fn downloads(lang: Lang, comparison: bool, trend: bool) -> Vec<Download> {
     let ja = lang == Lang::Ja;
     let mut out = vec![
         Download {
@@ -469,6 +478,12 @@ fn downloads(lang: Lang, comparison: bool) -> Vec<Download> {
             text: if ja { "前回との変化" } else { "every change since the earlier scan" },
         });
     }
+    if trend {
+        out.push(Download {
+            file: "trend.csv",
+            text: if ja { "スキャンごとの推移" } else { "each share per scan date" },
+        });
+    }
     out
 }
 
@@ -491,6 +506,39 @@ fn headline(report: &Report, lang: Lang) -> String {
         ),
         _ => r#"<p class="headline">No domain whose encryption can be predicted.</p>"#.to_string(),
     }
+}
+
+/// The trend table: one row per shown group and share, one column per scan date.
+#[derive(Serialize)]
+struct TrendTable {
+    dates: Vec<String>,
+    rows: Vec<TrendRow>,
+}
+
+#[derive(Serialize)]
+struct TrendRow {
+    group: String,
+    metric: &'static str,
+    cells: Vec<String>,
+}
+
+fn trend_table(trend: &super::trend::Trend) -> TrendTable {
+    let dates = trend.points.iter().map(|p| if p.date.is_empty() { p.id.clone() } else { p.date.clone() }).collect();
+    let mut rows = Vec::new();
+    for group in trend.shown_groups() {
+        for (k, metric) in super::compare::COMPARED.iter().enumerate() {
+            let cells = trend
+                .points
+                .iter()
+                .map(|p| match p.groups.get(&group).and_then(|s| s.get(k).copied().flatten()) {
+                    Some((share, _, _, n)) => format!("{:.1}% (n={n})", share * 100.0),
+                    None => "-".into(),
+                })
+                .collect();
+            rows.push(TrendRow { group: group.clone(), metric, cells });
+        }
+    }
+    TrendTable { dates, rows }
 }
 
 const TEMPLATE: &str = include_str!("page.html");
@@ -567,8 +615,9 @@ pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, 
         truncated => truncated,
         domain_rows => Value::from_serialize(&domain_rows),
         definitions => Value::from_serialize(definitions(lang, t)),
-        downloads => Value::from_serialize(downloads(lang, comparison.is_some())),
+        downloads => Value::from_serialize(downloads(lang, comparison.is_some(), report.trend.is_some())),
         data => Value::from_safe_string(data_json(report)),
+        trend => report.trend.as_ref().map(|tr| Value::from_serialize(trend_table(tr))),
     };
     match env.get_template("page.html").and_then(|tpl| tpl.render(context)) {
         Ok(page) => page,

@@ -15,6 +15,7 @@ pub mod compare;
 pub mod grade;
 pub mod html;
 pub mod stats;
+pub mod trend;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -246,6 +247,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// What the page says about the scan (from `run.json`).
     pub scan: ScanInfo,
+    /// The trend over earlier scans (`--compare` with them), when asked for.
+    pub trend: Option<trend::Trend>,
 }
 
 /// The scan a report is of, from its `run.json` (empty fields when it has none).

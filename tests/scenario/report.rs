@@ -262,6 +262,48 @@ async fn compare_two_demo_scans_and_a_transparency_report_file() {
     let html = std::fs::read_to_string(new.join("report/index.html")).unwrap();
     assert!(html.contains(r#"<table id="compare-table">"#));
 
+    // A trend over three scans: a copy of the old scan said to be from January, the old, the new.
+    let january = dir.join("january");
+    copy_dir(&old, &january);
+    let run_json = january.join("run.json");
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&run_json).unwrap()).unwrap();
+    info["scan_date"] = "2026-01-05".into();
+    info["scan_id"] = "20260105T000000Z-000001".into();
+    std::fs::write(&run_json, info.to_string()).unwrap();
+    let out = run(&["report", "--compare", old.to_str().unwrap(), january.to_str().unwrap(), new.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("trend over 3 scans"));
+    let mut r = csv::Reader::from_path(new.join("report/trend.csv")).unwrap();
+    let trend: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    // One point per scan (by id), in the file's order.
+    let points: Vec<(&str, &str)> = trend.iter().map(|t| (&t[0], &t[1])).fold(Vec::new(), |mut v, p| {
+        if v.last() != Some(&p) {
+            v.push(p);
+        }
+        v
+    });
+    let dates: Vec<&str> = points.iter().map(|p| p.0).collect();
+    let run_of = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap()
+    };
+    let (old_run, new_run) = (run_of(&old), run_of(&new));
+    assert_eq!(dates.len(), 3, "{dates:?}");
+    assert_eq!((dates[0], dates[2]), ("2026-01-05", new_run["scan_date"].as_str().unwrap()), "ordered by scan date");
+    // Each point is its own scan's figures (January is a copy of the old scan).
+    let by_id: BTreeMap<&str, &BTreeMap<String, BTreeMap<String, String>>> = [
+        ("20260105T000000Z-000001", &old_groups),
+        (old_run["scan_id"].as_str().unwrap(), &old_groups),
+        (new_run["scan_id"].as_str().unwrap(), &new_groups),
+    ]
+    .into();
+    for t in &trend {
+        let want: f64 = by_id[&t[1]][&t[2]][&format!("{}_share", &t[3])].parse().unwrap();
+        assert!((t[4].parse::<f64>().unwrap() - want).abs() < 1e-6, "{t:?}");
+    }
+    let html = std::fs::read_to_string(new.join("report/index.html")).unwrap();
+    assert!(html.contains(r#"<table id="trend-table">"#) && html.contains(r#"<th class="scan-date">2026-01-05</th>"#));
+    assert!(html.contains(r#"<a href="trend.csv" download>"#));
+
     // The old side as a Transparency-Report CSV: outbound World rows only, on the domains both contain.
     let tr = dir.join("tr.csv");
     let fractions = csv::Reader::from_path(new.join("report/transparency.csv"))
@@ -292,4 +334,16 @@ async fn compare_two_demo_scans_and_a_transparency_report_file() {
         fractions.iter().enumerate().filter(|(i, rec)| i % 2 == 1 && rec[5].parse::<f64>().unwrap() != 0.5).count();
     assert_eq!(rows.len(), flipped, "only the domains whose fraction changed: {rows:?}");
     assert!(rows.iter().all(|r| &r[0] == "domain" && &r[2] == "fraction_encrypted"));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
