@@ -428,6 +428,10 @@ pub struct ScanOptions {
     /// Do not check before scanning that the resolver's answers validate against the trust anchor.
     #[arg(long)]
     pub no_preflight: bool,
+    /// A domain known to have mail (e.g. gmail.com): before scanning, its MX lookup must answer, or
+    /// the scan stops with exit code 5; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub preflight_name: Vec<String>,
     /// After this many domains, stop a run whose results cannot be right (nearly every MX lookup
     /// NXDOMAIN or failed, nearly every answer bogus, every target private): exit code 5; 0 never stops.
     #[arg(long, value_name = "N", default_value_t = 1_000)]
@@ -628,6 +632,7 @@ impl ScanOptions {
         c.dns.dnssec &= !self.no_dnssec;
         c.dns.trust_anchor = self.trust_anchor;
         c.preflight = !self.no_preflight;
+        c.preflight_names = self.preflight_name;
         c.judge_after = self.judge_after;
         c.client.enabled &= !self.no_client_probes;
         if let Some(dir) = &self.ispdb {

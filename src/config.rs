@@ -62,6 +62,9 @@ pub struct ScanConfig {
     /// Check before scanning that the resolver's answers validate against the trust anchor
     /// (`--no-preflight` turns it off; only with DNSSEC validation on).
     pub preflight: bool,
+    /// Names that must have an MX answer before the scan starts (`--preflight-name`, repeatable;
+    /// none by default).
+    pub preflight_names: Vec<String>,
     /// Judge the run after this many domains and stop it if its results cannot be right
     /// (`--judge-after`, default 1,000; 0 never stops early).
     pub judge_after: u64,
@@ -134,6 +137,7 @@ impl ScanConfig {
             progress: true,
             status_interval: std::time::Duration::from_secs(15),
             preflight: true,
+            preflight_names: Vec::new(),
             judge_after: 1_000,
             spf: true,
             dmarc: true,

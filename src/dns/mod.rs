@@ -758,12 +758,20 @@ impl Dns {
         (outcome, a.dnssec)
     }
 
-    /// Checks, before a scan, that the resolver's answers can be validated: the DNSKEY set of each
-    /// trust-anchor zone (the root by default, the `--trust-anchor` file's zones otherwise) must come
-    /// back and validate as secure. A resolver that answers NXDOMAIN for everything (no internet),
+    /// Checks, before a scan, that the resolver answers: each of `known_names` (`--preflight-name`)
+    /// must have an MX answer, and with validation on, the DNSKEY set of each trust-anchor zone (the
+    /// root by default, the `--trust-anchor` file's zones otherwise) must come back and validate as
+    /// secure. A resolver that answers NXDOMAIN for everything (no internet),
     /// strips signatures, or forges answers fails here, before a single domain is reported bogus.
     /// `Err` says what was seen. Without validation there is nothing to check.
-    pub async fn preflight(&self, anchor_zones: &[String]) -> Result<(), String> {
+    pub async fn preflight(&self, anchor_zones: &[String], known_names: &[String]) -> Result<(), String> {
+        // Names the operator knows have mail (`--preflight-name`): each must have an MX answer.
+        for name in known_names {
+            let (outcome, _) = self.mx_checked(name).await;
+            if outcome.found().is_none_or(Vec::is_empty) {
+                return Err(format!("{name}, named with --preflight-name, has no MX answer ({})", outcome.label()));
+            }
+        }
         if !self.validates() {
             return Ok(());
         }

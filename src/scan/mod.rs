@@ -294,7 +294,7 @@ pub async fn run_until(
     let dns = Dns::new(&config.dns, config.guard.exclude.clone()).map_err(|e| ScanError::Resolver(e.to_string()))?;
     if config.preflight {
         let zones = crate::dns::anchor_zones(config.dns.trust_anchor.as_deref()).map_err(ScanError::Resolver)?;
-        dns.preflight(&zones).await.map_err(|seen| {
+        dns.preflight(&zones, &config.preflight_names).await.map_err(|seen| {
             ScanError::Implausible(format!(
                 "preflight: {seen}. The resolver is not answering for the public DNS (no internet?), strips \
                  DNSSEC, or serves a different root; no domain was scanned. Pass --resolver with a working \

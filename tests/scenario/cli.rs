@@ -356,6 +356,11 @@ async fn implausible_results_are_said_not_reported() {
         "{stderr}"
     );
     assert!(!dir.join("preflight/domains").exists());
+    // Without validation, a name the operator knows has mail must answer first.
+    let (code, stderr) =
+        run(nothing.addr().to_string(), &private_input, "known", &["--preflight-name", "d0.private.test"]).await;
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("d0.private.test, named with --preflight-name, has no MX answer (nxdomain)"), "{stderr}");
 
     // The real answers, but the MX is on a private address and --allow-private is missing.
     let (code, stderr) = run(dns.addr().to_string(), &private_input, "private", &[]).await;
@@ -363,8 +368,13 @@ async fn implausible_results_are_said_not_reported() {
     assert!(stderr.contains("all_targets_private") && stderr.contains("pass --allow-private"), "{stderr}");
     assert_eq!(run_json("private")["warnings"][0]["code"], "all_targets_private");
     // With the flag, nothing to say (the MX does not answer, which is data, not implausible).
-    let (code, stderr) =
-        run(dns.addr().to_string(), &private_input, "allowed", &["--allow-private", "--connect-timeout", "1"]).await;
+    let (code, stderr) = run(
+        dns.addr().to_string(),
+        &private_input,
+        "allowed",
+        &["--allow-private", "--connect-timeout", "1", "--preflight-name", "d0.private.test"],
+    )
+    .await;
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(run_json("allowed")["warnings"], serde_json::json!([]));
 }
