@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use std::sync::Arc;
-
 use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMillisecondType;
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_json::writer::{JsonArray, WriterBuilder};
-use arrow_schema::{DataType, Schema, TimeUnit};
+use arrow_array::types::{
+    Date32Type, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMillisecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Map, Value};
 
@@ -29,39 +29,61 @@ pub const MX_HOSTS_KEY: &str = "mx_hosts";
 /// Key of the nested `client_endpoints` rows in a domain's object.
 pub const CLIENT_ENDPOINTS_KEY: &str = "client_endpoints";
 
-/// `batch` with its UTC timestamp columns labelled `+00:00`: the same instants, in the offset form
-/// the JSON writer formats without a time-zone database.
-fn offset_timestamps(batch: &RecordBatch) -> Result<RecordBatch, ReadError> {
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        match field.data_type() {
-            DataType::Timestamp(TimeUnit::Millisecond, Some(tz)) if tz.as_ref() == "UTC" => {
-                let a = column.as_primitive::<TimestampMillisecondType>().clone().with_timezone("+00:00");
-                fields.push(Arc::new(field.as_ref().clone().with_data_type(a.data_type().clone())));
-                columns.push(Arc::new(a));
-            }
-            _ => {
-                fields.push(field.clone());
-                columns.push(column.clone());
-            }
-        }
+/// One cell as JSON: labels and strings as text, integers as numbers, timestamps as RFC 3339 text,
+/// dates as `YYYY-MM-DD`, lists and structs nested. (Written here rather than with arrow-json, whose
+/// casting kernels would double the build time of this crate for the dozen types the schema uses.)
+fn cell(a: &dyn Array, i: usize) -> Value {
+    if a.is_null(i) {
+        return Value::Null;
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    match a.data_type() {
+        DataType::Utf8 => Value::from(a.as_string::<i32>().value(i)),
+        DataType::Dictionary(_, _) => {
+            let d = a.as_dictionary::<Int32Type>();
+            cell(d.values().as_ref(), d.keys().value(i) as usize)
+        }
+        DataType::Boolean => Value::from(a.as_boolean().value(i)),
+        DataType::Int16 => Value::from(a.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => Value::from(a.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => Value::from(a.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => Value::from(a.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => Value::from(a.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => Value::from(a.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => Value::from(a.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float64 => Value::from(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            let ms = a.as_primitive::<TimestampMillisecondType>().value(i);
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .map_or(Value::Null, Value::from)
+        }
+        DataType::Date32 => {
+            let days = a.as_primitive::<Date32Type>().value(i);
+            Value::from(super::batch::RunStamp { scan_id: String::new(), scan_date: days }.date_text())
+        }
+        DataType::List(_) => {
+            let l = a.as_list::<i32>().value(i);
+            Value::Array((0..l.len()).map(|j| cell(l.as_ref(), j)).collect())
+        }
+        DataType::Struct(fields) => {
+            let s = a.as_struct();
+            Value::Object(
+                fields.iter().zip(s.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect(),
+            )
+        }
+        other => Value::from(format!("<{other}>")),
+    }
 }
 
 /// The rows of `batch` as JSON objects, every column present (null when null).
 pub fn batch_objects(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, ReadError> {
-    let batch = offset_timestamps(batch)?;
-    let mut buf = Vec::new();
-    let mut w = WriterBuilder::new().with_explicit_nulls(true).build::<_, JsonArray>(&mut buf);
-    w.write(&batch)?;
-    w.finish()?;
-    drop(w);
-    if buf.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(serde_json::from_slice(&buf)?)
+    let schema = batch.schema();
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            schema.fields().iter().zip(batch.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect()
+        })
+        .collect())
 }
 
 /// Every row of one Parquet file as JSON objects.

@@ -53,9 +53,15 @@ async fn shared_mx_is_probed_once_for_many_domains() {
     let from = shared[0]["probe_source_host"].str().unwrap();
     assert!(from != shared[0]["mx_host"].str().unwrap() && from.ends_with(".provider.test"));
     assert_eq!(shared[0]["smtp_starttls_offered"].bool(), Some(false), "the facts of the probe it was judged from");
-    assert_eq!(scan.summary.counts.probe_cache_hits, (300 * 2 + 3 * 3 - 4) as u64);
+    // Every request is a probe, an answer judged from the shared address, or a cache hit. A judged
+    // answer is not kept per name (vanity names are one per domain), so a later request for the
+    // third name is judged again rather than a hit: 1 to 3 judgements, depending on arrival times.
+    let counts = &scan.summary.counts;
+    let judged = counts.runner.shared_address.get("smtp").copied().unwrap_or(0);
+    assert!((1..=3).contains(&judged), "{judged} judged from the shared address");
+    assert_eq!(counts.probe_cache_hits + counts.probes + judged, (300 * 2 + 3 * 3) as u64);
     let cached = scan.mx.iter().filter(|r| r["probe_cached"].bool() == Some(true)).count();
-    assert_eq!(cached, 300 * 2 + 3 * 3 - 4);
+    assert_eq!(cached as u64, counts.probe_cache_hits);
     let row = scan.domain("customer5.test");
     assert_eq!(
         (row["group"].str(), row["weight"].clone(), row["starttls"].str()),
