@@ -271,7 +271,27 @@ fn f(name: &str, data_type: DataType, nullable: bool, description: &str) -> Fiel
     Field::new(name, data_type, nullable).with_metadata(metadata)
 }
 
-fn schema(dataset: &str, fields: Vec<Field>) -> SchemaRef {
+/// Every dataset's rows carry the scan's id and date, right after `domain`.
+fn stamp_fields() -> [Field; 2] {
+    [
+        f(
+            col::SCAN_ID,
+            DataType::Utf8,
+            false,
+            "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
+        ),
+        f(
+            col::SCAN_DATE,
+            DataType::Date32,
+            false,
+            "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
+        ),
+    ]
+}
+
+fn schema(dataset: &str, mut fields: Vec<Field>) -> SchemaRef {
+    // After `domain`, the first column of every dataset.
+    fields.splice(1..1, stamp_fields());
     Arc::new(Schema::new(fields).with_metadata(HashMap::from([
         ("mailcensus.dataset".to_string(), dataset.to_string()),
         ("mailcensus.schema_version".to_string(), SCHEMA_VERSION.to_string()),
@@ -287,18 +307,6 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "domains",
         vec![
             f(DOMAIN, Utf8, false, "The domain, normalised: lowercase ASCII (IDNA), no trailing dot."),
-            f(
-                SCAN_ID,
-                Utf8,
-                false,
-                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
-            ),
-            f(
-                SCAN_DATE,
-                DataType::Date32,
-                false,
-                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
-            ),
             f(INPUT_LINE, Int64, false, "Line of the input file it came from."),
             f(GROUP, Utf8, true, "Group from the input's group column (ISP, carrier, provider)."),
             f(WEIGHT, Float64, true, "Weight from the input's weight column (users, volume)."),
@@ -616,18 +624,6 @@ pub static CLIENT_ENDPOINTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "client_endpoints",
         vec![
             f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
-            f(
-                SCAN_ID,
-                Utf8,
-                false,
-                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
-            ),
-            f(
-                SCAN_DATE,
-                DataType::Date32,
-                false,
-                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
-            ),
             f(GROUP, Utf8, true, "Group from the input."),
             f(
                 CLIENT_PROTOCOL,
@@ -743,18 +739,6 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         "mx_hosts",
         vec![
             f(DOMAIN, Utf8, false, "The domain (joins with domains.domain)."),
-            f(
-                SCAN_ID,
-                Utf8,
-                false,
-                "The scan this row belongs to: its start time (UTC) and a random suffix, e.g. 20261201T093000Z-4f2a9c; also in run.json, kept by --resume.",
-            ),
-            f(
-                SCAN_DATE,
-                DataType::Date32,
-                false,
-                "The day (UTC) the scan started, the same on every row of a scan (a Hive partition key for many scans).",
-            ),
             f(GROUP, Utf8, true, "Group from the input."),
             f(MX_HOST, Utf8, false, "MX host name (the domain itself for an implicit MX)."),
             f(MX_PREFERENCE, Int32, false, "MX preference (0 for an implicit MX)."),
