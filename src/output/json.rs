@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -96,17 +96,6 @@ fn file_objects(path: &Path) -> Result<Vec<Map<String, Value>>, ReadError> {
     Ok(out)
 }
 
-/// The part files of a dataset folder, sorted by name.
-fn parts(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// The rows of the twin part (same file name) of `dataset`, grouped by their `domain`.
 fn twin_rows(scan: &Path, dataset: &str, part: &Path) -> Result<HashMap<String, Vec<Value>>, ReadError> {
     let mut by_domain: HashMap<String, Vec<Value>> = HashMap::new();
@@ -129,7 +118,7 @@ pub fn for_each_domain(
     mut f: impl FnMut(Map<String, Value>) -> Result<(), ReadError>,
 ) -> Result<u64, ReadError> {
     let mut n = 0;
-    for part in parts(&scan.join(DOMAINS_DIR))? {
+    for part in super::read::part_files(&scan.join(DOMAINS_DIR))? {
         let mut mx = twin_rows(scan, MX_HOSTS_DIR, &part)?;
         let mut clients = twin_rows(scan, CLIENT_ENDPOINTS_DIR, &part)?;
         for mut row in file_objects(&part)? {
@@ -150,7 +139,7 @@ pub fn for_each_row(
     mut f: impl FnMut(Map<String, Value>) -> Result<(), ReadError>,
 ) -> Result<u64, ReadError> {
     let mut n = 0;
-    for part in parts(&scan.join(dataset))? {
+    for part in super::read::part_files(&scan.join(dataset))? {
         for row in file_objects(&part)? {
             f(row)?;
             n += 1;

@@ -66,15 +66,20 @@ impl RowView<'_> {
     }
 }
 
-/// Calls `f` for every row of every `*.parquet` file in `dir` (sorted by name), reading only `columns`.
-pub fn for_each_row(dir: &Path, columns: &[&str], mut f: impl FnMut(&RowView)) -> Result<(), ReadError> {
+/// The `*.parquet` part files of a dataset folder, sorted by name.
+pub fn part_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, ReadError> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
         .collect();
     files.sort();
-    for path in files {
+    Ok(files)
+}
+
+/// Calls `f` for every row of every `*.parquet` file in `dir` (sorted by name), reading only `columns`.
+pub fn for_each_row(dir: &Path, columns: &[&str], mut f: impl FnMut(&RowView)) -> Result<(), ReadError> {
+    for path in part_files(dir)? {
         for_each_row_in_file(&path, columns, &mut f)?;
     }
     Ok(())
