@@ -7,6 +7,7 @@
 //! response cache serves every domain within the records' TTLs (an MX host shared by 10,000 domains
 //! is resolved once per TTL), with memory bounded by the cache's size, not by the input.
 
+pub mod reverse;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -905,6 +906,30 @@ impl Dns {
             self.addresses_with(host, RecordType::AAAA, false, shared).await.0
         };
         HostAddresses { a, aaaa, dnssec: DnssecStatus::NotChecked }
+    }
+
+    /// PTR names of `ip` (lowercase, without the trailing dot).
+    pub async fn ptr(&self, ip: IpAddr) -> DnsOutcome<Vec<String>> {
+        let name = Name::from(ip).to_ascii();
+        self.records(&name, RecordType::PTR, false, |d| match d {
+            RData::PTR(p) => Some(host_text(&p.0.to_ascii())),
+            _ => None,
+        })
+        .await
+        .0
+    }
+
+    /// Reverse DNS of `ip`: its PTR names, then each name forward (A for IPv4, AAAA for IPv6), which
+    /// must give the address back (FCrDNS).
+    pub async fn reverse(&self, ip: IpAddr) -> reverse::ReverseDns {
+        let ptr = self.ptr(ip).await;
+        let names: Vec<String> =
+            ptr.found().map(|v| v.iter().take(reverse::MAX_PTR_NAMES).cloned().collect()).unwrap_or_default();
+        let forward = futures::future::join_all(names.iter().map(|n| async move {
+            if ip.is_ipv4() { self.ipv4(n).await } else { self.ipv6(n).await }
+        }))
+        .await;
+        reverse::judge(ip, &ptr, &forward)
     }
 
     /// DNSSEC status of an MX host's addresses and its TLSA records at `_25._tcp.<host>`, each from

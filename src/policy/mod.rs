@@ -1,6 +1,7 @@
 //! What a domain publishes about its mail: SPF, DMARC, DKIM keys, MTA-STS and TLS-RPT, parsed from
 //! TXT lookups (and, for MTA-STS, a policy file fetched over HTTPS).
 
+pub mod bimi;
 pub mod dane;
 pub mod dkim;
 pub mod dmarc;

@@ -263,7 +263,14 @@ pub struct Evaluation {
     /// Some term uses a macro or needs the sender's address (`ptr`, `exists`): those terms may
     /// authorise more than `ipv4_authorized` counts.
     pub sender_dependent: bool,
+    /// Single hosts the policy authorises (`ip4` /32, `ip6` /128, `a` and `mx` names' IPv4
+    /// addresses without a shorter prefix), includes followed, at most [`MAX_SINGLE_HOSTS`]: the
+    /// hosts known to send, whose reverse DNS is checked. Empty unless valid.
+    pub single_hosts: Vec<IpAddr>,
 }
+
+/// Single hosts kept from one policy.
+pub const MAX_SINGLE_HOSTS: usize = 16;
 
 /// RFC 7208 §4.6.4 limits.
 const MAX_LOOKUPS: u32 = 10;
@@ -282,6 +289,8 @@ struct Walk {
     /// Authorised IPv4 ranges, inclusive.
     ranges: Vec<(u32, u32)>,
     sender_dependent: bool,
+    /// Authorised single hosts, at most [`MAX_SINGLE_HOSTS`].
+    singles: Vec<IpAddr>,
 }
 
 impl Walk {
@@ -305,6 +314,12 @@ impl Walk {
             ));
         }
         Ok(())
+    }
+
+    fn single(&mut self, ip: IpAddr) {
+        if self.singles.len() < MAX_SINGLE_HOSTS && !self.singles.contains(&ip) {
+            self.singles.push(ip);
+        }
     }
 
     fn authorize(&mut self, ip: Ipv4Addr, prefix: u8) {
@@ -380,7 +395,17 @@ fn walk<'a, D: SpfDns>(dns: &'a D, domain: String, record: SpfRecord, w: &'a mut
                         "ip4" if pass => {
                             let (ip, cidr) = text.split_once('/').map_or((text, None), |(a, c)| (a, Some(c)));
                             if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-                                w.authorize(ip, cidr.and_then(|c| c.parse().ok()).unwrap_or(32));
+                                let prefix = cidr.and_then(|c| c.parse().ok()).unwrap_or(32);
+                                w.authorize(ip, prefix);
+                                if prefix == 32 {
+                                    w.single(IpAddr::V4(ip));
+                                }
+                            }
+                        }
+                        "ip6" if pass => {
+                            let (ip, cidr) = text.split_once('/').map_or((text, None), |(a, c)| (a, Some(c)));
+                            if let (Ok(ip), None | Some("128")) = (ip.parse::<Ipv6Addr>(), cidr) {
+                                w.single(IpAddr::V6(ip));
                             }
                         }
                         "all" | "ip4" | "ip6" => {}
@@ -407,6 +432,7 @@ fn walk<'a, D: SpfDns>(dns: &'a D, domain: String, record: SpfRecord, w: &'a mut
                                 void_lookups: w.void_lookups,
                                 ranges: Vec::new(),
                                 sender_dependent: false,
+                                singles: Vec::new(),
                             };
                             let walked = walk(dns, text.to_string(), inner, &mut sub).await;
                             w.lookups = sub.lookups;
@@ -415,6 +441,7 @@ fn walk<'a, D: SpfDns>(dns: &'a D, domain: String, record: SpfRecord, w: &'a mut
                             walked?;
                             if pass {
                                 w.ranges.extend(sub.ranges);
+                                sub.singles.into_iter().for_each(|ip| w.single(ip));
                             }
                         }
                         "a" | "mx" => {
@@ -451,6 +478,9 @@ fn walk<'a, D: SpfDns>(dns: &'a D, domain: String, record: SpfRecord, w: &'a mut
                                         for ip in ips {
                                             if let (IpAddr::V4(v4), true) = (ip, pass) {
                                                 w.authorize(v4, prefix);
+                                                if prefix == 32 {
+                                                    w.single(ip);
+                                                }
                                             }
                                         }
                                     }
@@ -501,7 +531,8 @@ pub async fn evaluate(dns: &impl SpfDns, domain: &str, txt: &DnsOutcome<Vec<Stri
         PolicyStatus::NotQueried => SpfOutcome::NotQueried,
         PolicyStatus::Valid => {
             let record = parse(&result.records[0]).expect("from_txt parsed it");
-            let mut w = Walk { lookups: 0, void_lookups: 0, ranges: Vec::new(), sender_dependent: false };
+            let mut w =
+                Walk { lookups: 0, void_lookups: 0, ranges: Vec::new(), sender_dependent: false, singles: Vec::new() };
             let walked = walk(dns, domain.to_string(), record, &mut w).await;
             result.eval.lookups = w.lookups;
             result.eval.void_lookups = w.void_lookups;
@@ -510,6 +541,7 @@ pub async fn evaluate(dns: &impl SpfDns, domain: &str, txt: &DnsOutcome<Vec<Stri
                 Ok(all) => {
                     result.all = all;
                     result.eval.ipv4_authorized = Some(w.authorized());
+                    result.eval.single_hosts = std::mem::take(&mut w.singles);
                     SpfOutcome::Valid
                 }
                 Err(Stop::Perm(reason, detail)) => {
@@ -687,6 +719,28 @@ mod tests {
                 r.detail
             );
         }
+    }
+
+    #[test]
+    fn single_hosts_are_the_ones_named_or_given_as_one_address() {
+        let t = Table::rfc()
+            .spf(
+                "example.com",
+                "v=spf1 ip4:192.0.2.10 ip4:192.0.2.11/32 ip4:192.0.2.0/24 ip6:2001:db8::1 ip6:2001:db8::/64 -ip4:192.0.2.99 a:amy.example.com include:_s.example.net ~include:_t.example.net -all",
+            )
+            .spf("_s.example.net", "v=spf1 ip4:198.51.100.7 ~all")
+            .spf("_t.example.net", "v=spf1 ip4:198.51.100.8 ~all");
+        let r = eval(&t, "example.com");
+        let singles: Vec<String> = r.eval.single_hosts.iter().map(|ip| ip.to_string()).collect();
+        let mut want = vec!["192.0.2.10", "192.0.2.11", "2001:db8::1", "192.0.2.65"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        want.push("198.51.100.7".into());
+        assert_eq!(singles, want, "{:?}", r.detail);
+        // Not valid: no hosts.
+        let t = Table::rfc().spf("example.com", "v=spf1 ip4:192.0.2.10 include:nothing.example.net -all");
+        assert!(eval(&t, "example.com").eval.single_hosts.is_empty());
     }
 
     #[test]

@@ -100,6 +100,62 @@ impl TestCa {
     }
 }
 
+/// What a mark certificate made by [`TestCa::mark_certificate`] is like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark<'a> {
+    /// The names (subjectAltName dNSName).
+    pub names: &'a [&'a str],
+    /// The SVG embedded in the logotype extension (gzipped, as real ones are); `None`: no extension.
+    pub logo: Option<&'a [u8]>,
+    /// When it is valid.
+    pub validity: Validity,
+    /// It carries the mark-certificate extended key usage (1.3.6.1.5.5.7.3.31).
+    pub mark_eku: bool,
+}
+
+/// DER: a tag, a definite length, the contents.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+impl TestCa {
+    /// A mark certificate (VMC-like) issued by this CA, as the PEM file a BIMI `a=` URL serves:
+    /// the leaf, then this CA.
+    pub fn mark_certificate(&self, mark: Mark<'_>) -> String {
+        use base64::Engine as _;
+        use std::io::Write;
+        let key = KeyPair::generate().expect("P-256 key");
+        let mut params = leaf_params(mark.names, mark.validity);
+        params.distinguished_name.push(DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 53087, 1, 13]), "Registered Mark");
+        if mark.mark_eku {
+            params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 31])];
+        } else {
+            params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        }
+        if let Some(logo) = mark.logo {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(logo).expect("in memory");
+            let gz = gz.finish().expect("in memory");
+            let uri = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(gz));
+            // A minimal logotype structure: the URI as an IA5String inside nested sequences.
+            let content = der(0x30, &der(0xa2, &der(0x30, &der(0x16, uri.as_bytes()))));
+            params.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 12], content));
+        }
+        let cert = params.signed_by(&key, &self.issuer).expect("signed mark certificate");
+        format!("{}{}", cert.pem(), self.pem)
+    }
+}
+
 impl TestCa {
     /// A server config that presents, for each SNI name, a certificate for that name from this CA
     /// (issued on first use): a server whose answer depends on the name asked.
