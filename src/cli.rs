@@ -461,7 +461,7 @@ pub struct ScanOptions {
     #[arg(long, value_name = "HOW", default_value = "first", value_parser = ["first", "all"])]
     pub dkim_search: String,
     /// The checks to make besides MX and STARTTLS, comma-separated: spf, dmarc, dkim, mta_sts,
-    /// tls_rpt, dnssec, client; `all` (the default) or `none` (MX and STARTTLS only, the
+    /// tls_rpt, dnssec, client, ptr, bimi; `all` (the default) or `none` (MX and STARTTLS only, the
     /// Transparency Report's own measurement). The --no-* flags then turn single checks off.
     #[arg(long, value_name = "LIST", default_value = "all")]
     pub checks: String,
@@ -476,6 +476,16 @@ pub struct ScanOptions {
     /// Do not look up or fetch MTA-STS policies.
     #[arg(long)]
     pub no_mta_sts: bool,
+    /// Do not look up reverse DNS (PTR and its forward confirmation) of MX addresses and SPF's single hosts.
+    #[arg(long)]
+    pub no_ptr: bool,
+    /// Do not look up BIMI or fetch its logo and mark certificate.
+    #[arg(long)]
+    pub no_bimi: bool,
+    /// Trust roots of BIMI mark certificates (VMC/CMC), PEM; without it their chains are not checked
+    /// and the checkmark verdict is unknown at best.
+    #[arg(long, value_name = "FILE")]
+    pub bimi_ca_file: Option<PathBuf>,
     /// HTTPS port of MTA-STS policy fetches.
     #[arg(long, value_name = "PORT", default_value_t = 443)]
     pub https_port: u16,
@@ -670,6 +680,11 @@ impl ScanOptions {
             c.dkim_selectors = load_selectors(path)?;
         }
         c.mta_sts &= !self.no_mta_sts;
+        c.ptr &= !self.no_ptr;
+        c.bimi &= !self.no_bimi;
+        if let Some(path) = &self.bimi_ca_file {
+            c.bimi_roots = Some(std::sync::Arc::new(load_roots(path)?));
+        }
         c.https_port = self.https_port;
         c.https_timeout = self.https_timeout;
         Ok(c)
@@ -677,6 +692,19 @@ impl ScanOptions {
 }
 
 use crate::probe::client::Protocol;
+
+/// Reads a PEM file of trust roots (`--bimi-ca-file`): at least one certificate.
+fn load_roots(path: &std::path::Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let roots = rustls::pki_types::CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{}: no PEM certificate", path.display()));
+    }
+    Ok(roots)
+}
 
 /// Reads a DKIM selector file: one selector a line, blank lines and `#` comments ignored.
 fn load_selectors(path: &std::path::Path) -> Result<Vec<String>, String> {

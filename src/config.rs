@@ -83,6 +83,14 @@ pub struct ScanConfig {
     pub dkim_selectors: Vec<String>,
     /// Look up and fetch MTA-STS policies (`--no-mta-sts` turns it off; default on).
     pub mta_sts: bool,
+    /// Reverse DNS (PTR, then forward) of the MX addresses and of the single hosts SPF authorises
+    /// (`--no-ptr` turns it off; default on).
+    pub ptr: bool,
+    /// Look up BIMI and fetch its logo and mark certificate (`--no-bimi` turns it off; default on).
+    pub bimi: bool,
+    /// Trust roots of mark certificates (`--bimi-ca-file`, PEM; default none: the chain is then not
+    /// checked, and the checkmark verdict is `unknown` at best).
+    pub bimi_roots: Option<std::sync::Arc<Vec<rustls::pki_types::CertificateDer<'static>>>>,
     /// HTTPS port of policy fetches (`--https-port`, default 443).
     pub https_port: u16,
     /// Deadline of one policy fetch, connect to last byte (`--https-timeout`, default 10 s).
@@ -146,6 +154,9 @@ impl ScanConfig {
             dkim_search: crate::policy::dkim::DkimSearch::First,
             dkim_selectors: crate::policy::dkim::DEFAULT_SELECTORS.iter().map(|s| s.to_string()).collect(),
             mta_sts: true,
+            ptr: true,
+            bimi: true,
+            bimi_roots: None,
             https_port: 443,
             https_timeout: Duration::from_secs(10),
             client: ClientSettings::default(),
@@ -172,6 +183,10 @@ crate::labels! {
         Dnssec => "dnssec",
         /// Client endpoints (SRV, autoconfig, guesses) and their probes.
         Client => "client",
+        /// Reverse DNS (PTR and forward confirmation) of the MX addresses and SPF's single hosts.
+        Ptr => "ptr",
+        /// BIMI (TXT at `default._bimi.`, the logo and the mark certificate over HTTPS).
+        Bimi => "bimi",
     }
 }
 
@@ -186,6 +201,8 @@ impl ScanConfig {
             Check::TlsRpt => self.tls_rpt,
             Check::Dnssec => self.dns.dnssec,
             Check::Client => self.client.enabled,
+            Check::Ptr => self.ptr,
+            Check::Bimi => self.bimi,
         }
     }
 
@@ -199,6 +216,8 @@ impl ScanConfig {
             Check::TlsRpt => self.tls_rpt = on,
             Check::Dnssec => self.dns.dnssec = on,
             Check::Client => self.client.enabled = on,
+            Check::Ptr => self.ptr = on,
+            Check::Bimi => self.bimi = on,
         }
     }
 

@@ -405,6 +405,37 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::TLS_VERSION_MIN, s.tls_version_min().map(|v| v.as_label()));
     b.bool(col::GMAIL_RED_LOCK, s.gmail_red_lock());
     b.bool(col::GMAIL_UNAUTHENTICATED_RISK, s.gmail_unauthenticated_risk());
+    let singles: Vec<String> = s.spf.eval.single_hosts.iter().map(|ip| ip.to_string()).collect();
+    b.strs(col::SPF_SINGLE_HOSTS, &singles);
+    let ptr = crate::dns::reverse::summarize(&s.sending_host_verdicts(), s.ptr_checked);
+    b.str(col::PTR_STATUS, Some(ptr.as_label()));
+    b.u16(col::PTR_ADDRESSES, Some(s.ptr_addresses_checked().min(u16::MAX as usize) as u16));
+    b.str(col::PTR_DETAIL, s.ptr_detail().as_deref());
+    let m = &s.bimi;
+    let parsed = m.parsed.as_ref();
+    b.str(col::BIMI_STATUS, Some(m.status.as_label()));
+    b.str(col::BIMI_RECORD, m.record.as_deref());
+    b.str(col::BIMI_LOGO_URL, parsed.and_then(|p| p.logo.as_deref()));
+    b.str(col::BIMI_AUTHORITY_URL, parsed.and_then(|p| p.authority.as_deref()));
+    b.str(col::BIMI_DETAIL, m.detail.as_deref());
+    b.str(col::BIMI_LOGO_FETCH, Some(m.logo_fetch.as_label()));
+    b.str(col::BIMI_LOGO, m.logo.map(|l| l.as_label()));
+    b.str(col::BIMI_LOGO_SHA256, m.logo_sha256.as_deref());
+    b.str(col::BIMI_CERTIFICATE_FETCH, Some(m.certificate_fetch.as_label()));
+    b.str(col::BIMI_CERTIFICATE, m.certificate.map(|c| c.as_label()));
+    b.str(col::BIMI_MARK_TYPE, m.mark_type.as_deref());
+    b.str(col::BIMI_FETCH_DETAIL, m.fetch_detail.as_deref());
+    b.bool(col::BIMI_DMARC_ENFORCED, crate::policy::bimi::dmarc_enforced(&s.dmarc));
+    let labels = |v: &[_]| v.iter().map(|r: &crate::scan::readiness::ReadinessReason| r.as_label()).collect::<Vec<_>>();
+    let all = s.gmail_all_senders();
+    b.str(col::GMAIL_ALL_SENDERS, Some(all.verdict.as_label()));
+    b.strs(col::GMAIL_ALL_SENDERS_REASONS, &labels(&all.reasons));
+    let bulk = s.gmail_bulk_senders();
+    b.str(col::GMAIL_BULK_SENDERS, Some(bulk.verdict.as_label()));
+    b.strs(col::GMAIL_BULK_SENDERS_REASONS, &labels(&bulk.reasons));
+    let mark = s.gmail_checkmark();
+    b.str(col::GMAIL_CHECKMARK_PREDICTED, Some(crate::scan::readiness::CheckmarkVerdict::from(mark.verdict).as_label()));
+    b.strs(col::GMAIL_CHECKMARK_MISSING, &mark.reasons.iter().map(|r| r.as_label()).collect::<Vec<_>>());
     for v in &s.entry.kept {
         b.next_str(v.as_deref());
     }
@@ -530,5 +561,9 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
         sec.and_then(|x| x.tlsa.records.found()).map(|v| v.iter().map(|t| t.to_string()).collect()).unwrap_or_default();
     b.strs(col::TLSA_RECORDS, &records);
     b.bool(col::DANE_VALID, t.dane_valid());
+    let reverse = t.reverse.as_deref();
+    b.str(col::PTR_NAME, reverse.and_then(|r| r.name.as_deref()));
+    b.str(col::PTR_FCRDNS, reverse.map(|r| r.fcrdns.as_label()));
+    b.str(col::PTR_DETAIL, reverse.and_then(|r| r.detail.as_deref()));
     b.end_row();
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Version of the column set; bumped on any change to a schema.
-pub const SCHEMA_VERSION: &str = "6";
+pub const SCHEMA_VERSION: &str = "7";
 
 /// Column names.
 pub mod col {
@@ -115,6 +115,31 @@ pub mod col {
     pub const TLS_CERT_VALID: &str = "tls_cert_valid";
     pub const TLS_VERSION_MIN: &str = "tls_version_min";
     pub const GMAIL_RED_LOCK: &str = "gmail_red_lock";
+    pub const SPF_SINGLE_HOSTS: &str = "spf_single_hosts";
+    pub const PTR_STATUS: &str = "ptr_status";
+    pub const PTR_ADDRESSES: &str = "ptr_addresses";
+    pub const PTR_DETAIL: &str = "ptr_detail";
+    pub const BIMI_STATUS: &str = "bimi_status";
+    pub const BIMI_RECORD: &str = "bimi_record";
+    pub const BIMI_LOGO_URL: &str = "bimi_logo_url";
+    pub const BIMI_AUTHORITY_URL: &str = "bimi_authority_url";
+    pub const BIMI_DETAIL: &str = "bimi_detail";
+    pub const BIMI_LOGO_FETCH: &str = "bimi_logo_fetch";
+    pub const BIMI_LOGO: &str = "bimi_logo";
+    pub const BIMI_LOGO_SHA256: &str = "bimi_logo_sha256";
+    pub const BIMI_CERTIFICATE_FETCH: &str = "bimi_certificate_fetch";
+    pub const BIMI_CERTIFICATE: &str = "bimi_certificate";
+    pub const BIMI_MARK_TYPE: &str = "bimi_mark_type";
+    pub const BIMI_FETCH_DETAIL: &str = "bimi_fetch_detail";
+    pub const BIMI_DMARC_ENFORCED: &str = "bimi_dmarc_enforced";
+    pub const GMAIL_ALL_SENDERS: &str = "gmail_all_senders";
+    pub const GMAIL_ALL_SENDERS_REASONS: &str = "gmail_all_senders_reasons";
+    pub const GMAIL_BULK_SENDERS: &str = "gmail_bulk_senders";
+    pub const GMAIL_BULK_SENDERS_REASONS: &str = "gmail_bulk_senders_reasons";
+    pub const GMAIL_CHECKMARK_PREDICTED: &str = "gmail_checkmark_predicted";
+    pub const GMAIL_CHECKMARK_MISSING: &str = "gmail_checkmark_missing";
+    pub const PTR_NAME: &str = "ptr_name";
+    pub const PTR_FCRDNS: &str = "ptr_fcrdns";
 
     pub const MX_HOST: &str = "mx_host";
     pub const MX_PREFERENCE: &str = "mx_preference";
@@ -257,6 +282,14 @@ pub fn vocabulary(column: &str) -> Option<Vec<&'static str>> {
         PROBE_SOURCE => labels_of::<ProbeSource>(),
         TLS_CERT_VERDICT => labels_of::<CertVerdict>(),
         TLS_CERT_KEY_TYPE => vec!["rsa", "ec", "ed25519", "ed448", "dsa", "other"],
+        PTR_STATUS => labels_of::<crate::dns::reverse::ReverseSummary>(),
+        PTR_FCRDNS => labels_of::<crate::dns::reverse::Fcrdns>(),
+        BIMI_STATUS => labels_of::<crate::policy::bimi::BimiStatus>(),
+        BIMI_LOGO_FETCH | BIMI_CERTIFICATE_FETCH => labels_of::<FetchOutcome>(),
+        BIMI_LOGO => labels_of::<crate::policy::bimi::LogoVerdict>(),
+        BIMI_CERTIFICATE => labels_of::<crate::policy::bimi::MarkVerdict>(),
+        GMAIL_ALL_SENDERS | GMAIL_BULK_SENDERS => labels_of::<crate::scan::readiness::Verdict>(),
+        GMAIL_CHECKMARK_PREDICTED => labels_of::<crate::scan::readiness::CheckmarkVerdict>(),
         _ => return None,
     })
 }
@@ -614,6 +647,112 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "Predicted Gmail \"?\" mark: true when there is no working SPF policy (none or permerror) and no DKIM key at any probed selector; null when a lookup failed.",
             ),
+            f(
+                SPF_SINGLE_HOSTS,
+                utf8_list(),
+                false,
+                "Single hosts the SPF policy authorises (ip4 /32, ip6 /128, a and mx names' addresses without a shorter prefix), includes followed, at most 16: the hosts known to send besides the MX hosts.",
+            ),
+            f(
+                PTR_STATUS,
+                label(),
+                false,
+                &format!(
+                    "Reverse DNS over the known sending hosts (MX addresses probed, spf_single_hosts): {}. no_ptr and mismatch are certain and outrank unknown (a failed lookup).",
+                    crate::label::list::<crate::dns::reverse::ReverseSummary>()
+                ),
+            ),
+            f(PTR_ADDRESSES, Int32, false, "Distinct sending-host addresses whose reverse DNS was judged."),
+            f(PTR_DETAIL, Utf8, true, "The reverse DNS problems, '<ip>: <what>', at most four."),
+            f(
+                BIMI_STATUS,
+                label(),
+                false,
+                &format!(
+                    "The BIMI record at default._bimi.<domain>: {}. declined: l= empty and no a=; syntax_error also for a URL that is not https or an a= without l=.",
+                    crate::label::list::<crate::policy::bimi::BimiStatus>()
+                ),
+            ),
+            f(BIMI_RECORD, Utf8, true, "The BIMI record as published (when there is exactly one)."),
+            f(BIMI_LOGO_URL, Utf8, true, "l=: the logo's URL."),
+            f(BIMI_AUTHORITY_URL, Utf8, true, "a=: the mark certificate's URL."),
+            f(BIMI_DETAIL, Utf8, true, "Why the record is not valid, or the lookup failure."),
+            f(
+                BIMI_LOGO_FETCH,
+                label(),
+                false,
+                "Fetch of the l= logo (as mta_sts_fetch; ok means an HTTP 200 answer within 32 KiB); not_fetched without a valid record.",
+            ),
+            f(
+                BIMI_LOGO,
+                label(),
+                true,
+                &format!(
+                    "The logo judged against SVG Tiny PS's basic rules: {}; null when not fetched.",
+                    crate::label::list::<crate::policy::bimi::LogoVerdict>()
+                ),
+            ),
+            f(BIMI_LOGO_SHA256, Utf8, true, "SHA-256 of the logo fetched, hex."),
+            f(
+                BIMI_CERTIFICATE_FETCH,
+                label(),
+                false,
+                "Fetch of the a= mark certificate (PEM, at most 64 KiB; as mta_sts_fetch); not_fetched without a=.",
+            ),
+            f(
+                BIMI_CERTIFICATE,
+                label(),
+                true,
+                &format!(
+                    "The mark certificate (VMC/CMC): {}. Checked in that order: PEM, extended key usage 1.3.6.1.5.5.7.3.31, dates, the domain (or its organisational domain) in its names, the embedded logo equal to the l= logo, the chain to a --bimi-ca-file root; null when not fetched.",
+                    crate::label::list::<crate::policy::bimi::MarkVerdict>()
+                ),
+            ),
+            f(BIMI_MARK_TYPE, Utf8, true, "The certificate's mark type (subject attribute 1.3.6.1.4.1.53087.1.13): Registered Mark, Government Mark (VMC), Prior Use Mark, Modified Registered Mark (CMC)."),
+            f(BIMI_FETCH_DETAIL, Utf8, true, "Why a fetch failed, or what is wrong with the logo or the certificate."),
+            f(
+                BIMI_DMARC_ENFORCED,
+                Boolean,
+                true,
+                "DMARC is at the enforcement BIMI requires: p=quarantine or reject applying to the domain, pct=100, no sp=none; null when the DMARC lookup failed.",
+            ),
+            f(
+                GMAIL_ALL_SENDERS,
+                label(),
+                false,
+                "Gmail's requirements for all senders, as far as DNS shows them (SPF or DKIM; reverse DNS of the known sending hosts): ready, not_ready, unknown (a lookup failed, nothing certain is missing), not_checked (a needed check was off, or excluded). See README, Gmail readiness.",
+            ),
+            f(
+                GMAIL_ALL_SENDERS_REASONS,
+                utf8_list(),
+                false,
+                &format!(
+                    "Why not ready, certain reasons first: {}.",
+                    crate::label::list::<crate::scan::readiness::ReadinessReason>()
+                ),
+            ),
+            f(
+                GMAIL_BULK_SENDERS,
+                label(),
+                false,
+                "Gmail's requirements for bulk senders (5,000+ messages a day), as far as DNS shows them (SPF and DKIM, a DMARC record, reverse DNS): ready, not_ready, unknown, not_checked.",
+            ),
+            f(GMAIL_BULK_SENDERS_REASONS, utf8_list(), false, "Why not ready (as gmail_all_senders_reasons)."),
+            f(
+                GMAIL_CHECKMARK_PREDICTED,
+                label(),
+                false,
+                "Would Gmail show the brand's logo with its blue checkmark (valid BIMI record, DMARC at enforcement, a Tiny PS logo, a verified mark certificate for the domain and logo, chained to a --bimi-ca-file root): predicted, not_predicted, unknown (a lookup or fetch failed, or no --bimi-ca-file), not_checked.",
+            ),
+            f(
+                GMAIL_CHECKMARK_MISSING,
+                utf8_list(),
+                false,
+                &format!(
+                    "What is missing for the checkmark, certain reasons first: {}.",
+                    crate::label::list::<crate::scan::readiness::CheckmarkReason>()
+                ),
+            ),
         ],
     )
 });
@@ -856,6 +995,17 @@ pub static MX_HOSTS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 true,
                 "A usable (DANE-TA or DANE-EE) secure TLSA record matches the chain this address presented; false also when STARTTLS failed; null without secure, usable TLSA records.",
             ),
+            f(PTR_NAME, Utf8, true, "The PTR name that resolves back to this address, else its first PTR name."),
+            f(
+                PTR_FCRDNS,
+                label(),
+                true,
+                &format!(
+                    "Reverse DNS of this address, forward-confirmed (FCrDNS): {}; null when the address is not probed. One lookup pair per distinct address per run.",
+                    crate::label::list::<crate::dns::reverse::Fcrdns>()
+                ),
+            ),
+            f(PTR_DETAIL, Utf8, true, "Why reverse DNS is not a match."),
         ],
     )
 });

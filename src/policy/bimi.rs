@@ -16,7 +16,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use super::dmarc::{DmarcResult, Policy};
-use super::{FetchOutcome, PolicyStatus};
+use super::{FetchOutcome, Fetched, PolicyStatus};
 use crate::dns::DnsOutcome;
 
 /// The largest logo accepted (the BIMI group's limit for an SVG Tiny PS logo is 32 KiB).
@@ -236,6 +236,67 @@ pub fn from_txt(txt: &DnsOutcome<Vec<String>>) -> BimiResult {
         _ => BimiStatus::None,
     };
     r
+}
+
+/// Records what the logo fetch and (when `a=` is given) the certificate fetch got, and judges them
+/// for `domain` (whose organisational domain is `org`) at `now`, with the `--bimi-ca-file` roots.
+pub fn judge_fetches(
+    r: &mut BimiResult,
+    logo: Fetched,
+    certificate: Option<Fetched>,
+    domain: &str,
+    org: &str,
+    roots: Option<&[CertificateDer<'static>]>,
+    now: UnixTime,
+) {
+    let mut details = Vec::new();
+    let logo = ok_body(logo).map_err(|(outcome, detail)| {
+        details.push(format!("logo: {detail}"));
+        outcome
+    });
+    let logo_bytes = match logo {
+        Ok(body) => {
+            r.logo_fetch = FetchOutcome::Ok;
+            let verdict = check_logo(&body);
+            if verdict != LogoVerdict::TinyPs {
+                details.push(format!("logo: {}", verdict.as_label()));
+            }
+            r.logo = Some(verdict);
+            r.logo_sha256 = Some(sha256_hex(&body));
+            Some(body)
+        }
+        Err(outcome) => {
+            r.logo_fetch = outcome;
+            None
+        }
+    };
+    if let Some(certificate) = certificate {
+        match ok_body(certificate) {
+            Ok(pem) => {
+                r.certificate_fetch = FetchOutcome::Ok;
+                let check = check_certificate(&pem, domain, org, logo_bytes.as_deref(), roots, now);
+                if let Some(d) = check.detail {
+                    details.push(format!("certificate: {d}"));
+                }
+                r.certificate = Some(check.verdict);
+                r.mark_type = check.mark_type;
+            }
+            Err((outcome, detail)) => {
+                r.certificate_fetch = outcome;
+                details.push(format!("certificate: {detail}"));
+            }
+        }
+    }
+    r.fetch_detail = (!details.is_empty()).then(|| details.join("; "));
+}
+
+/// The body of a 200 answer, or why there is none.
+fn ok_body(fetched: Fetched) -> Result<Vec<u8>, (FetchOutcome, String)> {
+    let response = fetched?;
+    if response.status != 200 {
+        return Err((FetchOutcome::HttpStatus, format!("HTTP {}", response.status)));
+    }
+    Ok(response.body)
 }
 
 /// Is DMARC at the enforcement BIMI requires: `p=quarantine` or `reject` applying to the domain,

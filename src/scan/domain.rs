@@ -31,6 +31,7 @@ use super::targets::{self, FetchFrom, Resolved};
 use crate::client::{self, Endpoint, Source, SrvStep};
 use crate::dns::{DEADLINE_DETAIL, DnsFailure, DnsFailureKind, DnsOutcome, MxEntry, MxSecurity, OutcomeKind};
 use crate::input::Entry;
+use crate::policy::bimi::{self, BimiResult, BimiStatus};
 use crate::policy::dkim::{self, DkimResult};
 use crate::policy::dmarc::DmarcResult;
 use crate::policy::mta_sts::{self, MtaStsResult};
@@ -100,6 +101,15 @@ struct Plan {
     srv_resolved: Vec<Resolved>,
     /// The autoconfig host's address.
     autoconfig: Option<FetchFrom>,
+    /// BIMI's logo and mark certificate: (host, path, address) of each, when the record is valid.
+    bimi: Option<(BimiFetch, Option<BimiFetch>)>,
+}
+
+/// One BIMI file to fetch: its host, path and the host's address.
+struct BimiFetch {
+    host: String,
+    path: String,
+    from: FetchFrom,
 }
 
 async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
@@ -120,7 +130,8 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     e.resolving(&mut budget, Box::pin(resolve(e, &name, &mut s, &mut plan))).await;
 
     // 3. Probe, parked: the MX addresses, the MTA-STS policy, the autoconfig file, the SRV endpoints.
-    let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan } = plan;
+    let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan, bimi } =
+        plan;
     let mx =
         futures::future::join_all(planned_mx.iter().map(|(mx, r, sec)| targets::mx_targets(e, mx, r, sec.clone())));
     let sts = async {
@@ -146,7 +157,29 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let srv_probes = futures::future::join_all(
         srv.endpoints.iter().zip(&srv_resolved).map(|(ep, r)| targets::client_targets(e, ep, r)),
     );
-    let (mx_rows, sts, autoconfig, srv_rows) = Box::pin(async { tokio::join!(mx, sts, autoconfig, srv_probes) }).await;
+    let bimi_fetches = async {
+        let (logo, certificate) = bimi?;
+        let get = |f: BimiFetch, max| async move {
+            match f.from {
+                Ok(ip) => targets::fetch(e, &f.host, ip, &f.path, max).await,
+                Err(why) => Err(why),
+            }
+        };
+        let certificate = async {
+            match certificate {
+                Some(c) => Some(get(c, bimi::MAX_CERTIFICATE_BYTES).await),
+                None => None,
+            }
+        };
+        Some(tokio::join!(get(logo, bimi::MAX_LOGO_BYTES), certificate))
+    };
+    let (mx_rows, sts, autoconfig, srv_rows, bimi_got) =
+        Box::pin(async { tokio::join!(mx, sts, autoconfig, srv_probes, bimi_fetches) }).await;
+    if let Some((logo, certificate)) = bimi_got {
+        let org = crate::domain::organizational_domain(&name);
+        let roots = e.config.bimi_roots.as_deref().map(Vec::as_slice);
+        bimi::judge_fetches(&mut s.bimi, logo, certificate, &name, &org, roots, rustls::pki_types::UnixTime::now());
+    }
     s.targets = mx_rows.into_iter().flatten().collect::<Vec<MxTarget>>();
     if let Some(sts) = sts {
         s.mta_sts = sts;
@@ -296,9 +329,14 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
         tls_rpt_txt_outcome,
         tls_rpt: tls_rpt_out,
         client: client_out,
+        bimi: bimi_out,
+        spf_hosts,
+        ptr_checked,
         ..
     } = s;
-    let Plan { mx: planned, mta_sts: sts_plan, client: client_plan, srv, srv_resolved, autoconfig, .. } = plan;
+    let Plan { mx: planned, mta_sts: sts_plan, client: client_plan, srv, srv_resolved, autoconfig, bimi: bimi_plan, .. } =
+        plan;
+    *ptr_checked = c.ptr;
     // The domain's own selectors (from the input) first: they are known, not guessed.
     let selectors: Vec<&str> = entry.dkim_selectors.iter().chain(&c.dkim_selectors).map(String::as_str).collect();
 
@@ -356,6 +394,9 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
         *spf_txt_outcome = txt.kind();
         *spf_out = spf::from_txt(&txt);
         *spf_out = spf::evaluate(dns, name, &txt).await;
+        let singles = spf_out.eval.single_hosts.clone();
+        let reverse = futures::future::join_all(singles.iter().map(|ip| targets::reverse(e, *ip))).await;
+        *spf_hosts = singles.into_iter().zip(reverse).collect();
     };
     let dmarc_check = async {
         if !c.dmarc {
@@ -402,7 +443,46 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             *sts_plan = Some((txt, None));
         }
     };
-    tokio::join!(mail, spf_check, dmarc_check, dkim_check, tls_rpt_check, sts_check);
+    let bimi_check = async {
+        if !c.bimi {
+            *bimi_out = BimiResult::not_queried();
+            return;
+        }
+        let txt = dns.once().txt(&format!("default._bimi.{name}")).await;
+        *bimi_out = bimi::from_txt(&txt);
+        let Some(record) = bimi_out.parsed.clone().filter(|_| bimi_out.status == BimiStatus::Valid) else { return };
+        // Until the fetches are planned (a deadline leaves it so).
+        bimi_out.logo_fetch = FetchOutcome::AddressLookupFailed;
+        bimi_out.fetch_detail = Some(DEADLINE_DETAIL.into());
+        let plan_fetch = |url: &str| {
+            let (host, path) = bimi::split_url(url).expect("parse checked the URL");
+            async move {
+                let resolved = targets::resolve_host(e, &host).await;
+                let from = targets::fetch_address(e, &host, &resolved);
+                BimiFetch { host, path, from }
+            }
+        };
+        let logo = record.logo.as_deref().map(plan_fetch);
+        let certificate = record.authority.as_deref().map(plan_fetch);
+        let (logo, certificate) = tokio::join!(
+            async {
+                match logo {
+                    Some(f) => Some(f.await),
+                    None => None,
+                }
+            },
+            async {
+                match certificate {
+                    Some(f) => Some(f.await),
+                    None => None,
+                }
+            }
+        );
+        if let Some(logo) = logo {
+            *bimi_plan = Some((logo, certificate));
+        }
+    };
+    tokio::join!(mail, spf_check, dmarc_check, dkim_check, tls_rpt_check, sts_check, bimi_check);
 }
 
 /// Where the domain's mail exchangers come from, and which they are (RFC 5321 §5.1: no MX but an

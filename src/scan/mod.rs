@@ -18,6 +18,7 @@ mod domain;
 pub mod plausibility;
 pub mod progress;
 mod provider;
+pub mod readiness;
 pub mod result;
 pub mod runner;
 mod targets;
@@ -133,6 +134,8 @@ pub(crate) struct Engine {
     pub(crate) providers: provider::Providers,
     /// The MX hosts, resolved once per run.
     pub(crate) mx_hosts: provider::OnceTable<provider::MxResolved>,
+    /// Reverse DNS of each address, looked up once per run.
+    pub(crate) reverse: provider::OnceTable<Arc<crate::dns::reverse::ReverseDns>>,
     /// Domains in flight, resolving or parked (`--max-parked` permits).
     pub(crate) in_flight: Arc<Semaphore>,
 }
@@ -339,6 +342,7 @@ pub async fn run_until(
         domain_timeouts: AtomicU64::new(0),
         providers: provider::Providers::default(),
         mx_hosts: provider::mx_hosts(),
+        reverse: provider::reverse_dns(),
         in_flight: Arc::new(Semaphore::new(config.max_parked.max(1))),
         config: config.clone(),
     });

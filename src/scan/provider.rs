@@ -100,6 +100,15 @@ pub(crate) fn mx_hosts() -> OnceTable<MxResolved> {
     OnceTable::new(MAX_MX_HOSTS)
 }
 
+/// Addresses whose reverse DNS is remembered at once (see [`reverse_dns`]).
+pub const MAX_REVERSE: usize = 65_536;
+
+/// The run's reverse DNS verdicts, one per distinct address: a provider's MX address serves
+/// thousands of domains and is looked up once. A failed lookup is not kept.
+pub(crate) fn reverse_dns() -> OnceTable<Arc<crate::dns::reverse::ReverseDns>> {
+    OnceTable::new(MAX_REVERSE)
+}
+
 /// Whether an MX host's resolution is worth keeping for the run: not when a lookup failed.
 pub(crate) fn keep_mx(resolved: &MxResolved) -> bool {
     !resolved.0.addresses.as_ref().is_some_and(|a| a.a.failure().is_some() || a.aaaa.failure().is_some())

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use super::runner::{ProbeSource, Probed};
 use crate::client::Endpoint;
+use crate::dns::reverse::ReverseDns;
 use crate::dns::{DnsFailure, DnsFailureKind, DnsOutcome, DnssecStatus, MxEntry, MxSecurity, OutcomeKind};
 use crate::input::Entry;
+use crate::policy::bimi::{self, BimiResult};
 use crate::policy::dkim::{DkimResult, DkimStatus};
 use crate::policy::dmarc::{self, DmarcResult};
 use crate::policy::mta_sts::MtaStsResult;
@@ -83,6 +85,8 @@ pub struct MxTarget {
     pub probe: ProbeFacts<ProbeReport>,
     /// DNSSEC status and TLSA records of the host.
     pub security: Option<Arc<MxSecurity>>,
+    /// Reverse DNS of the address; `None` when the address is not probed (skipped).
+    pub reverse: Option<Arc<ReverseDns>>,
 }
 
 /// One (client endpoint, IP) of a domain and what its probe saw.
@@ -167,6 +171,12 @@ pub struct DomainScan {
     pub tls_rpt: TlsRptResult,
     /// The client-to-server endpoints.
     pub client: ClientScan,
+    /// BIMI: the record, the logo and the mark certificate.
+    pub bimi: BimiResult,
+    /// Reverse DNS of the single hosts SPF authorises (see `Evaluation::single_hosts`).
+    pub spf_hosts: Vec<(IpAddr, Arc<ReverseDns>)>,
+    /// Reverse DNS was looked up for this domain (`--no-ptr` not given, not excluded, not cut short).
+    pub ptr_checked: bool,
     /// One entry per (MX host, IP).
     pub targets: Vec<MxTarget>,
     /// Why the domain's scan did not finish normally: its deadline passed (`domain_timeout: ...`), or
@@ -194,6 +204,9 @@ impl DomainScan {
             tls_rpt_txt_outcome: OutcomeKind::NotQueried,
             tls_rpt: TlsRptResult::not_queried(),
             client: ClientScan::not_probed(),
+            bimi: BimiResult::not_queried(),
+            spf_hosts: Vec::new(),
+            ptr_checked: false,
             targets: Vec::new(),
             scan_error: None,
         }
@@ -224,6 +237,9 @@ impl DomainScan {
             tls_rpt_txt_outcome: failed().kind(),
             tls_rpt: tls_rpt::from_txt(&failed()),
             client: ClientScan::not_probed(),
+            bimi: bimi::from_txt(&failed()),
+            spf_hosts: Vec::new(),
+            ptr_checked: false,
             targets: Vec::new(),
             scan_error: None,
         }

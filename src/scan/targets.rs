@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::Engine;
 use super::result::{ClientTarget, MxTarget, ProbeFacts, no_address_reason};
 use crate::client::{self, Endpoint};
+use crate::dns::reverse::{Fcrdns, ReverseDns};
 use crate::dns::{DnsOutcome, HostAddresses, MxEntry, MxSecurity, OutcomeKind};
 use crate::policy::{FetchOutcome, Fetched};
 use crate::probe::SkipReason;
@@ -107,6 +108,17 @@ pub(crate) async fn resolve_own_host(e: &Engine, host: &str) -> Resolved {
     Resolved { addresses: Some(Arc::new(e.dns.once().addresses(host).await)), skip: None }
 }
 
+/// Reverse DNS of `ip` (PTR, then forward), once per run per address; `not_queried` when `--no-ptr`
+/// or the address may not be contacted (a private address's PTR says nothing about sending).
+pub(crate) async fn reverse(e: &Engine, ip: IpAddr) -> Arc<ReverseDns> {
+    if !e.config.ptr || e.config.guard.skip(ip).is_some() {
+        return Arc::new(ReverseDns::not_queried());
+    }
+    e.reverse
+        .get(&ip.to_string(), || async { Arc::new(e.dns.reverse(ip).await) }, |r| r.fcrdns != Fcrdns::LookupFailed)
+        .await
+}
+
 /// Probes each address of an MX host (probe stage): one row per address, or one row without address.
 pub(crate) async fn mx_targets(
     e: &Engine,
@@ -124,19 +136,24 @@ pub(crate) async fn mx_targets(
         ip,
         probe,
         security: security.clone(),
+        reverse: None,
     };
     let ips = resolved.ips();
     if ips.is_empty() {
         return vec![row(None, ProbeFacts::skipped(ProbeReport::skipped(resolved.no_address())))];
     }
+    // The address's reverse DNS is looked up while its probe waits for its turn.
     let probes = ips.iter().enumerate().map(|(i, &ip)| async move {
         match e.config.guard.skip_nth(i, e.config.max_ips_per_mx, ip) {
-            Some(reason) => ProbeFacts::skipped(ProbeReport::skipped(reason)),
-            None => e.runner.smtp(&mx.host, ip).await.into(),
+            Some(reason) => (ProbeFacts::skipped(ProbeReport::skipped(reason)), None),
+            None => {
+                let (probe, reverse) = tokio::join!(e.runner.smtp(&mx.host, ip), reverse(e, ip));
+                (probe.into(), Some(reverse))
+            }
         }
     });
     let facts = futures::future::join_all(probes).await;
-    ips.into_iter().zip(facts).map(|(ip, f)| row(Some(ip), f)).collect()
+    ips.into_iter().zip(facts).map(|(ip, (f, reverse))| MxTarget { reverse, ..row(Some(ip), f) }).collect()
 }
 
 /// Probes each address of a client endpoint (probe stage).

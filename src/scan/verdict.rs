@@ -384,6 +384,7 @@ mod tests {
             ip: Some("192.0.2.1".parse().unwrap()),
             probe: ProbeFacts::skipped(report),
             security: None,
+            reverse: None,
         }
     }
 
