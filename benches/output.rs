@@ -34,6 +34,11 @@ fn scans(n: usize) -> Vec<DomainScan> {
         duration_ms: 12,
         attempts: 1,
     });
+    let reverse = Arc::new(mailcensus::dns::reverse::ReverseDns {
+        fcrdns: mailcensus::dns::reverse::Fcrdns::Match,
+        name: Some("mx1.example".into()),
+        detail: None,
+    });
     (0..n)
         .map(|i| {
             let mx = vec![
@@ -56,6 +61,7 @@ fn scans(n: usize) -> Vec<DomainScan> {
                         cached: true,
                     },
                     security: None,
+                    reverse: Some(reverse.clone()),
                 })
                 .collect();
             let entry = Entry {

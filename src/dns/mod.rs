@@ -925,9 +925,9 @@ impl Dns {
         let ptr = self.ptr(ip).await;
         let names: Vec<String> =
             ptr.found().map(|v| v.iter().take(reverse::MAX_PTR_NAMES).cloned().collect()).unwrap_or_default();
-        let forward = futures::future::join_all(names.iter().map(|n| async move {
-            if ip.is_ipv4() { self.ipv4(n).await } else { self.ipv6(n).await }
-        }))
+        let forward = futures::future::join_all(
+            names.iter().map(|n| async move { if ip.is_ipv4() { self.ipv4(n).await } else { self.ipv6(n).await } }),
+        )
         .await;
         reverse::judge(ip, &ptr, &forward)
     }

@@ -86,8 +86,9 @@ pub fn judge(ip: IpAddr, ptr: &DnsOutcome<Vec<String>>, forward: &[DnsOutcome<Ve
             detail: Some(format!("forward lookup of {name} (PTR of {ip}): {f}")),
         },
         None => {
-            let seen: Vec<String> =
-                followed.map(|(n, a)| format!("{n} -> {}", a.found().map_or(a.label().to_string(), |ips| list(ips)))).collect();
+            let seen: Vec<String> = followed
+                .map(|(n, a)| format!("{n} -> {}", a.found().map_or(a.label().to_string(), |ips| list(ips))))
+                .collect();
             ReverseDns {
                 fcrdns: Fcrdns::Mismatch,
                 name: first,
@@ -162,12 +163,22 @@ mod tests {
         let addrs = |v: &[&str]| DnsOutcome::Found(v.iter().map(|s| ip(s)).collect());
         let cases: Vec<(DnsOutcome<Vec<String>>, Vec<DnsOutcome<Vec<IpAddr>>>, Fcrdns, Option<&str>)> = vec![
             (found(&["mx.a.test"]), vec![addrs(&["192.0.2.1"])], Fcrdns::Match, Some("mx.a.test")),
-            (found(&["x.test", "mx.a.test"]), vec![addrs(&["192.0.2.9"]), addrs(&["192.0.2.1"])], Fcrdns::Match, Some("mx.a.test")),
+            (
+                found(&["x.test", "mx.a.test"]),
+                vec![addrs(&["192.0.2.9"]), addrs(&["192.0.2.1"])],
+                Fcrdns::Match,
+                Some("mx.a.test"),
+            ),
             (found(&["x.test"]), vec![addrs(&["192.0.2.9"])], Fcrdns::Mismatch, Some("x.test")),
             (found(&["x.test"]), vec![DnsOutcome::NxDomain], Fcrdns::Mismatch, Some("x.test")),
             (found(&["x.test"]), vec![DnsOutcome::Failed(fail())], Fcrdns::LookupFailed, Some("x.test")),
             // A failed name does not matter when another confirms.
-            (found(&["x.test", "y.test"]), vec![DnsOutcome::Failed(fail()), addrs(&["192.0.2.1"])], Fcrdns::Match, Some("y.test")),
+            (
+                found(&["x.test", "y.test"]),
+                vec![DnsOutcome::Failed(fail()), addrs(&["192.0.2.1"])],
+                Fcrdns::Match,
+                Some("y.test"),
+            ),
             (DnsOutcome::NxDomain, vec![], Fcrdns::NoPtr, None),
             (DnsOutcome::NoData, vec![], Fcrdns::NoPtr, None),
             (DnsOutcome::Failed(fail()), vec![], Fcrdns::LookupFailed, None),

@@ -434,7 +434,10 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.str(col::GMAIL_BULK_SENDERS, Some(bulk.verdict.as_label()));
     b.strs(col::GMAIL_BULK_SENDERS_REASONS, &labels(&bulk.reasons));
     let mark = s.gmail_checkmark();
-    b.str(col::GMAIL_CHECKMARK_PREDICTED, Some(crate::scan::readiness::CheckmarkVerdict::from(mark.verdict).as_label()));
+    b.str(
+        col::GMAIL_CHECKMARK_PREDICTED,
+        Some(crate::scan::readiness::CheckmarkVerdict::from(mark.verdict).as_label()),
+    );
     b.strs(col::GMAIL_CHECKMARK_MISSING, &mark.reasons.iter().map(|r| r.as_label()).collect::<Vec<_>>());
     for v in &s.entry.kept {
         b.next_str(v.as_deref());

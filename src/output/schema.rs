@@ -708,7 +708,12 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                     crate::label::list::<crate::policy::bimi::MarkVerdict>()
                 ),
             ),
-            f(BIMI_MARK_TYPE, Utf8, true, "The certificate's mark type (subject attribute 1.3.6.1.4.1.53087.1.13): Registered Mark, Government Mark (VMC), Prior Use Mark, Modified Registered Mark (CMC)."),
+            f(
+                BIMI_MARK_TYPE,
+                Utf8,
+                true,
+                "The certificate's mark type (subject attribute 1.3.6.1.4.1.53087.1.13): Registered Mark, Government Mark (VMC), Prior Use Mark, Modified Registered Mark (CMC).",
+            ),
             f(BIMI_FETCH_DETAIL, Utf8, true, "Why a fetch failed, or what is wrong with the logo or the certificate."),
             f(
                 BIMI_DMARC_ENFORCED,

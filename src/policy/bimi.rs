@@ -126,7 +126,9 @@ pub fn parse(record: &str) -> Result<BimiRecord, String> {
             if value.is_empty() || (what == "a" && value.eq_ignore_ascii_case("self")) {
                 return Ok(None);
             }
-            split_url(value).map(|_| Some(value.to_string())).ok_or_else(|| format!("{what}= is not an https URL: {value:?}"))
+            split_url(value)
+                .map(|_| Some(value.to_string()))
+                .ok_or_else(|| format!("{what}= is not an https URL: {value:?}"))
         };
         match name.as_str() {
             "l" if logo.is_none() => logo = Some(url("l")?),
@@ -140,7 +142,9 @@ pub fn parse(record: &str) -> Result<BimiRecord, String> {
 
 /// The host and path of an `https://host/path` URL (no user info, no port other than 443).
 pub fn split_url(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("https://").or_else(|| url.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &url[8..]))?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &url[8..]))?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
     let host = authority.strip_suffix(":443").unwrap_or(authority);
     let valid = !host.is_empty()
@@ -354,7 +358,10 @@ pub fn check_logo(svg: &[u8]) -> LogoVerdict {
                     return LogoVerdict::NotSvg;
                 }
                 let attr = |key: &str| {
-                    e.attributes().flatten().find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(key.as_bytes())).map(|a| String::from_utf8_lossy(&a.value).to_string())
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(key.as_bytes()))
+                        .map(|a| String::from_utf8_lossy(&a.value).to_string())
                 };
                 profile_ok = attr("baseProfile").is_some_and(|p| p.eq_ignore_ascii_case("tiny-ps"))
                     && attr("version").is_some_and(|v| v == "1.2");
@@ -417,7 +424,8 @@ pub fn check_certificate(
     roots: Option<&[CertificateDer<'static>]>,
     now: UnixTime,
 ) -> MarkCheck {
-    let fail = |verdict, mark_type: Option<String>, detail: String| MarkCheck { verdict, mark_type, detail: Some(detail) };
+    let fail =
+        |verdict, mark_type: Option<String>, detail: String| MarkCheck { verdict, mark_type, detail: Some(detail) };
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(pem).take(8).filter_map(Result::ok).collect();
     let Some(leaf_der) = chain.first() else {
@@ -432,7 +440,8 @@ pub fn check_certificate(
         .find(|a| a.attr_type().to_id_string() == MARK_TYPE)
         .and_then(|a| a.as_str().ok())
         .map(str::to_string);
-    let eku = matches!(leaf.extended_key_usage(), Ok(Some(e)) if e.value.other.iter().any(|o| o.to_id_string() == MARK_EKU));
+    let eku =
+        matches!(leaf.extended_key_usage(), Ok(Some(e)) if e.value.other.iter().any(|o| o.to_id_string() == MARK_EKU));
     if !eku {
         return fail(MarkVerdict::NotMarkCertificate, mark_type, format!("no extended key usage {MARK_EKU}"));
     }
@@ -465,7 +474,9 @@ pub fn check_certificate(
         .find(|e| e.oid.to_id_string() == LOGOTYPE_EXTENSION)
         .and_then(|e| embedded_logo(e.value));
     match (embedded, logo) {
-        (None, _) => return fail(MarkVerdict::LogoMismatch, mark_type, "no SVG logo embedded in the certificate".into()),
+        (None, _) => {
+            return fail(MarkVerdict::LogoMismatch, mark_type, "no SVG logo embedded in the certificate".into());
+        }
         (Some(e), Some(l)) if sha256_hex(&e) != sha256_hex(l) => {
             return fail(
                 MarkVerdict::LogoMismatch,
@@ -476,7 +487,11 @@ pub fn check_certificate(
         _ => {}
     }
     let Some(roots) = roots else {
-        return MarkCheck { verdict: MarkVerdict::TrustNotChecked, mark_type, detail: Some("no --bimi-ca-file given".into()) };
+        return MarkCheck {
+            verdict: MarkVerdict::TrustNotChecked,
+            mark_type,
+            detail: Some("no --bimi-ca-file given".into()),
+        };
     };
     let anchors: Vec<_> = roots.iter().filter_map(|r| webpki::anchor_from_trusted_cert(r).ok()).collect();
     let verified = webpki::EndEntityCert::try_from(leaf_der).map_err(|e| e.to_string()).and_then(|ee| {
@@ -538,7 +553,10 @@ mod tests {
             Ok(BimiRecord { logo: l.map(str::to_string), authority: a.map(str::to_string) })
         };
         let cases: Vec<(&str, Result<BimiRecord, ()>)> = vec![
-            ("v=BIMI1; l=https://b.test/logo.svg; a=https://b.test/vmc.pem", ok(Some("https://b.test/logo.svg"), Some("https://b.test/vmc.pem"))),
+            (
+                "v=BIMI1; l=https://b.test/logo.svg; a=https://b.test/vmc.pem",
+                ok(Some("https://b.test/logo.svg"), Some("https://b.test/vmc.pem")),
+            ),
             ("v=BIMI1;l=https://b.test/l.svg", ok(Some("https://b.test/l.svg"), None)),
             ("v=BIMI1; l=https://b.test/l.svg; a=self; x=whatever;", ok(Some("https://b.test/l.svg"), None)),
             ("v=BIMI1; l=; a=;", ok(None, None)),
@@ -565,7 +583,13 @@ mod tests {
             (txt(&["v=BIMI1; l=https://b.test/1.svg", "v=BIMI1; l=https://b.test/2.svg"]), BimiStatus::MultipleRecords),
             (txt(&["v=spf1 -all"]), BimiStatus::None),
             (DnsOutcome::NxDomain, BimiStatus::None),
-            (DnsOutcome::Failed(crate::dns::DnsFailure { kind: crate::dns::DnsFailureKind::Timeout, detail: "t".into() }), BimiStatus::TempError),
+            (
+                DnsOutcome::Failed(crate::dns::DnsFailure {
+                    kind: crate::dns::DnsFailureKind::Timeout,
+                    detail: "t".into(),
+                }),
+                BimiStatus::TempError,
+            ),
         ];
         for (txt, want) in cases {
             assert_eq!(from_txt(&txt).status, want, "{txt:?}");
@@ -577,7 +601,13 @@ mod tests {
         assert_eq!(split_url("https://B.test/a/l.svg"), Some(("b.test".into(), "/a/l.svg".into())));
         assert_eq!(split_url("https://b.test:443/l.svg"), Some(("b.test".into(), "/l.svg".into())));
         assert_eq!(split_url("https://b.test"), Some(("b.test".into(), "/".into())));
-        for bad in ["http://b.test/l.svg", "https://u@b.test/", "https://b.test:8443/l.svg", "https:///x", "https://b.test/a b"] {
+        for bad in [
+            "http://b.test/l.svg",
+            "https://u@b.test/",
+            "https://b.test:8443/l.svg",
+            "https:///x",
+            "https://b.test/a b",
+        ] {
             assert_eq!(split_url(bad), None, "{bad}");
         }
     }
@@ -634,7 +664,13 @@ mod tests {
         let ca = TestCa::new("mark CA");
         let other_ca = TestCa::new("other CA");
         let logo = TINY_PS.as_bytes();
-        let good = Mark { names: &["brand.test"], logo: Some(logo), validity: Validity::Current, mark_eku: true };
+        let good = Mark {
+            names: &["brand.test"],
+            logo: Some(logo),
+            validity: Validity::Current,
+            mark_eku: true,
+            mark_type: "Registered Mark",
+        };
         let roots = vec![ca.der().clone()];
         let check = |pem: &str, logo: Option<&[u8]>, roots: Option<&[CertificateDer<'static>]>| {
             check_certificate(pem.as_bytes(), "brand.test", "brand.test", logo, roots, UnixTime::now())
@@ -644,23 +680,58 @@ mod tests {
             (ca.mark_certificate(good), None, Some(&roots), MarkVerdict::Valid),
             (ca.mark_certificate(good), Some(logo), None, MarkVerdict::TrustNotChecked),
             (other_ca.mark_certificate(good), Some(logo), Some(&roots), MarkVerdict::Untrusted),
-            (ca.mark_certificate(Mark { mark_eku: false, ..good }), Some(logo), Some(&roots), MarkVerdict::NotMarkCertificate),
-            (ca.mark_certificate(Mark { validity: Validity::Expired, ..good }), Some(logo), Some(&roots), MarkVerdict::Expired),
-            (ca.mark_certificate(Mark { validity: Validity::NotYetValid, ..good }), Some(logo), Some(&roots), MarkVerdict::NotYetValid),
-            (ca.mark_certificate(Mark { names: &["other.test"], ..good }), Some(logo), Some(&roots), MarkVerdict::NameMismatch),
+            (
+                ca.mark_certificate(Mark { mark_eku: false, ..good }),
+                Some(logo),
+                Some(&roots),
+                MarkVerdict::NotMarkCertificate,
+            ),
+            (
+                ca.mark_certificate(Mark { validity: Validity::Expired, ..good }),
+                Some(logo),
+                Some(&roots),
+                MarkVerdict::Expired,
+            ),
+            (
+                ca.mark_certificate(Mark { validity: Validity::NotYetValid, ..good }),
+                Some(logo),
+                Some(&roots),
+                MarkVerdict::NotYetValid,
+            ),
+            (
+                ca.mark_certificate(Mark { names: &["other.test"], ..good }),
+                Some(logo),
+                Some(&roots),
+                MarkVerdict::NameMismatch,
+            ),
             (ca.mark_certificate(Mark { logo: None, ..good }), Some(logo), Some(&roots), MarkVerdict::LogoMismatch),
             (ca.mark_certificate(good), Some(b"<svg/>".as_slice()), Some(&roots), MarkVerdict::LogoMismatch),
             ("not a certificate".into(), Some(logo), Some(&roots), MarkVerdict::BadPem),
-            ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(), Some(logo), Some(&roots), MarkVerdict::BadPem),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+                Some(logo),
+                Some(&roots),
+                MarkVerdict::BadPem,
+            ),
         ];
         for (i, (pem, logo, roots, want)) in cases.into_iter().enumerate() {
             let got = check(&pem, logo, roots);
             assert_eq!(got.verdict, want, "case {i}: {:?}", got.detail);
             assert_eq!(got.detail.is_none(), want == MarkVerdict::Valid, "case {i}");
         }
-        assert_eq!(check(&ca.mark_certificate(good), Some(logo), Some(&roots)).mark_type.as_deref(), Some("Registered Mark"));
+        assert_eq!(
+            check(&ca.mark_certificate(good), Some(logo), Some(&roots)).mark_type.as_deref(),
+            Some("Registered Mark")
+        );
         // The organisational domain's name serves its subdomains.
-        let org = check_certificate(ca.mark_certificate(good).as_bytes(), "mail.brand.test", "brand.test", Some(logo), Some(&roots), UnixTime::now());
+        let org = check_certificate(
+            ca.mark_certificate(good).as_bytes(),
+            "mail.brand.test",
+            "brand.test",
+            Some(logo),
+            Some(&roots),
+            UnixTime::now(),
+        );
         assert_eq!(org.verdict, MarkVerdict::Valid);
     }
 

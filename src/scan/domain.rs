@@ -334,8 +334,16 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
         ptr_checked,
         ..
     } = s;
-    let Plan { mx: planned, mta_sts: sts_plan, client: client_plan, srv, srv_resolved, autoconfig, bimi: bimi_plan, .. } =
-        plan;
+    let Plan {
+        mx: planned,
+        mta_sts: sts_plan,
+        client: client_plan,
+        srv,
+        srv_resolved,
+        autoconfig,
+        bimi: bimi_plan,
+        ..
+    } = plan;
     *ptr_checked = c.ptr;
     // The domain's own selectors (from the input) first: they are known, not guessed.
     let selectors: Vec<&str> = entry.dkim_selectors.iter().chain(&c.dkim_selectors).map(String::as_str).collect();

@@ -413,7 +413,8 @@ mod tests {
 
     #[test]
     fn sender_requirements() {
-        type Case = (&'static str, fn(&mut DomainScan), (&'static str, Vec<&'static str>), (&'static str, Vec<&'static str>));
+        type Case =
+            (&'static str, fn(&mut DomainScan), (&'static str, Vec<&'static str>), (&'static str, Vec<&'static str>));
         let cases: Vec<Case> = vec![
             ("good", |_| {}, ("ready", vec![]), ("ready", vec![])),
             ("dkim only", |s| s.spf.eval.outcome = SpfOutcome::None, ("ready", vec![]), ("not_ready", vec!["no_spf"])),
@@ -441,8 +442,18 @@ mod tests {
                 ("ready", vec![]),
                 ("unknown", vec!["dkim_lookup_failed"]),
             ),
-            ("no dmarc", |s| s.dmarc = dmarc::from_txt(&DnsOutcome::NxDomain), ("ready", vec![]), ("not_ready", vec!["no_dmarc"])),
-            ("dmarc failed", |s| s.dmarc = dmarc::from_txt(&failed()), ("ready", vec![]), ("unknown", vec!["dmarc_lookup_failed"])),
+            (
+                "no dmarc",
+                |s| s.dmarc = dmarc::from_txt(&DnsOutcome::NxDomain),
+                ("ready", vec![]),
+                ("not_ready", vec!["no_dmarc"]),
+            ),
+            (
+                "dmarc failed",
+                |s| s.dmarc = dmarc::from_txt(&failed()),
+                ("ready", vec![]),
+                ("unknown", vec!["dmarc_lookup_failed"]),
+            ),
             (
                 "p=none is enough for bulk senders",
                 |s| s.dmarc = dmarc::from_txt(&DnsOutcome::Found(vec!["v=DMARC1; p=none".into()])),
@@ -502,7 +513,12 @@ mod tests {
         type Case = (&'static str, fn(&mut DomainScan), &'static str, Vec<&'static str>);
         let cases: Vec<Case> = vec![
             ("good", |_| {}, "predicted", vec![]),
-            ("no record", |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::NoData), "not_predicted", vec!["no_bimi_record"]),
+            (
+                "no record",
+                |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::NoData),
+                "not_predicted",
+                vec!["no_bimi_record"],
+            ),
             (
                 "declined",
                 |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec!["v=BIMI1; l=;".into()])),
@@ -515,7 +531,12 @@ mod tests {
                 "not_predicted",
                 vec!["bimi_invalid"],
             ),
-            ("lookup failed", |s| s.bimi = crate::policy::bimi::from_txt(&failed()), "unknown", vec!["bimi_lookup_failed"]),
+            (
+                "lookup failed",
+                |s| s.bimi = crate::policy::bimi::from_txt(&failed()),
+                "unknown",
+                vec!["bimi_lookup_failed"],
+            ),
             (
                 "lookup failed and dmarc p=none",
                 |s| {
@@ -538,19 +559,49 @@ mod tests {
                 vec!["dmarc_not_enforced"],
             ),
             ("dmarc failed", |s| s.dmarc = dmarc::from_txt(&failed()), "unknown", vec!["dmarc_lookup_failed"]),
-            ("logo refused", |s| s.bimi.logo_fetch = FetchOutcome::ConnectFailed, "not_predicted", vec!["logo_unavailable"]),
+            (
+                "logo refused",
+                |s| s.bimi.logo_fetch = FetchOutcome::ConnectFailed,
+                "not_predicted",
+                vec!["logo_unavailable"],
+            ),
             ("logo timeout", |s| s.bimi.logo_fetch = FetchOutcome::Timeout, "unknown", vec!["fetch_failed"]),
-            ("logo with a script", |s| s.bimi.logo = Some(LogoVerdict::Script), "not_predicted", vec!["logo_not_tiny_ps"]),
+            (
+                "logo with a script",
+                |s| s.bimi.logo = Some(LogoVerdict::Script),
+                "not_predicted",
+                vec!["logo_not_tiny_ps"],
+            ),
             (
                 "no a=",
                 |s| s.bimi.parsed.as_mut().unwrap().authority = None,
                 "not_predicted",
                 vec!["no_mark_certificate"],
             ),
-            ("certificate 404", |s| s.bimi.certificate_fetch = FetchOutcome::HttpStatus, "not_predicted", vec!["certificate_unavailable"]),
-            ("expired", |s| s.bimi.certificate = Some(MarkVerdict::Expired), "not_predicted", vec!["certificate_invalid"]),
-            ("untrusted", |s| s.bimi.certificate = Some(MarkVerdict::Untrusted), "not_predicted", vec!["certificate_untrusted"]),
-            ("no roots", |s| s.bimi.certificate = Some(MarkVerdict::TrustNotChecked), "unknown", vec!["trust_not_checked"]),
+            (
+                "certificate 404",
+                |s| s.bimi.certificate_fetch = FetchOutcome::HttpStatus,
+                "not_predicted",
+                vec!["certificate_unavailable"],
+            ),
+            (
+                "expired",
+                |s| s.bimi.certificate = Some(MarkVerdict::Expired),
+                "not_predicted",
+                vec!["certificate_invalid"],
+            ),
+            (
+                "untrusted",
+                |s| s.bimi.certificate = Some(MarkVerdict::Untrusted),
+                "not_predicted",
+                vec!["certificate_untrusted"],
+            ),
+            (
+                "no roots",
+                |s| s.bimi.certificate = Some(MarkVerdict::TrustNotChecked),
+                "unknown",
+                vec!["trust_not_checked"],
+            ),
             (
                 "common mark",
                 |s| s.bimi.mark_type = Some("Prior Use Mark".into()),
@@ -564,7 +615,10 @@ mod tests {
             change(&mut s);
             let j = s.gmail_checkmark();
             assert_eq!(
-                (CheckmarkVerdict::from(j.verdict).as_label(), j.reasons.iter().map(|r| r.as_label()).collect::<Vec<_>>()),
+                (
+                    CheckmarkVerdict::from(j.verdict).as_label(),
+                    j.reasons.iter().map(|r| r.as_label()).collect::<Vec<_>>()
+                ),
                 (verdict, reasons),
                 "{name}"
             );

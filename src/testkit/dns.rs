@@ -303,6 +303,17 @@ impl Zone {
         self.add(name, RecordType::TLSA, RData::TLSA(t))
     }
 
+    /// A PTR record for `ip` (at its `in-addr.arpa` or `ip6.arpa` name) naming `host`.
+    pub fn ptr(&mut self, ip: IpAddr, host: &str) -> &mut Self {
+        let name = Name::from(ip).to_ascii();
+        self.add(&name, RecordType::PTR, RData::PTR(hickory_resolver::proto::rr::rdata::PTR(fqdn(host))))
+    }
+
+    /// The name reverse lookups of `ip` ask for.
+    pub fn reverse_name(ip: IpAddr) -> String {
+        key(&Name::from(ip).to_ascii())
+    }
+
     /// A CNAME from `name` to `target` (answered for every type asked at `name`).
     pub fn cname(&mut self, name: &str, target: &str) -> &mut Self {
         self.add(name, RecordType::CNAME, RData::CNAME(hickory_resolver::proto::rr::rdata::CNAME(fqdn(target))))
@@ -356,6 +367,8 @@ pub struct QueryLog(Arc<std::sync::Mutex<Asked>>);
 #[derive(Debug, Default)]
 struct Asked {
     names: HashSet<String>,
+    /// How many queries each name got.
+    counts: HashMap<String, usize>,
     /// When each query arrived (in order).
     times: Vec<std::time::Instant>,
 }
@@ -364,6 +377,11 @@ impl QueryLog {
     /// Was `name` (any case, with or without the trailing dot) asked for?
     pub fn asked(&self, name: &str) -> bool {
         self.0.lock().map(|n| n.names.contains(&key(name))).unwrap_or(false)
+    }
+
+    /// How many queries `name` got (any type).
+    pub fn times_asked(&self, name: &str) -> usize {
+        self.0.lock().map(|n| n.counts.get(&key(name)).copied().unwrap_or(0)).unwrap_or(0)
     }
 
     /// Every name asked for that ends with `suffix`.
@@ -404,6 +422,7 @@ impl<A: Answerer> Answerer for Logged<A> {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer {
         if let Ok(mut asked) = self.log.0.lock() {
             asked.names.insert(key(name));
+            *asked.counts.entry(key(name)).or_default() += 1;
             asked.times.push(std::time::Instant::now());
         }
         self.inner.answer(name, rtype)

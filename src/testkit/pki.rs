@@ -111,6 +111,8 @@ pub struct Mark<'a> {
     pub validity: Validity,
     /// It carries the mark-certificate extended key usage (1.3.6.1.5.5.7.3.31).
     pub mark_eku: bool,
+    /// The mark type in the subject (`Registered Mark` for a VMC, `Prior Use Mark` for a CMC).
+    pub mark_type: &'a str,
 }
 
 /// DER: a tag, a definite length, the contents.
@@ -136,7 +138,7 @@ impl TestCa {
         use std::io::Write;
         let key = KeyPair::generate().expect("P-256 key");
         let mut params = leaf_params(mark.names, mark.validity);
-        params.distinguished_name.push(DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 53087, 1, 13]), "Registered Mark");
+        params.distinguished_name.push(DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 53087, 1, 13]), mark.mark_type);
         if mark.mark_eku {
             params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 31])];
         } else {
@@ -149,7 +151,9 @@ impl TestCa {
             let uri = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(gz));
             // A minimal logotype structure: the URI as an IA5String inside nested sequences.
             let content = der(0x30, &der(0xa2, &der(0x30, &der(0x16, uri.as_bytes()))));
-            params.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 12], content));
+            params
+                .custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 12], content));
         }
         let cert = params.signed_by(&key, &self.issuer).expect("signed mark certificate");
         format!("{}{}", cert.pem(), self.pem)

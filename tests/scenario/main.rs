@@ -7,6 +7,7 @@ mod clients;
 mod dns_cases;
 mod dnssec;
 mod engine;
+mod gmail;
 mod hostile;
 mod input_corpus;
 mod lab;
