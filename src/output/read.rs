@@ -59,6 +59,23 @@ impl RowView<'_> {
         })
     }
 
+    /// A list-of-strings column (empty when null or absent).
+    pub fn strs(&self, name: &str) -> Vec<&str> {
+        let Some(c) = self.column(name) else { return Vec::new() };
+        let DataType::List(_) = c.data_type() else { return Vec::new() };
+        let list = c.as_list::<i32>();
+        let offsets = list.value_offsets();
+        let (start, end) = (offsets[self.row] as usize, offsets[self.row + 1] as usize);
+        let values = list.values();
+        match values.data_type() {
+            DataType::Utf8 => {
+                let v = values.as_string::<i32>();
+                (start..end).filter(|i| v.is_valid(*i)).map(|i| v.value(i)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// A boolean column.
     pub fn bool(&self, name: &str) -> Option<bool> {
         let c = self.column(name)?;

@@ -46,6 +46,10 @@ struct Text {
     providers_title: &'static str,
     providers_note: &'static str,
     providers_columns: [&'static str; 6],
+    gmail_title: &'static str,
+    gmail_note: &'static str,
+    gmail_columns: [&'static str; 6],
+    gmail_providers_note: &'static str,
     scanned: &'static str,
     scan_id: &'static str,
     resolver: &'static str,
@@ -81,6 +85,17 @@ const EN: Text = Text {
     providers_title: "By mail provider",
     providers_note: "The four columns per mail provider: the registrable domain of each domain's primary MX host, the providers with the most domains first (every provider is in providers.csv). A provider whose published mail-app settings say \"no TLS\" fails the client-to-server column.",
     providers_columns: ["provider", "domains", "SPF", "DKIM", "TLS client to server", "TLS server to server"],
+    gmail_title: "What Gmail requires and shows",
+    gmail_note: "Per group, the share of domains ready for Gmail's sender requirements as far as DNS shows them (all senders: SPF or DKIM and reverse DNS of the known sending hosts; bulk senders: SPF and DKIM, a DMARC record and reverse DNS), whose known sending hosts all have forward-confirmed reverse DNS, and for which Gmail would show the BIMI logo with the blue checkmark. Each share is over the domains whose verdict is known (a failed lookup is left out, never counted as not ready); domains.csv lists each domain's fixes, what unblocks delivery first.",
+    gmail_columns: [
+        "group",
+        "domains",
+        "ready: all senders",
+        "ready: bulk senders",
+        "reverse DNS confirmed",
+        "BIMI checkmark",
+    ],
+    gmail_providers_note: "The same per mail provider, most domains first (every provider is in providers.csv).",
     scanned: "Scanned",
     scan_id: "scan",
     resolver: "resolver",
@@ -116,6 +131,17 @@ const JA: Text = Text {
     providers_title: "メール事業者別",
     providers_note: "メール事業者（各ドメインの優先 MX ホストの登録可能ドメイン）ごとの 4 つの観点。ドメイン数の多い順です（全事業者は providers.csv）。公開しているメールアプリ用設定が「TLS なし」の事業者は、クライアント〜サーバーの観点で不合格になります。",
     providers_columns: ["事業者", "ドメイン数", "SPF", "DKIM", "TLS（クライアント〜サーバー）", "TLS（サーバー間）"],
+    gmail_title: "Gmail の要件と表示",
+    gmail_note: "グループ別に、DNS から分かる範囲で Gmail の送信者要件を満たすドメイン（全送信者：SPF または DKIM と、既知の送信ホストの逆引き。大量送信者：SPF と DKIM、DMARC レコード、逆引き）、既知の送信ホストすべての逆引きが正引きで確認できるドメイン、Gmail が BIMI のロゴと青いチェックマークを表示すると予測されるドメインの割合。各割合の母数は判定できたドメインです（検索に失敗したドメインは除き、不適合とは数えません）。各ドメインの対策は domains.csv に、配信を妨げるものから順に載っています。",
+    gmail_columns: [
+        "グループ",
+        "ドメイン数",
+        "全送信者の要件",
+        "大量送信者の要件",
+        "逆引きの確認",
+        "BIMI チェックマーク",
+    ],
+    gmail_providers_note: "同じ指標をメール事業者別に、ドメイン数の多い順に示します（全事業者は providers.csv）。",
     scanned: "調査日",
     scan_id: "スキャン",
     resolver: "リゾルバ",
@@ -424,6 +450,32 @@ fn definitions(lang: Lang, t: &Text) -> Vec<Definition> {
             "応答したすべてのクライアント接続先（サブミッション、IMAP、POP3）で TLS があり、利用者に TLS なしの接続を指示する設定もない。該当するドメインに対する割合。",
         ),
     ];
+    out.extend([
+        def(
+            "gmail_all_senders_ready",
+            t.gmail_columns[2],
+            t.gmail_columns[2],
+            "DNS から分かる範囲で Gmail の全送信者向け要件を満たす：有効な SPF または DKIM 鍵があり、既知の送信ホスト（MX のアドレス、SPF の単一ホスト）の逆引きが正引きで確認できる。判定できたドメインに対する割合。送信側の TLS、実際の送信ホスト、迷惑メール率は DNS からは分かりません。",
+        ),
+        def(
+            "gmail_bulk_senders_ready",
+            t.gmail_columns[3],
+            t.gmail_columns[3],
+            "DNS から分かる範囲で Gmail の大量送信者向け要件を満たす：SPF と DKIM の両方、DMARC レコード（p=none で可）、逆引きの確認。判定できたドメインに対する割合。ワンクリック登録解除と迷惑メール率は DNS からは分かりません。",
+        ),
+        def(
+            "ptr_all_match",
+            t.gmail_columns[4],
+            t.gmail_columns[4],
+            "既知の送信ホストすべてのアドレスに PTR があり、その名前がアドレスに正引きで戻る（FCrDNS）。逆引きが判定できたドメインに対する割合。",
+        ),
+        def(
+            "gmail_checkmark_predicted",
+            t.gmail_columns[5],
+            t.gmail_columns[5],
+            "Gmail が BIMI のロゴと青いチェックマークを表示すると予測される：有効な BIMI レコード、強制ポリシーの DMARC、SVG Tiny PS のロゴ、ドメインとロゴに一致し --bimi-ca-file の認証局につながる VMC。判定できたドメインに対する割合。",
+        ),
+    ]);
     out.push(Definition {
         id: "interval",
         name: if ja { "95% 信頼区間".into() } else { "95% interval".into() },
@@ -458,6 +510,14 @@ fn downloads(lang: Lang, comparison: bool, trend: bool) -> Vec<Download> {
         Download {
             file: "four_columns.csv",
             text: if ja { "グループごとの 4 つの観点" } else { "the four columns per group" },
+        },
+        Download {
+            file: "gmail.csv",
+            text: if ja {
+                "グループごとの Gmail 要件・逆引き・チェックマーク"
+            } else {
+                "Gmail readiness, reverse DNS and the checkmark per group"
+            },
         },
         Download {
             file: "providers.csv",
@@ -561,6 +621,23 @@ pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, 
             cells: super::FOUR_COLUMNS.iter().map(|(_, m)| share_cell(&g.tallies[metric_index(m)])).collect(),
         })
         .collect();
+    let gmail_rows: Vec<ShareRow> = ordered_groups(report)
+        .map(|(name, g)| ShareRow {
+            name: name.clone(),
+            domains: g.domains,
+            cells: super::GMAIL_COLUMNS.iter().map(|(_, m)| share_cell(&g.tallies[metric_index(m)])).collect(),
+        })
+        .collect();
+    let gmail_provider_rows: Vec<ShareRow> = report
+        .providers_by_size()
+        .into_iter()
+        .take(super::HTML_PROVIDER_ROWS)
+        .map(|(name, p)| ShareRow {
+            name: name.clone(),
+            domains: p.domains,
+            cells: p.gmail.iter().map(share_cell).collect(),
+        })
+        .collect();
     let provider_rows: Vec<ShareRow> = report
         .providers_by_size()
         .into_iter()
@@ -608,6 +685,8 @@ pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, 
         group_chart => Value::from_safe_string(group_chart(&rows)),
         four_rows => Value::from_serialize(&four_rows),
         provider_rows => Value::from_serialize(&provider_rows),
+        gmail_rows => Value::from_serialize(&gmail_rows),
+        gmail_provider_rows => Value::from_serialize(&gmail_provider_rows),
         tls_chart => Value::from_safe_string(distribution_chart("tls-chart", &report.tls_versions)),
         cert_chart => Value::from_safe_string(distribution_chart("cert-chart", &report.cert_verdicts)),
         grades => grades,
@@ -714,7 +793,8 @@ mod tests {
             for m in ["starttls_all", "cert_valid_all", "spf_valid", "dmarc_present", "red_lock", "dkim_found"] {
                 assert!(page.contains(&format!("id=\"def-{m}\"")), "{lang:?}: no definition of {m}");
             }
-            for f in ["domains.csv", "groups.csv", "four_columns.csv", "providers.csv", "transparency.csv"] {
+            for f in ["domains.csv", "groups.csv", "four_columns.csv", "gmail.csv", "providers.csv", "transparency.csv"]
+            {
                 assert!(page.contains(&format!("<a href=\"{f}\" download>")), "{lang:?}: no link to {f}");
             }
             assert!(page.contains("id=\"scan-date\""));

@@ -12,6 +12,7 @@
 //! - with `--compare`, `compare.csv` and a section of the page ([`compare`]).
 
 pub mod compare;
+pub mod gmail;
 pub mod grade;
 pub mod html;
 pub mod stats;
@@ -69,6 +70,30 @@ pub const METRICS: &[(&str, &str)] = &[
         "client_plaintext_auth",
         "a plaintext client port accepting authentication before TLS, of domains with a plaintext client port that answered",
     ),
+    (
+        "gmail_all_senders_ready",
+        "ready for Gmail's requirements of all senders as far as DNS shows them (SPF or DKIM, reverse DNS of the known sending hosts), of domains whose verdict is known",
+    ),
+    (
+        "gmail_bulk_senders_ready",
+        "ready for Gmail's requirements of bulk senders as far as DNS shows them (SPF and DKIM, a DMARC record, reverse DNS), of domains whose verdict is known",
+    ),
+    (
+        "ptr_all_match",
+        "every known sending host's address has forward-confirmed reverse DNS, of domains whose reverse DNS is known",
+    ),
+    (
+        "gmail_checkmark_predicted",
+        "Gmail's BIMI logo with the blue checkmark predicted, of domains whose checkmark verdict is known",
+    ),
+];
+
+/// The Gmail view's shares, in the page's and `gmail.csv`'s order: (header, metric).
+pub const GMAIL_COLUMNS: [(&str, &str); 4] = [
+    ("all_senders_ready", "gmail_all_senders_ready"),
+    ("bulk_senders_ready", "gmail_bulk_senders_ready"),
+    ("ptr_all_match", "ptr_all_match"),
+    ("checkmark_predicted", "gmail_checkmark_predicted"),
 ];
 
 /// The position of a share in [`METRICS`] (and in every group's tallies).
@@ -117,6 +142,10 @@ struct DomainFacts {
     client_plaintext_auth: Option<bool>,
     client_declared_plain: Option<bool>,
     mx_provider: Option<String>,
+    gmail_all_senders: String,
+    gmail_bulk_senders: String,
+    gmail_checkmark: String,
+    ptr_status: String,
 }
 
 impl DomainFacts {
@@ -145,12 +174,19 @@ pub struct ProviderStats {
     pub domains: u64,
     /// One tally per entry of [`FOUR_COLUMNS`].
     pub four: [Tally; 4],
+    /// One tally per entry of [`GMAIL_COLUMNS`].
+    pub gmail: [Tally; 4],
 }
 
 impl ProviderStats {
     fn add(&mut self, d: &DomainFacts, answers: &[Option<bool>]) {
         self.domains += 1;
         for (tally, (_, metric)) in self.four.iter_mut().zip(FOUR_COLUMNS) {
+            if let Some(hit) = answers[metric_index(metric)] {
+                tally.add(d.weight, hit);
+            }
+        }
+        for (tally, (_, metric)) in self.gmail.iter_mut().zip(GMAIL_COLUMNS) {
             if let Some(hit) = answers[metric_index(metric)] {
                 tally.add(d.weight, hit);
             }
@@ -190,7 +226,7 @@ impl GroupStats {
 }
 
 /// Each share's answer for one domain (in [`METRICS`] order): `None` where it does not apply.
-fn answers(d: &DomainFacts) -> [Option<bool>; 22] {
+fn answers(d: &DomainFacts) -> [Option<bool>; 26] {
     {
         let g = &d.grade;
         let known_tls = matches!(g.starttls.as_str(), "all" | "some" | "none");
@@ -224,6 +260,11 @@ fn answers(d: &DomainFacts) -> [Option<bool>; 22] {
             matches!(d.dane.as_str(), "all" | "some" | "none").then(|| d.dane == "all"),
             d.client_tls_all(),
             d.client_plaintext_auth,
+            matches!(d.gmail_all_senders.as_str(), "ready" | "not_ready").then(|| d.gmail_all_senders == "ready"),
+            matches!(d.gmail_bulk_senders.as_str(), "ready" | "not_ready").then(|| d.gmail_bulk_senders == "ready"),
+            matches!(d.ptr_status.as_str(), "all_match" | "mismatch" | "no_ptr").then(|| d.ptr_status == "all_match"),
+            matches!(d.gmail_checkmark.as_str(), "predicted" | "not_predicted")
+                .then(|| d.gmail_checkmark == "predicted"),
         ]
     }
 }
@@ -417,6 +458,11 @@ pub fn run_observed(
             "dkim",
             "tls_client_to_server",
             "tls_server_to_server",
+            "gmail_all_senders",
+            "gmail_bulk_senders",
+            "gmail_checkmark_predicted",
+            "gmail_fixes",
+            "gmail_remedies",
         ])
         .map_err(csv_error(&domains_path))?;
     transparency
@@ -457,6 +503,13 @@ pub fn run_observed(
         col::CLIENT_DECLARED_PLAIN,
         col::MX_PROVIDER,
         col::SPF_IPV4_AUTHORIZED,
+        col::GMAIL_ALL_SENDERS,
+        col::GMAIL_ALL_SENDERS_REASONS,
+        col::GMAIL_BULK_SENDERS,
+        col::GMAIL_BULK_SENDERS_REASONS,
+        col::GMAIL_CHECKMARK_PREDICTED,
+        col::GMAIL_CHECKMARK_MISSING,
+        col::PTR_STATUS,
     ];
     for_each_row(&dir.join(DOMAINS_DIR), &columns, |r| {
         let domain = r.str(col::DOMAIN).unwrap_or_default();
@@ -481,6 +534,10 @@ pub fn run_observed(
             client_plaintext_auth: r.bool(col::CLIENT_PLAINTEXT_AUTH),
             client_declared_plain: r.bool(col::CLIENT_DECLARED_PLAIN),
             mx_provider: r.str(col::MX_PROVIDER).map(str::to_string),
+            gmail_all_senders: s(col::GMAIL_ALL_SENDERS),
+            gmail_bulk_senders: s(col::GMAIL_BULK_SENDERS),
+            gmail_checkmark: s(col::GMAIL_CHECKMARK_PREDICTED),
+            ptr_status: s(col::PTR_STATUS),
             grade: GradeInput {
                 starttls: s(col::STARTTLS),
                 tls_cert_valid: s(col::TLS_CERT_VALID),
@@ -517,6 +574,21 @@ pub fn run_observed(
         let titles: Vec<&str> = g.findings.iter().map(|f| f.title(lang)).collect();
         let remedies: Vec<String> = g.findings.iter().map(|f| f.remedy(lang, &hosts)).collect();
         let grade_text = g.grade.to_string();
+        let reasons = |c: &str| {
+            r.strs(c).into_iter().filter_map(crate::scan::readiness::ReadinessReason::from_label).collect::<Vec<_>>()
+        };
+        let checkmark: Vec<_> = r
+            .strs(col::GMAIL_CHECKMARK_MISSING)
+            .into_iter()
+            .filter_map(crate::scan::readiness::CheckmarkReason::from_label)
+            .collect();
+        let fixes = gmail::fixes(
+            &reasons(col::GMAIL_ALL_SENDERS_REASONS),
+            &reasons(col::GMAIL_BULK_SENDERS_REASONS),
+            &checkmark,
+        );
+        let fix_labels: Vec<&str> = fixes.iter().map(|f| f.as_label()).collect();
+        let fix_remedies: Vec<&str> = fixes.iter().map(|f| f.remedy(lang)).collect();
         if g.grade != '-' {
             report.graded.push((
                 domain.to_string(),
@@ -542,6 +614,11 @@ pub fn run_observed(
             facts.dkim_status.as_str(),
             facts.client_tls.as_str(),
             facts.grade.starttls.as_str(),
+            facts.gmail_all_senders.as_str(),
+            facts.gmail_bulk_senders.as_str(),
+            facts.gmail_checkmark.as_str(),
+            &fix_labels.join(";"),
+            &fix_remedies.join(" | "),
         ];
         if let Err(e) = domains_csv.write_record(row) {
             write_error.get_or_insert(csv_error(&domains_path)(e));
@@ -566,6 +643,7 @@ pub fn run_observed(
     write_groups(&out.join("groups.csv"), &report, bom)?;
     write_four_columns(&out.join("four_columns.csv"), &report, bom)?;
     write_providers(&out.join("providers.csv"), &report, bom)?;
+    write_gmail(&out.join("gmail.csv"), &report, bom)?;
     write_groups_parquet(&out.join("groups.parquet"), &report)?;
     std::fs::write(out.join("index.html"), html::render(&report, None, lang))
         .map_err(|e| format!("cannot write index.html: {e}"))?;
@@ -673,18 +751,25 @@ fn write_four_columns(path: &Path, report: &Report, bom: bool) -> Result<(), Rea
     write_share_table(path, bom, report, &["group", "domains"], cells, &FOUR_COLUMNS)
 }
 
+/// `gmail.csv`: per group, the Gmail view: readiness for all senders and bulk senders, reverse DNS
+/// and the checkmark, as shares with their intervals and counts.
+fn write_gmail(path: &Path, report: &Report, bom: bool) -> Result<(), ReadError> {
+    let cells = |name: &String, g: &GroupStats| vec![name.clone(), g.domains.to_string()];
+    write_share_table(path, bom, report, &["group", "domains"], cells, &GMAIL_COLUMNS)
+}
+
 /// `providers.csv`: the provider view, one row per mail provider (the registrable domain of the
-/// primary MX host), most domains first: its domains and the four columns.
+/// primary MX host), most domains first: its domains, the four columns and the Gmail view.
 fn write_providers(path: &Path, report: &Report, bom: bool) -> Result<(), ReadError> {
     let mut w = SafeWriter::from_path_bom(path, bom).map_err(csv_error(path))?;
     let mut header = vec!["provider".to_string(), "domains".to_string()];
-    for (name, _) in FOUR_COLUMNS {
+    for (name, _) in FOUR_COLUMNS.iter().chain(&GMAIL_COLUMNS) {
         header.extend(["share", "low", "high", "n"].map(|suffix| format!("{name}_{suffix}")));
     }
     w.write_record(&header).map_err(csv_error(path))?;
     for (name, p) in report.providers_by_size() {
         let mut row = vec![name.clone(), p.domains.to_string()];
-        for t in &p.four {
+        for t in p.four.iter().chain(&p.gmail) {
             row.extend(tally_cells(t));
         }
         w.write_record(&row).map_err(csv_error(path))?;

@@ -374,6 +374,36 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
         "the logo's hash"
     );
     w.assert_polite();
+
+    // The report: shares over the domains whose verdict is known, fixes in order, in both languages.
+    let report = mailcensus::report::run(&scan.out, mailcensus::report::grade::Lang::En).unwrap();
+    let all = &report.groups[mailcensus::report::ALL];
+    let share = |m: &str| {
+        let t = &all.tallies[mailcensus::report::metric_index(m)];
+        (t.hits, t.n)
+    };
+    // 20 ready, 3 not ready (mismatch, noptr, noauth); ptrfail and spffail unknown: left out.
+    assert_eq!(share("gmail_all_senders_ready"), (20.0, 23));
+    // Only brand.gm.test; bimifail.gm.test is unknown.
+    assert_eq!(share("gmail_checkmark_predicted"), (1.0, 24));
+    let gmail_csv = std::fs::read_to_string(scan.out.join("report/gmail.csv")).unwrap();
+    assert!(gmail_csv.starts_with("group,domains,all_senders_ready_share,"), "{gmail_csv}");
+    let domains_csv = std::fs::read_to_string(scan.out.join("report/domains.csv")).unwrap();
+    let line = |d: &str| domains_csv.lines().find(|l| l.starts_with(&format!("{d},"))).unwrap().to_string();
+    assert!(
+        line("mismatch.gm.test")
+            .contains(",not_ready,not_ready,not_predicted,fcrdns;dkim;dmarc_enforcement;publish_bimi,"),
+        "{}",
+        line("mismatch.gm.test")
+    );
+    assert!(line("brand.gm.test").contains(",ready,ready,predicted,,"), "{}", line("brand.gm.test"));
+    assert!(line("ptrfail.gm.test").contains(",unknown,unknown,no"), "{}", line("ptrfail.gm.test"));
+    let page = std::fs::read_to_string(scan.out.join("report/index.html")).unwrap();
+    assert!(page.contains(r#"id="gmail-groups""#) && page.contains(r#"id="def-gmail_checkmark_predicted""#));
+    let ja = scan.out.join("report-ja");
+    mailcensus::report::run_into(&scan.out, &ja, mailcensus::report::grade::Lang::Ja).unwrap();
+    let domains_ja = std::fs::read_to_string(ja.join("domains.csv")).unwrap();
+    assert!(domains_ja.contains("逆引き"), "the Japanese remedies");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
