@@ -24,6 +24,8 @@ pub const NOT_GRADED_KEY: &str = "grade_not_graded";
 pub const FINDINGS_KEY: &str = "findings";
 /// Key of the reason a name was not checked (an input reject): `{reason, detail}`.
 pub const REJECTED_KEY: &str = "rejected";
+/// The key of a checked name's Gmail fixes (what unblocks delivery first): `{id, title, remedy}`.
+pub const GMAIL_FIXES_KEY: &str = "gmail_fixes";
 
 /// What `check` found: one object per name given, in the order given, and the scan's warnings.
 #[derive(Debug)]
@@ -108,6 +110,11 @@ pub async fn check(names: &[String], mut config: ScanConfig, lang: Lang) -> Resu
             row.insert(NOT_GRADED_KEY.into(), g.next().unwrap_or(Value::Null));
             row.insert(FINDINGS_KEY.into(), g.next().unwrap_or(Value::Array(Vec::new())));
         }
+        let fixes: Vec<Value> = gmail_fixes(&row)
+            .into_iter()
+            .map(|f| json!({"id": f.as_label(), "title": f.title(lang), "remedy": f.remedy(lang)}))
+            .collect();
+        row.insert(GMAIL_FIXES_KEY.into(), Value::Array(fixes));
         let line = row.get("input_line").and_then(Value::as_u64).unwrap_or(0) as usize;
         if let Some(slot) = line.checked_sub(2).and_then(|i| by_line.get_mut(i)) {
             *slot = Some(row);
@@ -166,6 +173,9 @@ struct Words {
     policies: &'static str,
     mail_apps: &'static str,
     provider: &'static str,
+    gmail: &'static str,
+    reverse_dns: &'static str,
+    gmail_fixes: &'static str,
     findings: &'static str,
     no_findings: &'static str,
     rejected: &'static str,
@@ -183,6 +193,9 @@ const EN: Words = Words {
     policies: "policies",
     mail_apps: "mail apps",
     provider: "provider",
+    gmail: "Gmail",
+    reverse_dns: "reverse DNS",
+    gmail_fixes: "for Gmail",
     findings: "findings",
     no_findings: "no findings",
     rejected: "not checked",
@@ -200,6 +213,9 @@ const JA: Words = Words {
     policies: "ポリシー",
     mail_apps: "メールアプリ",
     provider: "事業者",
+    gmail: "Gmail",
+    reverse_dns: "逆引き",
+    gmail_fixes: "Gmail への対策",
     findings: "指摘",
     no_findings: "指摘なし",
     rejected: "確認できません",
@@ -256,6 +272,33 @@ fn probe_words(r: &Map<String, Value>) -> String {
         "skipped" => format!("skipped: {}", text(r, "probe_reason")),
         other => other.to_string(),
     }
+}
+
+/// The Gmail fixes of a domain row (from its reason lists).
+fn gmail_fixes(row: &Map<String, Value>) -> Vec<crate::report::gmail::GmailFix> {
+    use crate::label::Label;
+    use crate::scan::readiness::{CheckmarkReason, ReadinessReason};
+    fn labels<L: Label>(row: &Map<String, Value>, key: &str) -> Vec<L> {
+        row.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(L::from_label)
+            .collect()
+    }
+    crate::report::gmail::fixes(
+        &labels::<ReadinessReason>(row, "gmail_all_senders_reasons"),
+        &labels::<ReadinessReason>(row, "gmail_bulk_senders_reasons"),
+        &labels::<CheckmarkReason>(row, "gmail_checkmark_missing"),
+    )
+}
+
+/// A verdict with its reasons: `not_ready (no_dkim, no_dmarc)`.
+fn verdict(row: &Map<String, Value>, key: &str, reasons: &str) -> String {
+    let why: Vec<&str> =
+        row.get(reasons).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    if why.is_empty() { text(row, key).to_string() } else { format!("{} ({})", text(row, key), why.join(", ")) }
 }
 
 /// The human-readable form of one checked name.
@@ -345,6 +388,19 @@ pub fn render(row: &Map<String, Value>, lang: Lang) -> String {
         );
     }
     line(w.provider, shown(row.get("mx_provider")));
+    line(
+        w.gmail,
+        format!(
+            "all senders: {} · bulk senders: {} · BIMI checkmark: {}",
+            verdict(row, "gmail_all_senders", "gmail_all_senders_reasons"),
+            verdict(row, "gmail_bulk_senders", "gmail_bulk_senders_reasons"),
+            verdict(row, "gmail_checkmark_predicted", "gmail_checkmark_missing"),
+        ),
+    );
+    line(
+        w.reverse_dns,
+        format!("{} ({})", text(row, "ptr_status"), row.get("ptr_detail").and_then(Value::as_str).unwrap_or("-")),
+    );
     let findings: Vec<&Map<String, Value>> =
         row.get(FINDINGS_KEY).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).collect();
     let mut s = head + &out;
@@ -353,6 +409,14 @@ pub fn render(row: &Map<String, Value>, lang: Lang) -> String {
     } else {
         s.push_str(&format!("  {}:\n", w.findings));
         for f in findings {
+            s.push_str(&format!("   - {}: {}\n", text(f, "title"), text(f, "remedy")));
+        }
+    }
+    let fixes: Vec<&Map<String, Value>> =
+        row.get(GMAIL_FIXES_KEY).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).collect();
+    if !fixes.is_empty() {
+        s.push_str(&format!("  {}:\n", w.gmail_fixes));
+        for f in fixes {
             s.push_str(&format!("   - {}: {}\n", text(f, "title"), text(f, "remedy")));
         }
     }

@@ -61,7 +61,11 @@ async fn check_prints_verdicts_and_remedies_and_export_writes_json_lines() {
     assert_eq!(plain["mx_hosts"][0]["smtp_starttls_offered"], false);
     // Every domains column is there, nulls included, so jq paths never miss.
     let columns = mailcensus::output::schema::DOMAINS.fields().len();
-    assert_eq!(good.as_object().unwrap().len(), columns + 2 + 3, "{good:#}");
+    assert_eq!(good.as_object().unwrap().len(), columns + 2 + 4, "{good:#}");
+    // Gmail: no SPF and no DKIM comes first, what unblocks delivery first.
+    let fixes: Vec<&str> = plain["gmail_fixes"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(fixes.first(), Some(&"spf_or_dkim"), "{plain:#}");
+    assert_eq!(plain["gmail_all_senders"], "not_ready");
     assert_eq!(good["scan_date"].as_str().map(str::len), Some(10), "{good:#}");
     assert_eq!(bad["rejected"]["reason"], "invalid_character", "{bad:#}");
     assert_eq!(bad["input_line"], 4);
@@ -72,6 +76,8 @@ async fn check_prints_verdicts_and_remedies_and_export_writes_json_lines() {
     assert!(stdout.starts_with("plain.test  評価: F\n"), "{stdout}");
     assert!(stdout.contains("mx.plain.test (10)") && stdout.contains("answered without TLS"), "{stdout}");
     assert!(stdout.contains("STARTTLS なし: mx.plain.test で有効な証明書"), "{stdout}");
+    assert!(stdout.contains("all senders: not_ready (no_spf_or_dkim"), "{stdout}");
+    assert!(stdout.contains("Gmail への対策:\n   - Gmail: SPF も DKIM もない: "), "{stdout}");
     // Bad flags are usage errors, as for scan.
     let (code, _, stderr) = check(&["good.test"], &["--per-ip-rate", "0"]).await;
     assert_eq!(code, Some(2), "{stderr}");
