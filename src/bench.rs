@@ -68,6 +68,7 @@ pub fn bench_config(world: &RunningWorld, out: std::path::PathBuf, options: &Ben
         crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
     c.only_checks(&options.checks);
     c.client.ispdb = world.ispdb();
+    c.bimi_roots = crate::testkit::pki::read_pem_certificates(&world.mark_ca_file()).ok().map(std::sync::Arc::new);
     c.dns.dnssec = false;
     c.dns.qps = options.dns_qps;
     c.dns.backend = options.backend;

@@ -42,6 +42,7 @@ pub fn scan_config(world: &RunningWorld, out: PathBuf) -> ScanConfig {
         crate::probe::client::Protocol::ALL.iter().map(|p| (*p, world.world.config.client_port(*p))).collect();
     c.https_timeout = Duration::from_secs(3);
     c.client.ispdb = world.ispdb();
+    c.bimi_roots = crate::testkit::pki::read_pem_certificates(&world.mark_ca_file()).ok().map(std::sync::Arc::new);
     c
 }
 
@@ -54,7 +55,7 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         "mailcensus scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port {} --ehlo-name {} \
          --dns-timeout 2 --dns-qps {} --connect-timeout 2 --read-timeout 3 --probe-timeout 10 --concurrency {} \
          --retries 1 --retry-delay 0.1 --no-dnssec --https-port {} --https-timeout 3{ports} \
-         --probe-rate {} --per-ip-rate {} --ispdb {}",
+         --probe-rate {} --per-ip-rate {} --ispdb {} --bimi-ca-file {}",
         world.input_file().display(),
         out.display(),
         world.resolver(),
@@ -66,7 +67,8 @@ pub fn scan_command(world: &RunningWorld, out: &Path) -> String {
         c.https_port,
         c.limits.probe_rate,
         c.limits.smtp.per_ip_rate,
-        world.ispdb_dir().display()
+        world.ispdb_dir().display(),
+        world.mark_ca_file().display()
     )
 }
 

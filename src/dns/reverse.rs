@@ -161,7 +161,8 @@ mod tests {
         let a = ip("192.0.2.1");
         let found = |v: &[&str]| DnsOutcome::Found(v.iter().map(|s| s.to_string()).collect());
         let addrs = |v: &[&str]| DnsOutcome::Found(v.iter().map(|s| ip(s)).collect());
-        let cases: Vec<(DnsOutcome<Vec<String>>, Vec<DnsOutcome<Vec<IpAddr>>>, Fcrdns, Option<&str>)> = vec![
+        type Case = (DnsOutcome<Vec<String>>, Vec<DnsOutcome<Vec<IpAddr>>>, Fcrdns, Option<&'static str>);
+        let cases: Vec<Case> = vec![
             (found(&["mx.a.test"]), vec![addrs(&["192.0.2.1"])], Fcrdns::Match, Some("mx.a.test")),
             (
                 found(&["x.test", "mx.a.test"]),

@@ -675,7 +675,8 @@ mod tests {
         let check = |pem: &str, logo: Option<&[u8]>, roots: Option<&[CertificateDer<'static>]>| {
             check_certificate(pem.as_bytes(), "brand.test", "brand.test", logo, roots, UnixTime::now())
         };
-        let cases: Vec<(String, Option<&[u8]>, Option<&[CertificateDer<'static>]>, MarkVerdict)> = vec![
+        type Case<'a> = (String, Option<&'a [u8]>, Option<&'a [CertificateDer<'static>]>, MarkVerdict);
+        let cases: Vec<Case> = vec![
             (ca.mark_certificate(good), Some(logo), Some(&roots), MarkVerdict::Valid),
             (ca.mark_certificate(good), None, Some(&roots), MarkVerdict::Valid),
             (ca.mark_certificate(good), Some(logo), None, MarkVerdict::TrustNotChecked),

@@ -231,6 +231,13 @@ fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
     params
 }
 
+/// The certificates of a PEM file.
+pub fn read_pem_certificates(path: &Path) -> std::io::Result<Vec<CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let bytes = std::fs::read(path)?;
+    CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>().map_err(std::io::Error::other)
+}
+
 /// A self-signed certificate for `names`.
 pub fn self_signed(names: &[&str]) -> ServerCert {
     let key = KeyPair::generate().expect("P-256 key");

@@ -291,6 +291,8 @@ pub struct DomainSpec {
     pub autoconfig: bool,
     /// It publishes SRV records for IMAPS and submission at `mail.<domain>`.
     pub srv: bool,
+    /// What it publishes for BIMI.
+    pub bimi: BimiKind,
 }
 
 impl DomainSpec {
@@ -304,6 +306,70 @@ impl DomainSpec {
     pub fn has_mail_host(&self) -> bool {
         self.autoconfig || self.srv || matches!(self.mail, Mail::Implicit(_))
     }
+}
+
+/// What reverse DNS says about a world address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PtrKind {
+    /// A PTR naming the host, which resolves back to the address.
+    Match,
+    /// A PTR naming an access-network host (`dyn-<a>-<b>-<c>-<d>.access.test`) that does not resolve.
+    Mismatch,
+    /// No PTR record.
+    Missing,
+}
+
+impl PtrKind {
+    /// Provider `p`'s MX addresses: one provider in seven has no PTR, one has generic names.
+    pub fn of_provider(p: usize) -> Self {
+        match p % 7 {
+            4 => Self::Missing,
+            5 => Self::Mismatch,
+            _ => Self::Match,
+        }
+    }
+}
+
+/// What a domain publishes for BIMI (its logo and mark certificate served by the hosting address as
+/// `https://bimi.<domain>/logo.svg` and `/vmc.pem`, the certificate from the world's mark CA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BimiKind {
+    /// No record.
+    None,
+    /// A Tiny PS logo and a valid mark certificate for it.
+    Valid,
+    /// A logo with a script (the certificate embeds the same logo).
+    ScriptLogo,
+    /// An expired mark certificate.
+    Expired,
+    /// A mark certificate for another logo.
+    OtherLogo,
+    /// A logo and no `a=`.
+    NoCertificate,
+}
+
+impl BimiKind {
+    /// Domain `i`'s: five domains in a hundred publish BIMI, one of each kind.
+    pub fn of(i: u64, mail: Mail) -> Self {
+        if !matches!(mail, Mail::Provider | Mail::Cloud) {
+            return Self::None;
+        }
+        match i % 100 {
+            11 | 16 => Self::Valid,
+            12 => Self::ScriptLogo,
+            13 => Self::Expired,
+            14 => Self::OtherLogo,
+            15 => Self::NoCertificate,
+            _ => Self::None,
+        }
+    }
+}
+
+/// The world's BIMI logo (SVG Tiny PS), in a colour.
+pub fn bimi_logo(colour: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.2" baseProfile="tiny-ps" viewBox="0 0 10 10"><title>World brand</title><rect width="10" height="10" fill="{colour}"/></svg>"#
+    )
 }
 
 /// The DNS suffix of the cloud provider's vanity MX names.
@@ -414,6 +480,8 @@ pub struct World {
     /// The shared hosting address: MTA-STS policies and autoconfig files over HTTPS, and the
     /// `mail.<domain>` endpoints of many domains.
     pub hosting: Ipv4Addr,
+    /// Each MX address's (provider, host) index, for reverse DNS.
+    by_ip: std::collections::HashMap<Ipv4Addr, (usize, usize)>,
 }
 
 const STREAM_PROVIDER: u64 = 1;
@@ -482,7 +550,81 @@ impl World {
             .collect();
         let cloud = (0..CLOUD_POOL as u64).map(|k| nth_ip(config.first_ip, next_ip + k)).collect();
         let hosting = nth_ip(config.first_ip, next_ip + CLOUD_POOL as u64);
-        Self { config, providers, cumulative, cloud, hosting }
+        let by_ip = providers
+            .iter()
+            .enumerate()
+            .flat_map(|(p, prov)| prov.mx.iter().enumerate().map(move |(k, m)| (m.ip, (p, k))))
+            .collect();
+        Self { config, providers, cumulative, cloud, hosting, by_ip }
+    }
+
+    /// Reverse DNS of a world address: what kind, and the PTR name (none for [`PtrKind::Missing`] and
+    /// for addresses that are not an MX or the cloud pool's).
+    pub fn ptr_of(&self, ip: Ipv4Addr) -> (PtrKind, Option<String>) {
+        if let Some(&(p, k)) = self.by_ip.get(&ip) {
+            return match PtrKind::of_provider(p) {
+                PtrKind::Match => (PtrKind::Match, Some(self.providers[p].mx[k].name.clone())),
+                PtrKind::Mismatch => {
+                    let [a, b, c, d] = ip.octets();
+                    (PtrKind::Mismatch, Some(format!("dyn-{a}-{b}-{c}-{d}.access.test")))
+                }
+                PtrKind::Missing => (PtrKind::Missing, None),
+            };
+        }
+        match self.cloud.iter().position(|c| *c == ip) {
+            Some(k) => (PtrKind::Match, Some(format!("out{k}.{CLOUD_DOMAIN}"))),
+            None => (PtrKind::Missing, None),
+        }
+    }
+
+    /// The BIMI record of a domain, if any.
+    pub fn bimi_record(spec: &DomainSpec) -> Option<String> {
+        let base = format!("https://bimi.{}", spec.name);
+        match spec.bimi {
+            BimiKind::None => None,
+            BimiKind::NoCertificate => Some(format!("v=BIMI1; l={base}/logo.svg")),
+            _ => Some(format!("v=BIMI1; l={base}/logo.svg; a={base}/vmc.pem")),
+        }
+    }
+
+    /// The logo a BIMI domain serves.
+    pub fn bimi_logo_of(spec: &DomainSpec) -> String {
+        let logo = bimi_logo("#c00");
+        match spec.bimi {
+            BimiKind::ScriptLogo => logo.replace("<rect", "<script>alert(1)</script><rect"),
+            _ => logo,
+        }
+    }
+
+    /// What `https://bimi.<domain>{path}` serves: the logo, or the mark certificate issued by
+    /// `mark_ca` (made on each request: only a few domains ask).
+    pub fn bimi_answer(
+        &self,
+        host: &str,
+        path: &str,
+        mark_ca: &crate::testkit::pki::TestCa,
+    ) -> Option<(u16, String, String)> {
+        use crate::testkit::pki::{Mark, Validity};
+        let spec = self.domain(self.domain_index(host.split(':').next()?.strip_prefix("bimi.")?)?);
+        let logo = Self::bimi_logo_of(&spec);
+        match (path, spec.bimi) {
+            (_, BimiKind::None) => None,
+            ("/logo.svg", _) => Some((200, "image/svg+xml".into(), logo)),
+            ("/vmc.pem", BimiKind::NoCertificate) => None,
+            ("/vmc.pem", kind) => {
+                let embedded = if kind == BimiKind::OtherLogo { bimi_logo("#00c") } else { logo };
+                let validity = if kind == BimiKind::Expired { Validity::Expired } else { Validity::Current };
+                let pem = mark_ca.mark_certificate(Mark {
+                    names: &[&spec.name],
+                    logo: Some(embedded.as_bytes()),
+                    validity,
+                    mark_eku: true,
+                    mark_type: "Registered Mark",
+                });
+                Some((200, "application/pem-certificate-chain".into(), pem))
+            }
+            _ => None,
+        }
     }
 
     /// The vanity MX host of a cloud domain.
@@ -597,7 +739,19 @@ impl World {
         let mta_sts = matches!(mail, Mail::Provider | Mail::Cloud) && (i == 5 || i % 1000 == 6);
         let autoconfig = accepts && i % 1000 == 7;
         let srv = accepts && i % 200 == 8;
-        DomainSpec { index: i, name: format!("d{i}.{SUFFIX}"), provider, mail, spf, dmarc, mta_sts, autoconfig, srv }
+        let bimi = BimiKind::of(i, mail);
+        DomainSpec {
+            index: i,
+            name: format!("d{i}.{SUFFIX}"),
+            provider,
+            mail,
+            spf,
+            dmarc,
+            mta_sts,
+            autoconfig,
+            srv,
+            bimi,
+        }
     }
 
     /// Every domain, in index order.
@@ -816,8 +970,53 @@ impl World {
     }
 }
 
+impl World {
+    /// Reverse names (`<d>.<c>.<b>.<a>.in-addr.arpa`), the cloud pool's outgoing names, and BIMI.
+    fn reverse_and_bimi_answer(&self, name: &str, rtype: RecordType) -> Option<Answer> {
+        use hickory_resolver::proto::rr::rdata::PTR;
+        if let Some(rev) = name.strip_suffix(".in-addr.arpa") {
+            let o: Vec<u8> = rev.split('.').map(|x| x.parse().ok()).collect::<Option<Vec<u8>>>()?;
+            let [d, c, b, a] = o.as_slice() else { return None };
+            return Some(match self.ptr_of(Ipv4Addr::new(*a, *b, *c, *d)) {
+                (_, Some(host)) if rtype == RecordType::PTR => {
+                    Answer::Records(vec![RData::PTR(PTR(Name::from_ascii(format!("{host}.")).expect("valid name")))])
+                }
+                (_, Some(_)) => Answer::Records(Vec::new()),
+                (_, None) => Answer::Code(ResponseCode::NXDomain),
+            });
+        }
+        if let Some(k) = name
+            .strip_suffix(CLOUD_DOMAIN)
+            .and_then(|p| p.strip_prefix("out")?.strip_suffix('.')?.parse::<usize>().ok())
+        {
+            let ip = *self.cloud.get(k)?;
+            return Some(Answer::Records(if rtype == RecordType::A { vec![RData::A(A::from(ip))] } else { vec![] }));
+        }
+        let (bimi_host, domain) = match (name.strip_prefix("default._bimi."), name.strip_prefix("bimi.")) {
+            (Some(d), _) => (false, d),
+            (None, Some(d)) => (true, d),
+            _ => return None,
+        };
+        let spec = self.domain(self.domain_index(domain)?);
+        Some(match (spec.mail, Self::bimi_record(&spec)) {
+            (Mail::ServFail, _) => Answer::Code(ResponseCode::ServFail),
+            (_, None) => Answer::Code(ResponseCode::NXDomain),
+            (_, Some(_)) if bimi_host && rtype == RecordType::A => {
+                Answer::Records(vec![RData::A(A::from(self.hosting))])
+            }
+            (_, Some(r)) if !bimi_host && rtype == RecordType::TXT => {
+                Answer::Records(vec![RData::TXT(TXT::new(vec![r]))])
+            }
+            _ => Answer::Records(Vec::new()),
+        })
+    }
+}
+
 impl Answerer for World {
     fn answer(&self, name: &str, rtype: RecordType) -> Answer {
+        if let Some(a) = self.reverse_and_bimi_answer(name, rtype) {
+            return a;
+        }
         if let Some(a) = self.policy_answer(name, rtype) {
             return a;
         }
@@ -924,6 +1123,41 @@ mod tests {
             assert!(domains.iter().any(|d| d.dmarc == dmarc), "{dmarc:?}");
         }
         assert!(w.providers.iter().all(|p| (1..=4).contains(&p.mx.len())));
+    }
+
+    #[test]
+    fn reverse_dns_and_bimi_answer() {
+        let w = small(3);
+        let kinds: Vec<PtrKind> = w.mx_hosts().map(|m| w.ptr_of(m.ip).0).collect();
+        for k in [PtrKind::Match, PtrKind::Mismatch, PtrKind::Missing] {
+            assert!(kinds.contains(&k), "{k:?}");
+        }
+        let reverse = |ip: Ipv4Addr| {
+            let [a, b, c, d] = ip.octets();
+            w.answer(&format!("{d}.{c}.{b}.{a}.in-addr.arpa"), RecordType::PTR)
+        };
+        let matching = w.mx_hosts().find(|m| w.ptr_of(m.ip).0 == PtrKind::Match).unwrap();
+        let Answer::Records(r) = reverse(matching.ip) else { panic!() };
+        assert_eq!(r[0].to_string(), format!("{}.", matching.name));
+        let missing = w.mx_hosts().find(|m| w.ptr_of(m.ip).0 == PtrKind::Missing).unwrap();
+        assert_eq!(reverse(missing.ip), Answer::Code(ResponseCode::NXDomain));
+        let Answer::Records(r) = reverse(w.cloud[1]) else { panic!() };
+        assert_eq!(r[0].to_string(), "out1.cloud.test.");
+        assert_eq!(w.answer("out1.cloud.test", RecordType::A), Answer::Records(vec![RData::A(A::from(w.cloud[1]))]));
+        let bimi: Vec<BimiKind> = w.domains().map(|d| d.bimi).collect();
+        for k in
+            [BimiKind::Valid, BimiKind::ScriptLogo, BimiKind::Expired, BimiKind::OtherLogo, BimiKind::NoCertificate]
+        {
+            assert!(bimi.contains(&k), "{k:?}");
+        }
+        let with = w.domains().find(|d| d.bimi == BimiKind::Valid).unwrap();
+        assert!(
+            matches!(w.answer(&format!("default._bimi.{}", with.name), RecordType::TXT), Answer::Records(r) if r.len() == 1)
+        );
+        let ca = crate::testkit::pki::TestCa::new("mark");
+        let (status, _, pem) = w.bimi_answer(&format!("bimi.{}", with.name), "/vmc.pem", &ca).unwrap();
+        assert!(status == 200 && pem.contains("BEGIN CERTIFICATE"));
+        assert_eq!(w.bimi_answer("bimi.d0.world.test", "/logo.svg", &ca), None, "d0 publishes no BIMI");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running a [`World`] on loopback: its DNS server (answers generated from the seed), one SMTP listener
 //! per MX host on the host's own address and on each of the cloud pool's addresses, with real TLS from
-//! the world's CA, and the shared hosting address (HTTPS for policies and autoconfig files, and the
-//! client endpoints of many domains); and writing the files a scanner needs (CA certificate, input
+//! the world's CA, and the shared hosting address (HTTPS for policies, autoconfig files and BIMI
+//! logos and mark certificates, and the client endpoints of many domains); and writing the files a scanner needs (CA certificate, input
 //! list, ground truth).
 
 use std::io;
@@ -16,6 +16,9 @@ use crate::testkit::https::{FakeHttps, Reply};
 use crate::testkit::mailbox::{FakeMailbox, Service};
 use crate::testkit::pki::{TestCa, Validity, self_signed};
 use crate::testkit::smtp::{Behaviour, FakeSmtp, Posture as SmtpPosture};
+
+/// BIMI files (logos, mark certificates) the hosting address keeps made.
+const BIMI_FILES_KEPT: usize = 8192;
 
 /// A world being served.
 pub struct RunningWorld {
@@ -37,6 +40,11 @@ impl RunningWorld {
     /// The CA certificate to trust (`--ca-file`).
     pub fn ca_file(&self) -> PathBuf {
         self.dir.join("ca.pem")
+    }
+
+    /// The mark-certificate CA of the world's BIMI domains (`--bimi-ca-file`).
+    pub fn mark_ca_file(&self) -> PathBuf {
+        self.dir.join("mark-ca.pem")
     }
 
     /// The world's ISP database (`--ispdb`): its providers' `<provider>.xml` files.
@@ -93,6 +101,8 @@ pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
     let world = Arc::new(world);
     let ca = TestCa::new("mailcensus world CA");
     ca.write_pem(&dir.join("ca.pem"))?;
+    let mark_ca = Arc::new(TestCa::new("mailcensus world mark CA"));
+    mark_ca.write_pem(&dir.join("mark-ca.pem"))?;
     let files = {
         let (world, dir) = (world.clone(), dir.to_path_buf());
         tokio::task::spawn_blocking(move || {
@@ -127,10 +137,27 @@ pub async fn start(world: World, dir: &Path) -> io::Result<RunningWorld> {
     // each name asked), and the client endpoints of many domains under one certificate.
     let hosting = IpAddr::V4(world.hosting);
     let answers = world.clone();
+    let bimi_files = std::sync::Mutex::new(std::collections::HashMap::<String, (u16, String, String)>::new());
     let https = FakeHttps::spawn(
         SocketAddr::new(hosting, world.config.https_port),
         ca.per_name_config(),
-        Reply::Dynamic(Arc::new(move |host, path| answers.https_answer(host, path))),
+        Reply::Dynamic(Arc::new(move |host, path| {
+            // A mark certificate is made once per domain (bounded), so that every scan of a running
+            // world sees the same one.
+            let key = format!("{host}{path}");
+            let mut kept = bimi_files.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(answer) = kept.get(&key) {
+                return answer.clone();
+            }
+            let Some(answer) = answers.bimi_answer(host, path, &mark_ca) else {
+                return answers.https_answer(host, path);
+            };
+            if kept.len() >= BIMI_FILES_KEPT {
+                kept.clear();
+            }
+            kept.insert(key, answer.clone());
+            answer
+        })),
     )
     .await
     .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {hosting}:{}: {e}", world.config.https_port)))?;

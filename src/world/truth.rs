@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{Dmarc, DomainSpec, Mail, Posture, Spf, World};
+use super::{BimiKind, Dmarc, DomainSpec, Mail, Posture, PtrKind, Spf, World};
 use crate::testkit::dataset::{Row, Value, read_rows};
 
 /// What the scan must report for one (MX host, IP).
@@ -111,6 +111,45 @@ pub struct DomainTruth {
     pub client_declared_plain: Option<bool>,
     /// The MX rows: (host, ip, truth), in preference order.
     pub mx: Vec<(String, String, MxTruth)>,
+    /// `ptr_status`.
+    pub ptr_status: &'static str,
+    /// `gmail_all_senders` and its reasons (joined with `;`).
+    pub gmail_all_senders: (&'static str, String),
+    /// `gmail_bulk_senders` and its reasons.
+    pub gmail_bulk_senders: (&'static str, String),
+    /// `bimi_status`.
+    pub bimi_status: &'static str,
+    /// `gmail_checkmark_predicted` and what is missing.
+    pub gmail_checkmark: (&'static str, String),
+}
+
+/// `ptr_fcrdns` of a world address.
+pub fn ptr_truth(world: &World, ip: std::net::Ipv4Addr) -> &'static str {
+    match world.ptr_of(ip).0 {
+        PtrKind::Match => "match",
+        PtrKind::Mismatch => "mismatch",
+        PtrKind::Missing => "no_ptr",
+    }
+}
+
+/// A verdict from certain reasons and unknown ones, as the scanner's rules say: certain reasons make
+/// it `not_ready`, else unknown ones `unknown`, else `ready`; reasons certain first.
+fn verdict(
+    certain: Vec<&'static str>,
+    unknown: Vec<&'static str>,
+    ready: &'static str,
+    not_ready: &'static str,
+) -> (&'static str, String) {
+    let v = if !certain.is_empty() {
+        not_ready
+    } else if !unknown.is_empty() {
+        "unknown"
+    } else {
+        ready
+    };
+    let mut reasons = certain;
+    reasons.extend(unknown);
+    (v, reasons.join(";"))
 }
 
 /// The ground truth of one domain.
@@ -218,7 +257,117 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         _ if client_endpoints > 0 => "all",
         _ => "not_found",
     };
+    // Reverse DNS: the MX addresses and SPF's single hosts (the include's ip4 addresses are the
+    // provider's MX addresses; `mx` gives the domain's own MX addresses).
+    let provider_ips: Vec<std::net::Ipv4Addr> = provider.mx.iter().map(|m| m.ip).collect();
+    let mx_ips: Vec<std::net::Ipv4Addr> = mx.iter().filter_map(|(_, ip, _)| ip.parse().ok()).collect();
+    let resolves = !matches!(spec.mail, Mail::NxDomain | Mail::ServFail);
+    let singles: Vec<std::net::Ipv4Addr> = match spec.spf {
+        Spf::Strict if resolves => provider_ips,
+        Spf::Soft if matches!(spec.mail, Mail::Provider | Mail::Cloud) => mx_ips.clone(),
+        _ => Vec::new(),
+    };
+    let verdicts: Vec<&str> = mx_ips.iter().chain(&singles).map(|ip| ptr_truth(world, *ip)).collect();
+    let ptr_status = if verdicts.is_empty() {
+        "no_hosts"
+    } else if verdicts.contains(&"no_ptr") {
+        "no_ptr"
+    } else if verdicts.contains(&"mismatch") {
+        "mismatch"
+    } else {
+        "all_match"
+    };
+    let mut ptr_certain = Vec::new();
+    for v in &verdicts {
+        let reason = match *v {
+            "no_ptr" => "no_ptr",
+            "mismatch" => "fcrdns_mismatch",
+            _ => continue,
+        };
+        if !ptr_certain.contains(&reason) {
+            ptr_certain.push(reason);
+        }
+    }
+    let ptr_unknown = if spec.mail == Mail::ServFail { vec!["ptr_lookup_failed"] } else { vec![] };
+    // Some(true) works, Some(false) certainly not, None unknown.
+    let spf_works = match spf_outcome {
+        "valid" => Some(true),
+        "temperror" => None,
+        _ => Some(false),
+    };
+    let dkim_works = match dkim_status {
+        "found" => Some(true),
+        "temperror" => None,
+        _ => Some(false),
+    };
+    let gmail_all_senders = {
+        let (mut certain, mut unknown) = (Vec::new(), Vec::new());
+        match (spf_works, dkim_works) {
+            (Some(true), _) | (_, Some(true)) => {}
+            (Some(false), Some(false)) => certain.push("no_spf_or_dkim"),
+            (spf, dkim) => {
+                if spf.is_none() {
+                    unknown.push("spf_lookup_failed");
+                }
+                if dkim.is_none() {
+                    unknown.push("dkim_lookup_failed");
+                }
+            }
+        }
+        certain.extend(ptr_certain.iter().copied());
+        unknown.extend(ptr_unknown.iter().copied());
+        verdict(certain, unknown, "ready", "not_ready")
+    };
+    let gmail_bulk_senders = {
+        let (mut certain, mut unknown) = (Vec::new(), Vec::new());
+        for (works, missing, failed) in [
+            (spf_works, "no_spf", "spf_lookup_failed"),
+            (dkim_works, "no_dkim", "dkim_lookup_failed"),
+            (Some(dmarc_status == "valid"), "no_dmarc", ""),
+        ] {
+            match works {
+                Some(true) => {}
+                Some(false) => certain.push(missing),
+                None => unknown.push(failed),
+            }
+        }
+        certain.extend(ptr_certain.iter().copied());
+        unknown.extend(ptr_unknown.iter().copied());
+        verdict(certain, unknown, "ready", "not_ready")
+    };
+    // BIMI: the record, DMARC at enforcement (only the world's p=reject record is; its quarantine
+    // record has pct=50), the logo and the mark certificate.
+    let bimi_status = match (spec.mail, spec.bimi) {
+        (Mail::ServFail, _) => "temperror",
+        (_, BimiKind::None) => "none",
+        _ => "valid",
+    };
+    let gmail_checkmark = {
+        let (mut certain, mut unknown) = (Vec::new(), Vec::new());
+        match bimi_status {
+            "temperror" => unknown.push("bimi_lookup_failed"),
+            "none" => certain.push("no_bimi_record"),
+            _ => {}
+        }
+        if !(dmarc_status == "valid" && spec.dmarc == Dmarc::Reject) {
+            certain.push("dmarc_not_enforced");
+        }
+        if bimi_status == "valid" {
+            match spec.bimi {
+                BimiKind::ScriptLogo => certain.push("logo_not_tiny_ps"),
+                BimiKind::NoCertificate => certain.push("no_mark_certificate"),
+                BimiKind::Expired | BimiKind::OtherLogo => certain.push("certificate_invalid"),
+                BimiKind::Valid | BimiKind::None => {}
+            }
+        }
+        verdict(certain, unknown, "predicted", "not_predicted")
+    };
     DomainTruth {
+        ptr_status,
+        gmail_all_senders,
+        gmail_bulk_senders,
+        bimi_status,
+        gmail_checkmark,
         group: if spec.mail == Mail::Cloud { super::CLOUD_GROUP.to_string() } else { provider.group.clone() },
         mx_source,
         starttls,
@@ -255,7 +404,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
     writeln!(input, "domain,group")?;
     writeln!(
         domains,
-        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status,mta_sts_fetch,mta_sts_mode,mta_sts_effective,client_tls,client_endpoint_count,client_config_source,client_declared_plain"
+        "domain,group,mx_source,starttls,tls_cert_valid,tls_version_min,gmail_red_lock,spf_status,spf_all,dmarc_status,dmarc_policy,spf_outcome,dkim_status,mta_sts_fetch,mta_sts_mode,mta_sts_effective,client_tls,client_endpoint_count,client_config_source,client_declared_plain,ptr_status,gmail_all_senders,gmail_bulk_senders,bimi_status,gmail_checkmark_predicted"
     )?;
     writeln!(
         mx,
@@ -266,7 +415,7 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
         writeln!(input, "{},{}", spec.name, t.group)?;
         writeln!(
             domains,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             spec.name,
             t.group,
             t.mx_source,
@@ -287,6 +436,11 @@ pub fn write_files(world: &World, dir: &Path) -> io::Result<()> {
             t.client_endpoints,
             opt(t.client_config_source),
             t.client_declared_plain.map(|b| b.to_string()).unwrap_or_default(),
+            t.ptr_status,
+            t.gmail_all_senders.0,
+            t.gmail_bulk_senders.0,
+            t.bimi_status,
+            t.gmail_checkmark.0,
         )?;
         for (host, ip, m) in &t.mx {
             writeln!(
@@ -334,6 +488,7 @@ impl Comparison {
             Value::Str(s) => Some(s.clone()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
+            Value::List(l) => Some(l.iter().filter_map(|v| v.str()).collect::<Vec<_>>().join(";")),
             other => Some(format!("{other:?}")),
         };
         let entry = self.columns.entry(column.to_string()).or_default();
@@ -427,6 +582,14 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
             ("client_endpoint_count", Some(endpoints.as_str())),
             ("client_config_source", t.client_config_source),
             ("client_declared_plain", declared_plain.as_deref()),
+            ("ptr_status", Some(t.ptr_status)),
+            ("gmail_all_senders", Some(t.gmail_all_senders.0)),
+            ("gmail_all_senders_reasons", Some(t.gmail_all_senders.1.as_str())),
+            ("gmail_bulk_senders", Some(t.gmail_bulk_senders.0)),
+            ("gmail_bulk_senders_reasons", Some(t.gmail_bulk_senders.1.as_str())),
+            ("bimi_status", Some(t.bimi_status)),
+            ("gmail_checkmark_predicted", Some(t.gmail_checkmark.0)),
+            ("gmail_checkmark_missing", Some(t.gmail_checkmark.1.as_str())),
         ] {
             c.check(&format!("domains.{col}"), name, want, &row[col]);
         }
@@ -441,6 +604,7 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
             };
             let key = format!("{name} {host}");
             let offered = m.starttls_offered.map(|b| b.to_string());
+            let ptr = ip.parse().ok().map(|ip| ptr_truth(world, ip));
             for (col, want) in [
                 ("probe_status", Some(m.probe_status)),
                 ("probe_phase", m.probe_phase),
@@ -448,6 +612,7 @@ pub fn compare(world: &World, scan_dir: &Path) -> Result<Comparison, Box<dyn std
                 ("smtp_starttls_offered", offered.as_deref()),
                 ("tls_cert_verdict", m.cert_verdict),
                 ("tls_version", m.tls_version),
+                ("ptr_fcrdns", ptr),
             ] {
                 c.check(&format!("mx_hosts.{col}"), &key, want, &r[col]);
             }

@@ -236,7 +236,17 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
     assert_eq!(scan.mx_row("ptrfail.gm.test")["ptr_fcrdns"].str(), Some("lookup_failed"));
 
     // BIMI: (domain, bimi_status, logo fetch, logo, certificate fetch, certificate, verdict, missing).
-    let bimi: Vec<(&str, &str, &str, &str, &str, &str, &str, &str)> = vec![
+    type BimiRow = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+    let bimi: Vec<BimiRow> = vec![
         ("brand.gm.test", "valid", "ok", "tiny_ps", "ok", "valid", "predicted", ""),
         ("logo404.gm.test", "valid", "http_status", "null", "ok", "valid", "not_predicted", "logo_unavailable"),
         ("logoscript.gm.test", "valid", "ok", "script", "ok", "valid", "not_predicted", "logo_not_tiny_ps"),

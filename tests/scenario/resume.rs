@@ -39,13 +39,14 @@ fn scan_args(w: &RunningWorld, out: &Path) -> Vec<String> {
         "scan {} --out {} --resolver {} --ca-file {} --allow-private --smtp-port 2530 --ehlo-name resume.mailcensus.test \
          --connect-timeout 1 --read-timeout 1 --probe-timeout 3 --concurrency 16 --rows-per-part 40 --dns-qps 50000 \
          --probe-rate 10000 --per-ip-rate 500 --client-per-ip-rate 100 --client-per-ip-connections 8 \
-         --https-port {} --https-timeout 3{ports} --retry-delay 0.1 --no-progress --resume --no-dnssec --ispdb {}",
+         --https-port {} --https-timeout 3{ports} --retry-delay 0.1 --no-progress --resume --no-dnssec --ispdb {} --bimi-ca-file {}",
         w.input_file().display(),
         out.display(),
         w.resolver(),
         w.ca_file().display(),
         w.world.config.https_port,
         w.ispdb_dir().display(),
+        w.mark_ca_file().display(),
     );
     words.split_whitespace().map(str::to_string).collect()
 }
