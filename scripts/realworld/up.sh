@@ -8,7 +8,12 @@
 #   - postfix with one smtpd listener per TLS posture on 127.30.0.2-8, port 25, and submission on
 #     127.30.1.4 (587 with AUTH only after STARTTLS, 465) and 127.30.1.5 (587, no TLS, AUTH in clear);
 #   - dovecot with IMAP and POP3 on 127.30.1.2 (143/110 with STARTTLS/STLS, 993/995) and 127.30.1.3
-#     (plaintext authentication allowed before TLS).
+#     (plaintext authentication allowed before TLS);
+#   - reverse DNS: 30.127.in-addr.arpa in nsd (PTR records that confirm, one generic name that does
+#     not resolve, one address without PTR);
+#   - BIMI: brand.rw.test publishes default._bimi with an SVG Tiny PS logo and a mark certificate (a
+#     VMC from a mark CA of our own, $RW_DIR/pki/mark-ca.pem), served over HTTPS by openssl s_server
+#     -WWW on 127.30.2.1:443 as bimi.rw.test.
 # Needs root and the Debian packages postfix, unbound, nsd, ldnsutils and openssl. Everything lives
 # in $RW_DIR (default /tmp/mailcensus-realworld); scripts/realworld/down.sh stops it all and restores
 # /etc/postfix. Prints the scan flags to use at the end.
@@ -80,11 +85,42 @@ leaf_multi() {
         -subj "/CN=$1" -addext "subjectAltName=$sans" 2>/dev/null
     openssl ca -batch -config "$pki/ca.cnf" -in "$pki/$name.csr" -out "$pki/$name.pem" -notext -days 30 2>/dev/null
 }
+leaf bimi bimi.rw.test
 leaf_multi imap imap.rw.test imap-plain.rw.test
 leaf_multi submit smtp-sub.rw.test smtp-plain.rw.test
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/selfsigned.key" \
     -out "$pki/selfsigned.pem" -days 30 -subj "/CN=mx-selfsigned.rw.test" \
     -addext "subjectAltName=DNS:mx-selfsigned.rw.test" 2>/dev/null
+# A mark-certificate CA and a VMC for brand.rw.test: the mark EKU, the domain, and the logo embedded
+# (gzipped, base64, in a data: URI) in the logotype extension, as real VMCs carry it.
+www=$RW_DIR/www
+mkdir -p "$www/brand"
+cat > "$www/brand/logo.svg" <<'SVG'
+<svg xmlns="http://www.w3.org/2000/svg" version="1.2" baseProfile="tiny-ps" viewBox="0 0 10 10"><title>RW brand</title><rect width="10" height="10" fill="#c00"/></svg>
+SVG
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/mark-ca.key" -out "$pki/mark-ca.pem" \
+    -days 30 -subj "/CN=mailcensus realworld mark CA" 2>/dev/null
+logo_uri="data:image/svg+xml;base64,$(gzip -9nc "$www/brand/logo.svg" | base64 -w0)"
+cat > "$pki/vmc.cnf" <<CNF
+oid_section = new_oids
+[new_oids]
+markType = 1.3.6.1.4.1.53087.1.13
+[req]
+distinguished_name = dn
+[dn]
+[vmc]
+subjectAltName = DNS:brand.rw.test
+extendedKeyUsage = 1.3.6.1.5.5.7.3.31
+basicConstraints = critical,CA:FALSE
+1.3.6.1.5.5.7.1.12 = ASN1:SEQUENCE:logotype
+[logotype]
+uri = IA5STRING:$logo_uri
+CNF
+openssl req -config "$pki/vmc.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/vmc.key" \
+    -out "$pki/vmc.csr" -subj "/CN=RW Brand/markType=Registered Mark" 2>/dev/null
+openssl x509 -req -in "$pki/vmc.csr" -CA "$pki/mark-ca.pem" -CAkey "$pki/mark-ca.key" -CAcreateserial -days 30 \
+    -extfile "$pki/vmc.cnf" -extensions vmc -out "$pki/vmc.pem" 2>/dev/null
+cat "$pki/vmc.pem" "$pki/mark-ca.pem" > "$www/brand/vmc.pem"
 chmod 600 "$pki"/*.key
 tlsa=$(openssl x509 -in "$pki/valid.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
 
@@ -122,6 +158,12 @@ nullmx            TXT   "v=spf1 -all"
 implicit          A     127.30.0.2
 bogus             MX    10 mx-valid
 _dmarc            TXT   "v=DMARC1; p=quarantine; sp=reject"
+; BIMI: a logo and a VMC on bimi.rw.test, DMARC at enforcement
+brand             MX    10 mx-valid
+brand             TXT   "v=spf1 mx -all"
+_dmarc.brand      TXT   "v=DMARC1; p=reject"
+default._bimi.brand TXT "v=BIMI1; l=https://bimi.rw.test/brand/logo.svg; a=https://bimi.rw.test/brand/vmc.pem"
+bimi              A     127.30.2.1
 ; client endpoints: dovecot (IMAP, POP3) and postfix submission, published with SRV records
 imap              A     127.30.1.2
 imap-plain        A     127.30.1.3
@@ -164,6 +206,20 @@ mx   A     127.30.0.2
 imap A     127.30.1.2
 smtp A     127.30.1.4
 ZONE
+# Reverse DNS of the MX addresses: .2, .3, .6-.8 confirm; .5 has a generic access-network name that
+# does not resolve; .4 has no PTR.
+cat > "$dns/30.127.in-addr.arpa.zone" <<ZONE
+\$ORIGIN 30.127.in-addr.arpa.
+\$TTL 300
+@      SOA   ns.rw.test. hostmaster.rw.test. 1 3600 600 86400 300
+@      NS    ns.rw.test.
+2.0    PTR   mx-valid.rw.test.
+3.0    PTR   mx-selfsigned.rw.test.
+5.0    PTR   dsl-127-30-0-5.access.plain.test.
+6.0    PTR   mx-nostarttls.rw.test.
+7.0    PTR   mx-tls12.rw.test.
+8.0    PTR   mx-postscreen.rw.test.
+ZONE
 (
     cd "$dns"
     ldns-keygen -a ECDSAP256SHA256 -k rw.test >rw.ksk && ldns-keygen -a ECDSAP256SHA256 rw.test >rw.zsk
@@ -179,6 +235,7 @@ rw.test.     NS    ns.rw.test.
 ns.rw.test.  A     $NS_IP
 plain.test.  NS    ns.rw.test.
 mailprov.test. NS  ns.rw.test.
+30.127.in-addr.arpa. NS ns.rw.test.
 ROOT
     cat rw.test.ds >> root.zone
     ldns-keygen -a ECDSAP256SHA256 -k . >root.ksk && ldns-keygen -a ECDSAP256SHA256 . >root.zsk
@@ -217,6 +274,9 @@ zone:
 zone:
     name: mailprov.test
     zonefile: mailprov.test.zone
+zone:
+    name: 30.127.in-addr.arpa
+    zonefile: 30.127.in-addr.arpa.zone
 NSD
 nsd -c "$dns/nsd.conf"
 
@@ -242,6 +302,7 @@ server:
     root-hints: "$dns/root.hints"
     trust-anchor-file: "$RW_DIR/trust-anchor.txt"
     local-zone: "test." nodefault
+    local-zone: "127.in-addr.arpa." nodefault
     val-log-level: 2
     qname-minimisation: no
 UNB
@@ -352,6 +413,14 @@ rm -f /var/lib/postfix/postscreen_cache.*
 postfix check
 postfix start
 
+# ---- HTTPS for BIMI: openssl's own small web server, serving $RW_DIR/www as bimi.rw.test ----
+(
+    cd "$www"
+    nohup openssl s_server -quiet -WWW -accept 127.30.2.1:443 -cert "$pki/bimi.pem" -key "$pki/bimi.key" \
+        </dev/null >"$RW_DIR/https.log" 2>&1 &
+    echo $! > "$RW_DIR/https.pid"
+)
+
 # ---- wait until everything answers ----
 for _ in $(seq 1 50); do
     ok=1
@@ -362,6 +431,7 @@ for _ in $(seq 1 50); do
         (exec 3<>/dev/tcp/$ep) 2>/dev/null || ok=0
     done
     (exec 3<>/dev/tcp/$RESOLVER_IP/53) 2>/dev/null || ok=0
+    (exec 3<>/dev/tcp/127.30.2.1/443) 2>/dev/null || ok=0
     [ $ok = 1 ] && break
     sleep 0.2
 done
@@ -371,4 +441,4 @@ cat > "$RW_DIR/env" <<ENV
 MAILCENSUS_REALWORLD=$RW_DIR
 ENV
 echo "real world up in $RW_DIR"
-echo "scan it with: mailcensus scan INPUT --out OUT --resolver $RESOLVER_IP --trust-anchor $RW_DIR/trust-anchor.txt --ca-file $pki/ca.pem --allow-private --ehlo-name scanner.rw.test"
+echo "scan it with: mailcensus scan INPUT --out OUT --resolver $RESOLVER_IP --trust-anchor $RW_DIR/trust-anchor.txt --ca-file $pki/ca.pem --bimi-ca-file $pki/mark-ca.pem --allow-private --ehlo-name scanner.rw.test"

@@ -407,8 +407,7 @@ pub fn push_domain(b: &mut BatchBuilder, s: &DomainScan) {
     b.bool(col::GMAIL_UNAUTHENTICATED_RISK, s.gmail_unauthenticated_risk());
     let singles: Vec<String> = s.spf.eval.single_hosts.iter().map(|ip| ip.to_string()).collect();
     b.strs(col::SPF_SINGLE_HOSTS, &singles);
-    let ptr = crate::dns::reverse::summarize(&s.sending_host_verdicts(), s.ptr_checked);
-    b.str(col::PTR_STATUS, Some(ptr.as_label()));
+    b.str(col::PTR_STATUS, Some(s.ptr_summary().as_label()));
     b.u16(col::PTR_ADDRESSES, Some(s.ptr_addresses_checked().min(u16::MAX as usize) as u16));
     b.str(col::PTR_DETAIL, s.ptr_detail().as_deref());
     let m = &s.bimi;

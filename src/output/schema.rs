@@ -658,7 +658,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 label(),
                 false,
                 &format!(
-                    "Reverse DNS over the known sending hosts (MX addresses probed, spf_single_hosts): {}. no_ptr and mismatch are certain and outrank unknown (a failed lookup).",
+                    "Reverse DNS over the known sending hosts (MX addresses probed, spf_single_hosts): {}. no_ptr and mismatch are certain and outrank unknown (a failed lookup, or the MX or an MX host's addresses could not be looked up, so the sending hosts are not all known).",
                     crate::label::list::<crate::dns::reverse::ReverseSummary>()
                 ),
             ),

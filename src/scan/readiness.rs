@@ -9,7 +9,7 @@
 //! failed makes a verdict `unknown`, never `not_ready`, unless something certain already fails it.
 
 use super::result::{DomainScan, MxSource};
-use crate::dns::reverse::Fcrdns;
+use crate::dns::reverse::{Fcrdns, ReverseSummary};
 use crate::policy::bimi::{self, BimiStatus, LogoVerdict, MarkVerdict};
 use crate::policy::dkim::DkimStatus;
 use crate::policy::spf::SpfOutcome;
@@ -192,6 +192,24 @@ impl DomainScan {
         mx.chain(self.spf_hosts.iter().map(|(_, r)| r.fcrdns)).collect()
     }
 
+    /// The sending hosts are not all known: the MX lookup, or an MX host's address lookup, failed.
+    fn sending_hosts_unknown(&self) -> bool {
+        self.mx_source == MxSource::Unknown
+            || self.targets.iter().any(|t| t.ip.is_none() && (t.a_outcome.failed() || t.aaaa_outcome.failed()))
+    }
+
+    /// `ptr_status`: reverse DNS over the known sending hosts; `unknown` rather than `all_match` or
+    /// `no_hosts` when some sending hosts are not known (a lookup failed).
+    pub fn ptr_summary(&self) -> ReverseSummary {
+        let summary = crate::dns::reverse::summarize(&self.sending_host_verdicts(), self.ptr_checked);
+        match summary {
+            ReverseSummary::AllMatch | ReverseSummary::NoHosts if self.sending_hosts_unknown() => {
+                ReverseSummary::Unknown
+            }
+            other => other,
+        }
+    }
+
     /// The distinct addresses of the known sending hosts whose reverse DNS was judged.
     pub fn ptr_addresses_checked(&self) -> usize {
         let mut ips: Vec<std::net::IpAddr> = self
@@ -239,9 +257,7 @@ impl DomainScan {
             }
         }
         // The sending hosts are not known when the MX or their address lookups failed.
-        let hosts_unknown = self.mx_source == MxSource::Unknown
-            || self.targets.iter().any(|t| t.ip.is_none() && (t.a_outcome.failed() || t.aaaa_outcome.failed()));
-        if hosts_unknown {
+        if self.sending_hosts_unknown() {
             t.unknown(ReadinessReason::PtrLookupFailed);
         }
     }

@@ -268,7 +268,10 @@ pub fn domain_truth(world: &World, spec: &DomainSpec) -> DomainTruth {
         _ => Vec::new(),
     };
     let verdicts: Vec<&str> = mx_ips.iter().chain(&singles).map(|ip| ptr_truth(world, *ip)).collect();
-    let ptr_status = if verdicts.is_empty() {
+    let ptr_status = if spec.mail == Mail::ServFail && !verdicts.iter().any(|v| *v != "match") {
+        // The MX lookup failed: the sending hosts are not known.
+        "unknown"
+    } else if verdicts.is_empty() {
         "no_hosts"
     } else if verdicts.contains(&"no_ptr") {
         "no_ptr"

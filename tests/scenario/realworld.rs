@@ -42,6 +42,7 @@ async fn realworld_postfix_unbound_nsd() {
         "clients.rw.test",
         "clientplain.rw.test",
         "viamx.plain.test",
+        "brand.rw.test",
     ];
     let dir = test_dir("realworld");
     let input = dir.join("input.csv");
@@ -51,6 +52,9 @@ async fn realworld_postfix_unbound_nsd() {
     c.dns.trust_anchor = Some(rw.join("trust-anchor.txt"));
     c.dns.timeout = Duration::from_secs(3);
     c.ca_files = vec![rw.join("pki/ca.pem")];
+    c.bimi_roots = Some(std::sync::Arc::new(
+        mailcensus::testkit::pki::read_pem_certificates(&rw.join("pki/mark-ca.pem")).unwrap(),
+    ));
     c.smtp.port = 25;
     c.smtp.ehlo_name = "scanner.rw.test".into();
     c.smtp.read_timeout = Duration::from_secs(10);
@@ -121,6 +125,10 @@ async fn realworld_postfix_unbound_nsd() {
             ("explicit", "all", Some("tls1_3"), "all", "none", Some("reject"), "secure", "all", Some(false)),
         ),
         ("viamx.plain.test", ("explicit", "all", Some("tls1_3"), "none", "none", None, "insecure", "n_a", Some(false))),
+        (
+            "brand.rw.test",
+            ("explicit", "all", Some("tls1_3"), "all", "valid", Some("reject"), "secure", "all", Some(false)),
+        ),
     ];
     for (domain, w) in want {
         let r = rows.iter().find(|r| r["domain"].str() == Some(domain)).unwrap_or_else(|| panic!("no row {domain}"));
@@ -161,6 +169,7 @@ async fn realworld_postfix_unbound_nsd() {
         ("clients.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
         ("clientplain.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
         ("viamx.plain.test", Some("name_mismatch"), "insecure", "nxdomain", "insecure", None),
+        ("brand.rw.test", Some("valid"), "secure", "found", "secure", Some(true)),
     ];
     assert_eq!(mx.len(), want_mx.len(), "one MX row per domain that accepts mail");
     for (domain, verdict, dnssec, tlsa, tlsa_dnssec, dane) in want_mx {
@@ -186,6 +195,71 @@ async fn realworld_postfix_unbound_nsd() {
     assert!(ps["probe_duration_ms"].int().unwrap() >= 1900, "{:?}", ps["probe_duration_ms"]);
     assert!(ps["smtp_banner"].str().unwrap().contains('\n'), "{:?}", ps["smtp_banner"]);
     check_clients(&out, &rows);
+    check_gmail(&rows, &mx);
+}
+
+/// Reverse DNS from nsd's 30.127.in-addr.arpa through unbound, the readiness verdicts, and BIMI with
+/// its logo and VMC served by openssl s_server.
+fn check_gmail(rows: &[mailcensus::testkit::dataset::Row], mx: &[mailcensus::testkit::dataset::Row]) {
+    // (domain, ptr_fcrdns of its MX address, ptr_status, gmail_all_senders, its reasons)
+    let want: &[(&str, Option<&str>, &str, &str, &str)] = &[
+        ("valid.rw.test", Some("match"), "all_match", "ready", ""),
+        ("selfsigned.rw.test", Some("match"), "all_match", "not_ready", "no_spf_or_dkim"),
+        ("expired.rw.test", Some("no_ptr"), "no_ptr", "not_ready", "no_spf_or_dkim;no_ptr"),
+        ("mismatch.rw.test", Some("mismatch"), "mismatch", "not_ready", "no_spf_or_dkim;fcrdns_mismatch"),
+        ("nostarttls.rw.test", Some("match"), "all_match", "not_ready", "no_spf_or_dkim"),
+        ("nullmx.rw.test", None, "no_hosts", "ready", ""),
+        ("bogus.rw.test", None, "unknown", "not_ready", "no_spf_or_dkim;ptr_lookup_failed"),
+        ("plain.test", Some("match"), "all_match", "ready", ""),
+        ("brand.rw.test", Some("match"), "all_match", "ready", ""),
+    ];
+    let row = |d: &str| rows.iter().find(|r| r["domain"].str() == Some(d)).unwrap();
+    let list = |r: &mailcensus::testkit::dataset::Row, c: &str| {
+        r[c].list().iter().filter_map(|v| v.str()).collect::<Vec<_>>().join(";")
+    };
+    for (domain, fcrdns, status, all, reasons) in want {
+        let r = row(domain);
+        let m = mx.iter().find(|m| m["domain"].str() == Some(domain));
+        assert_eq!(
+            (
+                m.and_then(|m| m["ptr_fcrdns"].str()),
+                r["ptr_status"].str(),
+                r["gmail_all_senders"].str(),
+                list(r, "gmail_all_senders_reasons")
+            ),
+            (*fcrdns, Some(*status), Some(*all), reasons.to_string()),
+            "{domain}: {:?}",
+            r["ptr_detail"]
+        );
+    }
+    let m = mx.iter().find(|m| m["domain"].str() == Some("mismatch.rw.test")).unwrap();
+    assert_eq!(m["ptr_name"].str(), Some("dsl-127-30-0-5.access.plain.test"));
+    let b = row("brand.rw.test");
+    assert_eq!(
+        (
+            b["bimi_status"].str(),
+            b["bimi_logo_fetch"].str(),
+            b["bimi_logo"].str(),
+            b["bimi_certificate_fetch"].str(),
+            b["bimi_certificate"].str(),
+            b["bimi_mark_type"].str(),
+            b["gmail_checkmark_predicted"].str(),
+        ),
+        (
+            Some("valid"),
+            Some("ok"),
+            Some("tiny_ps"),
+            Some("ok"),
+            Some("valid"),
+            Some("Registered Mark"),
+            Some("predicted")
+        ),
+        "{:?} {:?}",
+        b["bimi_detail"],
+        b["bimi_fetch_detail"]
+    );
+    assert_eq!(list(b, "gmail_bulk_senders_reasons"), "no_dkim");
+    assert_eq!(row("valid.rw.test")["gmail_checkmark_predicted"].str(), Some("not_predicted"));
 }
 
 /// The client side against dovecot and postfix submission, published with SRV records, and found
