@@ -663,7 +663,12 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 ),
             ),
             f(PTR_ADDRESSES, Int32, false, "Distinct sending-host addresses whose reverse DNS was judged."),
-            f(PTR_DETAIL, Utf8, true, "The reverse DNS problems, '<ip>: <what>', at most four."),
+            f(
+                PTR_DETAIL,
+                Utf8,
+                true,
+                "The reverse DNS problems in words, each naming its address, at most four, joined by '; '.",
+            ),
             f(
                 BIMI_STATUS,
                 label(),

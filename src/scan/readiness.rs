@@ -224,7 +224,7 @@ impl DomainScan {
         ips.len()
     }
 
-    /// Reverse DNS problems, in words (`<ip>: <what>`), at most a few.
+    /// Reverse DNS problems, in words (each naming its address), at most a few.
     pub fn ptr_detail(&self) -> Option<String> {
         let mx = self.targets.iter().filter_map(|t| Some((t.ip?, t.reverse.as_ref()?)));
         let spf = self.spf_hosts.iter().map(|(ip, r)| (*ip, r));
@@ -237,7 +237,7 @@ impl DomainScan {
                 new && !matches!(r.fcrdns, Fcrdns::Match | Fcrdns::NotQueried)
             })
             .take(4)
-            .map(|(ip, r)| format!("{ip}: {}", r.detail.clone().unwrap_or_else(|| r.fcrdns.as_label().into())))
+            .map(|(ip, r)| r.detail.clone().unwrap_or_else(|| format!("{ip}: {}", r.fcrdns.as_label())))
             .collect();
         (!problems.is_empty()).then(|| problems.join("; "))
     }
