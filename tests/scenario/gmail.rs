@@ -67,6 +67,12 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
     // SPF's include fails and there is no DKIM key: unknown for all senders.
     w.zone.mx("spffail.gm.test", 10, shared_mx).txt("spffail.gm.test", "v=spf1 include:broken.gm.test -all");
     w.zone.fault("broken.gm.test", Fault::ServFail).txt("_dmarc.spffail.gm.test", "v=DMARC1; p=none");
+    // The DKIM lookups fail and there is no SPF: unknown for all senders, not ready for bulk (no SPF).
+    w.zone.mx("dkimfail.gm.test", 10, shared_mx).fault("default._domainkey.dkimfail.gm.test", Fault::ServFail);
+    w.zone.txt("_dmarc.dkimfail.gm.test", "v=DMARC1; p=none");
+    // The DMARC lookup fails; SPF and DKIM work: bulk senders unknown.
+    w.zone.mx("dmarcfail.gm.test", 10, shared_mx).txt("dmarcfail.gm.test", "v=spf1 mx -all");
+    w.zone.txt("default._domainkey.dmarcfail.gm.test", &dkim).fault("_dmarc.dmarcfail.gm.test", Fault::ServFail);
     // SPF permerror and no DKIM: not ready for anyone.
     w.zone.mx("noauth.gm.test", 10, shared_mx).txt("noauth.gm.test", "v=spf1 include:nothing.gm.test -all");
 
@@ -172,6 +178,8 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
         "ptrfail.gm.test",
         "spffail.gm.test",
         "noauth.gm.test",
+        "dkimfail.gm.test",
+        "dmarcfail.gm.test",
     ];
     domains.extend(cases.iter().map(|c| c.domain));
     domains.push("bimifail.gm.test");
@@ -206,6 +214,8 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
         ("ptrfail.gm.test", "unknown", "ptr_lookup_failed", "unknown", "ptr_lookup_failed", "unknown"),
         ("spffail.gm.test", "unknown", "spf_lookup_failed", "not_ready", "no_dkim,spf_lookup_failed", "all_match"),
         ("noauth.gm.test", "not_ready", "no_spf_or_dkim", "not_ready", "no_spf,no_dkim,no_dmarc", "all_match"),
+        ("dkimfail.gm.test", "unknown", "dkim_lookup_failed", "not_ready", "no_spf,dkim_lookup_failed", "all_match"),
+        ("dmarcfail.gm.test", "ready", "", "unknown", "dmarc_lookup_failed", "all_match"),
         ("brand.gm.test", "ready", "", "ready", "", "all_match"),
     ];
     for (name, all, all_why, bulk, bulk_why, ptr) in readiness {
@@ -340,6 +350,16 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
         ),
         ("ready.gm.test", "none", "not_fetched", "null", "not_fetched", "null", "not_predicted", "no_bimi_record"),
         (
+            "dmarcfail.gm.test",
+            "none",
+            "not_fetched",
+            "null",
+            "not_fetched",
+            "null",
+            "not_predicted",
+            "no_bimi_record,dmarc_lookup_failed",
+        ),
+        (
             "mismatch.gm.test",
             "none",
             "not_fetched",
@@ -392,10 +412,10 @@ async fn readiness_reverse_dns_and_bimi_are_judged() {
         let t = &all.tallies[mailcensus::report::metric_index(m)];
         (t.hits, t.n)
     };
-    // 20 ready, 3 not ready (mismatch, noptr, noauth); ptrfail and spffail unknown: left out.
-    assert_eq!(share("gmail_all_senders_ready"), (20.0, 23));
+    // 21 ready, 3 not ready (mismatch, noptr, noauth); ptrfail, spffail and dkimfail unknown: left out.
+    assert_eq!(share("gmail_all_senders_ready"), (21.0, 24));
     // Only brand.gm.test; bimifail.gm.test is unknown.
-    assert_eq!(share("gmail_checkmark_predicted"), (1.0, 24));
+    assert_eq!(share("gmail_checkmark_predicted"), (1.0, 26));
     let gmail_csv = std::fs::read_to_string(scan.out.join("report/gmail.csv")).unwrap();
     assert!(gmail_csv.starts_with("group,domains,all_senders_ready_share,"), "{gmail_csv}");
     let domains_csv = std::fs::read_to_string(scan.out.join("report/domains.csv")).unwrap();
