@@ -173,6 +173,8 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
         };
         Some(tokio::join!(get(logo, bimi::MAX_LOGO_BYTES), certificate))
     };
+    // Boxed: most domains publish no BIMI, and a parked domain should not carry room for its fetches.
+    let bimi_fetches = Box::pin(bimi_fetches);
     let (mx_rows, sts, autoconfig, srv_rows, bimi_got) =
         Box::pin(async { tokio::join!(mx, sts, autoconfig, srv_probes, bimi_fetches) }).await;
     if let Some((logo, certificate)) = bimi_got {
@@ -453,11 +455,11 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
     };
     let bimi_check = async {
         if !c.bimi {
-            *bimi_out = BimiResult::not_queried();
+            **bimi_out = BimiResult::not_queried();
             return;
         }
         let txt = dns.once().txt(&format!("default._bimi.{name}")).await;
-        *bimi_out = bimi::from_txt(&txt);
+        **bimi_out = bimi::from_txt(&txt);
         let Some(record) = bimi_out.parsed.clone().filter(|_| bimi_out.status == BimiStatus::Valid) else { return };
         // Until the fetches are planned (a deadline leaves it so).
         bimi_out.logo_fetch = FetchOutcome::AddressLookupFailed;

@@ -404,7 +404,7 @@ mod tests {
         s.dmarc = dmarc::from_txt(&DnsOutcome::Found(vec!["v=DMARC1; p=reject".into()]));
         s.ptr_checked = true;
         s.spf_hosts = vec![("192.0.2.1".parse().unwrap(), reverse(Fcrdns::Match))];
-        s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec![
+        *s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec![
             "v=BIMI1; l=https://brand.test/l.svg; a=https://brand.test/vmc.pem".into(),
         ]));
         s.bimi.logo_fetch = FetchOutcome::Ok;
@@ -531,32 +531,32 @@ mod tests {
             ("good", |_| {}, "predicted", vec![]),
             (
                 "no record",
-                |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::NoData),
+                |s| s.bimi = Box::new(crate::policy::bimi::from_txt(&DnsOutcome::NoData)),
                 "not_predicted",
                 vec!["no_bimi_record"],
             ),
             (
                 "declined",
-                |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec!["v=BIMI1; l=;".into()])),
+                |s| *s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec!["v=BIMI1; l=;".into()])),
                 "not_predicted",
                 vec!["bimi_declined"],
             ),
             (
                 "invalid",
-                |s| s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec!["v=BIMI1; l=http://x/".into()])),
+                |s| *s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::Found(vec!["v=BIMI1; l=http://x/".into()])),
                 "not_predicted",
                 vec!["bimi_invalid"],
             ),
             (
                 "lookup failed",
-                |s| s.bimi = crate::policy::bimi::from_txt(&failed()),
+                |s| s.bimi = Box::new(crate::policy::bimi::from_txt(&failed())),
                 "unknown",
                 vec!["bimi_lookup_failed"],
             ),
             (
                 "lookup failed and dmarc p=none",
                 |s| {
-                    s.bimi = crate::policy::bimi::from_txt(&failed());
+                    s.bimi = Box::new(crate::policy::bimi::from_txt(&failed()));
                     s.dmarc = dmarc::from_txt(&DnsOutcome::Found(vec!["v=DMARC1; p=none".into()]));
                 },
                 "not_predicted",
@@ -624,7 +624,7 @@ mod tests {
                 "not_predicted",
                 vec!["common_mark_certificate"],
             ),
-            ("--no-bimi", |s| s.bimi = BimiResult::not_queried(), "not_checked", vec![]),
+            ("--no-bimi", |s| s.bimi = Box::new(BimiResult::not_queried()), "not_checked", vec![]),
         ];
         for (name, change, verdict, reasons) in cases {
             let mut s = good();

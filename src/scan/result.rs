@@ -171,8 +171,9 @@ pub struct DomainScan {
     pub tls_rpt: TlsRptResult,
     /// The client-to-server endpoints.
     pub client: ClientScan,
-    /// BIMI: the record, the logo and the mark certificate.
-    pub bimi: BimiResult,
+    /// BIMI: the record, the logo and the mark certificate (boxed: most domains publish none, and a
+    /// parked domain carries its scan).
+    pub bimi: Box<BimiResult>,
     /// Reverse DNS of the single hosts SPF authorises (see `Evaluation::single_hosts`).
     pub spf_hosts: Vec<(IpAddr, Arc<ReverseDns>)>,
     /// Reverse DNS was looked up for this domain (`--no-ptr` not given, not excluded, not cut short).
@@ -204,7 +205,7 @@ impl DomainScan {
             tls_rpt_txt_outcome: OutcomeKind::NotQueried,
             tls_rpt: TlsRptResult::not_queried(),
             client: ClientScan::not_probed(),
-            bimi: BimiResult::not_queried(),
+            bimi: Box::new(BimiResult::not_queried()),
             spf_hosts: Vec::new(),
             ptr_checked: false,
             targets: Vec::new(),
@@ -237,7 +238,7 @@ impl DomainScan {
             tls_rpt_txt_outcome: failed().kind(),
             tls_rpt: tls_rpt::from_txt(&failed()),
             client: ClientScan::not_probed(),
-            bimi: bimi::from_txt(&failed()),
+            bimi: Box::new(bimi::from_txt(&failed())),
             spf_hosts: Vec::new(),
             ptr_checked: false,
             targets: Vec::new(),

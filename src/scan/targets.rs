@@ -147,7 +147,9 @@ pub(crate) async fn mx_targets(
         match e.config.guard.skip_nth(i, e.config.max_ips_per_mx, ip) {
             Some(reason) => (ProbeFacts::skipped(ProbeReport::skipped(reason)), None),
             None => {
-                let (probe, reverse) = tokio::join!(e.runner.smtp(&mx.host, ip), reverse(e, ip));
+                // Boxed: a lookup future is large, and this one is held (parked) for as long as the
+                // probe waits for its turn; boxed, its room is freed when the lookup is done.
+                let (probe, reverse) = tokio::join!(e.runner.smtp(&mx.host, ip), Box::pin(reverse(e, ip)));
                 (probe.into(), Some(reverse))
             }
         }
