@@ -531,7 +531,7 @@ mod tests {
             ("good", |_| {}, "predicted", vec![]),
             (
                 "no record",
-                |s| s.bimi = Box::new(crate::policy::bimi::from_txt(&DnsOutcome::NoData)),
+                |s| *s.bimi = crate::policy::bimi::from_txt(&DnsOutcome::NoData),
                 "not_predicted",
                 vec!["no_bimi_record"],
             ),
@@ -549,14 +549,14 @@ mod tests {
             ),
             (
                 "lookup failed",
-                |s| s.bimi = Box::new(crate::policy::bimi::from_txt(&failed())),
+                |s| *s.bimi = crate::policy::bimi::from_txt(&failed()),
                 "unknown",
                 vec!["bimi_lookup_failed"],
             ),
             (
                 "lookup failed and dmarc p=none",
                 |s| {
-                    s.bimi = Box::new(crate::policy::bimi::from_txt(&failed()));
+                    *s.bimi = crate::policy::bimi::from_txt(&failed());
                     s.dmarc = dmarc::from_txt(&DnsOutcome::Found(vec!["v=DMARC1; p=none".into()]));
                 },
                 "not_predicted",
@@ -624,7 +624,7 @@ mod tests {
                 "not_predicted",
                 vec!["common_mark_certificate"],
             ),
-            ("--no-bimi", |s| s.bimi = Box::new(BimiResult::not_queried()), "not_checked", vec![]),
+            ("--no-bimi", |s| *s.bimi = BimiResult::not_queried(), "not_checked", vec![]),
         ];
         for (name, change, verdict, reasons) in cases {
             let mut s = good();

@@ -1146,7 +1146,9 @@ mod tests {
         let Answer::Records(r) = reverse(w.cloud[1]) else { panic!() };
         assert_eq!(r[0].to_string(), "out1.cloud.test.");
         assert_eq!(w.answer("out1.cloud.test", RecordType::A), Answer::Records(vec![RData::A(A::from(w.cloud[1]))]));
-        let bimi: Vec<BimiKind> = w.domains().map(|d| d.bimi).collect();
+        // Six in five thousand: a larger world has each kind.
+        let large = World::generate(WorldConfig { seed: 3, domains: 20_000, providers: 12, ..Default::default() });
+        let bimi: Vec<BimiKind> = large.domains().map(|d| d.bimi).collect();
         for k in
             [BimiKind::Valid, BimiKind::ScriptLogo, BimiKind::Expired, BimiKind::OtherLogo, BimiKind::NoCertificate]
         {
