@@ -55,6 +55,12 @@ impl<V: Clone> OnceTable<V> {
         Self { map: Mutex::new(HashMap::new()), max }
     }
 
+    /// The answer for `key` if it is already known (no waiting, nothing computed).
+    pub fn peek(&self, key: &str) -> Option<V> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).and_then(|cell| cell.get().cloned())
+    }
+
     /// The answer for `key`, computed by the future `init` makes if nobody has. (`init` makes it only
     /// when needed: a future passed by value would also take room in every caller's state.)
     pub async fn get<F: Future<Output = V>>(

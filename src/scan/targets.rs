@@ -111,11 +111,18 @@ pub(crate) async fn resolve_own_host(e: &Engine, host: &str) -> Resolved {
 /// Reverse DNS of `ip` (PTR, then forward), once per run per address; `not_queried` when `--no-ptr`
 /// or the address may not be contacted (a private address's PTR says nothing about sending).
 pub(crate) async fn reverse(e: &Engine, ip: IpAddr) -> Arc<ReverseDns> {
+    static NOT_QUERIED: std::sync::LazyLock<Arc<ReverseDns>> =
+        std::sync::LazyLock::new(|| Arc::new(ReverseDns::not_queried()));
     if !e.config.ptr || e.config.guard.skip(ip).is_some() {
-        return Arc::new(ReverseDns::not_queried());
+        return NOT_QUERIED.clone();
     }
-    e.reverse
-        .get(&ip.to_string(), || async { Arc::new(e.dns.reverse(ip).await) }, |r| r.fcrdns != Fcrdns::LookupFailed)
+    let key = ip.to_string();
+    // Most addresses are shared and known already: no lookup future is made for them.
+    if let Some(known) = e.reverse.peek(&key) {
+        return known;
+    }
+    // Boxed: a lookup future is large; boxed, its room is freed as soon as the lookup is done.
+    Box::pin(e.reverse.get(&key, || async { Arc::new(e.dns.reverse(ip).await) }, |r| r.fcrdns != Fcrdns::LookupFailed))
         .await
 }
 
@@ -142,14 +149,13 @@ pub(crate) async fn mx_targets(
     if ips.is_empty() {
         return vec![row(None, ProbeFacts::skipped(ProbeReport::skipped(resolved.no_address())))];
     }
-    // The address's reverse DNS is looked up while its probe waits for its turn.
     let probes = ips.iter().enumerate().map(|(i, &ip)| async move {
         match e.config.guard.skip_nth(i, e.config.max_ips_per_mx, ip) {
             Some(reason) => (ProbeFacts::skipped(ProbeReport::skipped(reason)), None),
             None => {
-                // Boxed: a lookup future is large, and this one is held (parked) for as long as the
-                // probe waits for its turn; boxed, its room is freed when the lookup is done.
-                let (probe, reverse) = tokio::join!(e.runner.smtp(&mx.host, ip), Box::pin(reverse(e, ip)));
+                // The address's reverse DNS is looked up while its probe waits for its turn (mostly
+                // known already: a shared address).
+                let (probe, reverse) = tokio::join!(e.runner.smtp(&mx.host, ip), reverse(e, ip));
                 (probe.into(), Some(reverse))
             }
         }
