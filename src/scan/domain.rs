@@ -73,12 +73,14 @@ struct Budget {
 
 impl Engine {
     /// Runs a resolve stage of a domain: with a resolve slot, within what is left of its deadline.
-    /// Returns false when the deadline passed (what `stage` wrote so far stays).
-    async fn resolving(&self, budget: &mut Budget, stage: impl Future<Output = ()>) -> bool {
+    /// Returns false when the deadline passed (what `stage` wrote so far stays). The stage is made
+    /// only once the slot is held: a domain waiting for a slot carries no room for its lookups.
+    async fn resolving<F: Future<Output = ()>>(&self, budget: &mut Budget, stage: impl FnOnce() -> F) -> bool {
         if budget.expired {
             return false;
         }
         let _slot = self.resolve_slots.acquire().await.expect("the resolve semaphore is never closed");
+        let stage = stage();
         let started = Instant::now();
         let finished = tokio::time::timeout(budget.left, stage).await.is_ok();
         budget.left = budget.left.saturating_sub(started.elapsed());
@@ -127,7 +129,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
 
     // 1-2. Resolve, and with it the plan. Each stage is boxed: a future is as large as its largest
     // state, and a parked domain should carry its data, not the space of the stages it is done with.
-    e.resolving(&mut budget, Box::pin(resolve(e, &name, &mut s, &mut plan))).await;
+    e.resolving(&mut budget, || Box::pin(resolve(e, &name, &mut s, &mut plan))).await;
 
     // 3. Probe, parked: the MX addresses, the MTA-STS policy, the autoconfig file, the SRV endpoints.
     let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan, bimi } =
@@ -246,8 +248,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
     let mut guessed_failed = false;
     let found = e
-        .resolving(
-            &mut budget,
+        .resolving(&mut budget, || {
             Box::pin(async {
                 // Guesses only where they can exist: a domain that is its own mail host (an MX under
                 // the domain, or an implicit MX) may run mail.<domain> and its kin.
@@ -272,8 +273,8 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
                 for (slot, r) in resolved_more.iter_mut().zip(futures::future::join_all(lookups).await) {
                     *slot = r;
                 }
-            }),
-        )
+            })
+        })
         .await;
     let client = &mut s.client;
     client.config_source = more.first().map(|ep| ep.source);
@@ -289,7 +290,7 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
 /// endpoints, whether the domain's address lookup failed, and the file's provider id.
 async fn well_known(e: &Engine, name: &str, budget: &mut Budget) -> (Vec<Endpoint>, bool, Option<String>) {
     let mut resolved = Resolved::pending();
-    e.resolving(budget, async { resolved = targets::resolve_own_host(e, name).await }).await;
+    e.resolving(budget, || async { resolved = targets::resolve_own_host(e, name).await }).await;
     let from = targets::fetch_address(e, name, &resolved);
     match targets::fetch_autoconfig(e, name, from, client::autoconfig::WELL_KNOWN_PATH).await {
         Ok(file) => {
