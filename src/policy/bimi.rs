@@ -13,7 +13,7 @@ use std::io::Read;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, UnixTime};
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::dmarc::{DmarcResult, Policy};
 use super::{FetchOutcome, Fetched, PolicyStatus};
@@ -453,18 +453,8 @@ pub fn check_certificate(
     if now_s < validity.not_before.timestamp() {
         return fail(MarkVerdict::NotYetValid, mark_type, format!("valid from {}", validity.not_before));
     }
-    let names: Vec<String> = match leaf.subject_alternative_name() {
-        Ok(Some(san)) => san
-            .value
-            .general_names
-            .iter()
-            .filter_map(|n| match n {
-                GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let names: Vec<String> =
+        crate::probe::tls::cert::dns_names(&leaf).into_iter().map(|n| n.to_ascii_lowercase()).collect();
     if !names.iter().any(|n| n == domain || n == org) {
         return fail(MarkVerdict::NameMismatch, mark_type, format!("names {} but not {domain}", names.join(" ")));
     }

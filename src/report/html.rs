@@ -614,20 +614,17 @@ pub fn render(report: &Report, comparison: Option<&super::compare::Comparison>, 
             .replace("{total}", &total.to_string())
             .replace("{rest}", &merged.to_string())
     });
-    let four_rows: Vec<ShareRow> = ordered_groups(report)
-        .map(|(name, g)| ShareRow {
-            name: name.clone(),
-            domains: g.domains,
-            cells: super::FOUR_COLUMNS.iter().map(|(_, m)| share_cell(&g.tallies[metric_index(m)])).collect(),
-        })
-        .collect();
-    let gmail_rows: Vec<ShareRow> = ordered_groups(report)
-        .map(|(name, g)| ShareRow {
-            name: name.clone(),
-            domains: g.domains,
-            cells: super::GMAIL_COLUMNS.iter().map(|(_, m)| share_cell(&g.tallies[metric_index(m)])).collect(),
-        })
-        .collect();
+    let group_rows = |columns: &[(&str, &str)]| -> Vec<ShareRow> {
+        ordered_groups(report)
+            .map(|(name, g)| ShareRow {
+                name: name.clone(),
+                domains: g.domains,
+                cells: columns.iter().map(|(_, m)| share_cell(&g.tallies[metric_index(m)])).collect(),
+            })
+            .collect()
+    };
+    let four_rows = group_rows(&super::FOUR_COLUMNS);
+    let gmail_rows = group_rows(&super::GMAIL_COLUMNS);
     let gmail_provider_rows: Vec<ShareRow> = report
         .providers_by_size()
         .into_iter()

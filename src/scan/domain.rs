@@ -24,6 +24,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
+use futures::future::OptionFuture;
 
 use super::Engine;
 use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
@@ -161,18 +162,8 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     );
     let bimi_fetches = async {
         let (logo, certificate) = bimi?;
-        let get = |f: BimiFetch, max| async move {
-            match f.from {
-                Ok(ip) => targets::fetch(e, &f.host, ip, &f.path, max).await,
-                Err(why) => Err(why),
-            }
-        };
-        let certificate = async {
-            match certificate {
-                Some(c) => Some(get(c, bimi::MAX_CERTIFICATE_BYTES).await),
-                None => None,
-            }
-        };
+        let get = |f: BimiFetch, max| async move { targets::fetch(e, &f.host, f.from?, &f.path, max).await };
+        let certificate = OptionFuture::from(certificate.map(|c| get(c, bimi::MAX_CERTIFICATE_BYTES)));
         Some(tokio::join!(get(logo, bimi::MAX_LOGO_BYTES), certificate))
     };
     // Boxed: most domains publish no BIMI, and a parked domain should not carry room for its fetches.
@@ -473,22 +464,9 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
                 BimiFetch { host, path, from }
             }
         };
-        let logo = record.logo.as_deref().map(plan_fetch);
-        let certificate = record.authority.as_deref().map(plan_fetch);
-        let (logo, certificate) = tokio::join!(
-            async {
-                match logo {
-                    Some(f) => Some(f.await),
-                    None => None,
-                }
-            },
-            async {
-                match certificate {
-                    Some(f) => Some(f.await),
-                    None => None,
-                }
-            }
-        );
+        let logo = OptionFuture::from(record.logo.as_deref().map(plan_fetch));
+        let certificate = OptionFuture::from(record.authority.as_deref().map(plan_fetch));
+        let (logo, certificate) = tokio::join!(logo, certificate);
         if let Some(logo) = logo {
             *bimi_plan = Some((logo, certificate));
         }

@@ -194,10 +194,9 @@ pub fn names_exactly(leaf: &LeafInfo, host: &str) -> bool {
     leaf.san.iter().any(|s| s.eq_ignore_ascii_case(host))
 }
 
-/// Reads the fields of a leaf certificate; `None` if it does not parse as X.509.
-pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
-    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    let san = match cert.subject_alternative_name() {
+/// The dNSName entries of a certificate's subjectAltName, as written.
+pub fn dns_names(cert: &X509Certificate<'_>) -> Vec<String> {
+    match cert.subject_alternative_name() {
         Ok(Some(ext)) => ext
             .value
             .general_names
@@ -208,7 +207,13 @@ pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
             })
             .collect(),
         _ => Vec::new(),
-    };
+    }
+}
+
+/// Reads the fields of a leaf certificate; `None` if it does not parse as X.509.
+pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
+    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
+    let san = dns_names(&cert);
     let spki = cert.public_key();
     let (key_type, key_bits) = match spki.parsed() {
         Ok(x509_parser::public_key::PublicKey::RSA(k)) => ("rsa", k.key_size() as u32),
