@@ -165,10 +165,11 @@ impl<R: PartialEq> Tally<R> {
 }
 
 /// Some(true) working, Some(false) certainly not, None unknown; `Err(())` not checked.
-type Known = Result<Option<bool>, ()>;
+pub(crate) type Known = Result<Option<bool>, ()>;
 
 impl DomainScan {
-    fn spf_works(&self) -> Known {
+    /// Does the domain have a working SPF policy (also behind `gmail_unauthenticated_risk`)?
+    pub(crate) fn spf_works(&self) -> Known {
         match self.spf.eval.outcome {
             SpfOutcome::Valid => Ok(Some(true)),
             SpfOutcome::None | SpfOutcome::PermError(_) => Ok(Some(false)),
@@ -177,7 +178,8 @@ impl DomainScan {
         }
     }
 
-    fn dkim_works(&self) -> Known {
+    /// Is there a usable DKIM key at a probed selector?
+    pub(crate) fn dkim_works(&self) -> Known {
         match self.dkim.status {
             DkimStatus::Found => Ok(Some(true)),
             DkimStatus::NotFound | DkimStatus::Revoked => Ok(Some(false)),

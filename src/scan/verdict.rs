@@ -9,9 +9,7 @@
 use super::result::{ClientScan, DomainScan, MxSource, MxTarget};
 use crate::dns::DnssecStatus;
 use crate::policy::dane;
-use crate::policy::dkim::DkimStatus;
 use crate::policy::mta_sts::Mode;
-use crate::policy::spf::SpfOutcome;
 use crate::probe::client::ClientTls;
 use crate::probe::smtp::StartTls;
 use crate::probe::tls::{CertVerdict, TlsObservation, TlsVersion};
@@ -290,16 +288,7 @@ impl DomainScan {
     /// permerror) and none of the probed DKIM selectors has a key; `false` when either is present;
     /// `None` when a lookup failed or nothing was queried.
     pub fn gmail_unauthenticated_risk(&self) -> Option<bool> {
-        let spf = match self.spf.eval.outcome {
-            SpfOutcome::Valid => Some(true),
-            SpfOutcome::None | SpfOutcome::PermError(_) => Some(false),
-            SpfOutcome::TempError | SpfOutcome::NotQueried => None,
-        };
-        let dkim = match self.dkim.status {
-            DkimStatus::Found => Some(true),
-            DkimStatus::NotFound | DkimStatus::Revoked => Some(false),
-            DkimStatus::TempError | DkimStatus::NotQueried => None,
-        };
+        let (spf, dkim) = (self.spf_works().ok().flatten(), self.dkim_works().ok().flatten());
         match (spf, dkim) {
             (Some(true), _) | (_, Some(true)) => Some(false),
             (Some(false), Some(false)) => Some(true),
