@@ -66,6 +66,20 @@ macro_rules! labels {
                 f.write_str(self.as_label())
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_label())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let label = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Self::from_label(&label)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown {} label {label:?}", stringify!($name))))
+            }
+        }
     };
 }
 

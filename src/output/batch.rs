@@ -551,7 +551,7 @@ pub fn push_mx(b: &mut BatchBuilder, s: &DomainScan, t: &MxTarget) {
     b.strs(col::TLS_CERT_SAN, leaf.map(|l| l.san.as_slice()).unwrap_or(&[]));
     b.timestamp_ms(col::TLS_CERT_NOT_BEFORE, leaf.map(|l| l.not_before.saturating_mul(1000)));
     b.timestamp_ms(col::TLS_CERT_NOT_AFTER, leaf.map(|l| l.not_after.saturating_mul(1000)));
-    b.str(col::TLS_CERT_KEY_TYPE, leaf.map(|l| l.key_type));
+    b.str(col::TLS_CERT_KEY_TYPE, leaf.map(|l| l.key_type.as_label()));
     b.u32(col::TLS_CERT_KEY_BITS, leaf.map(|l| l.key_bits));
     b.str(col::TLS_CERT_SIGNATURE_ALGORITHM, leaf.map(|l| l.signature_algorithm.as_str()));
     b.str(col::TLS_CERT_SHA256, leaf.map(|l| l.sha256.as_str()));

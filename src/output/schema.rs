@@ -281,7 +281,7 @@ pub fn vocabulary(column: &str) -> Option<Vec<&'static str>> {
         }
         PROBE_SOURCE => labels_of::<ProbeSource>(),
         TLS_CERT_VERDICT => labels_of::<CertVerdict>(),
-        TLS_CERT_KEY_TYPE => vec!["rsa", "ec", "ed25519", "ed448", "dsa", "other"],
+        TLS_CERT_KEY_TYPE => labels_of::<crate::probe::tls::cert::KeyType>(),
         PTR_STATUS => labels_of::<crate::dns::reverse::ReverseSummary>(),
         PTR_FCRDNS => labels_of::<crate::dns::reverse::Fcrdns>(),
         BIMI_STATUS => labels_of::<crate::policy::bimi::BimiStatus>(),

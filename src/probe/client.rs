@@ -71,7 +71,7 @@ enum Family {
 }
 
 /// How TLS came about on a completed probe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ClientTls {
     /// Implicit TLS from the first byte.
     Implicit,
@@ -82,7 +82,7 @@ pub enum ClientTls {
 }
 
 /// What a client-endpoint probe saw.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientReport {
     /// The outcome.
     pub attempt: Attempt<ClientTls>,

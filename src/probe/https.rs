@@ -16,7 +16,7 @@ use tokio_rustls::TlsConnector;
 use super::{FailureReason, Phase, classify_io};
 
 /// What a fetch returned.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HttpsResponse {
     /// The HTTP status.
     pub status: u16,
@@ -27,7 +27,7 @@ pub struct HttpsResponse {
 }
 
 /// Why a fetch failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FetchFailure {
     /// TCP connection refused or unreachable.
     Connect,
@@ -44,7 +44,7 @@ pub enum FetchFailure {
 }
 
 /// A fetch failure with the underlying error's words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FetchError {
     /// The class.
     pub kind: FetchFailure,

@@ -67,7 +67,7 @@ crate::labels! {
 }
 
 /// A failed probe: where, why, and the server's words or the error text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeFailure {
     /// The phase it failed in.
     pub phase: Phase,
@@ -112,7 +112,7 @@ crate::labels! {
 }
 
 /// The outcome of something the scanner tried.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Attempt<T> {
     /// It completed, with this result.
     Done(T),

@@ -28,7 +28,7 @@ pub const KEPT_LINE_BYTES: usize = 512;
 
 /// One SMTP reply: its code and the text of each line (without `ddd-` and CRLF), bounded: at most
 /// [`KEPT_LINES`] lines of at most [`KEPT_LINE_BYTES`] are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     /// The three-digit code.
     pub code: u16,
@@ -175,7 +175,7 @@ pub struct SmtpConfig {
 }
 
 /// What the SMTP dialogue showed, filled in as far as it got.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SmtpObservation {
     /// The greeting.
     pub banner: Option<Reply>,
@@ -194,7 +194,7 @@ pub struct SmtpObservation {
 }
 
 /// How a completed dialogue ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StartTls {
     /// STARTTLS and the TLS handshake worked.
     Negotiated,
@@ -203,7 +203,7 @@ pub enum StartTls {
 }
 
 /// Everything one probe of an (MX host, IP) produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeReport {
     /// How the probe ended.
     pub attempt: Attempt<StartTls>,

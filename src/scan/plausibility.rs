@@ -17,8 +17,6 @@ pub const NO_ANSWER_SHARE: f64 = 0.95;
 
 crate::labels! {
     /// What cannot be right about a run.
-    #[derive(Serialize)]
-    #[serde(rename_all = "snake_case")]
     pub enum Implausible {
         /// Nearly every domain's MX lookup said NXDOMAIN or failed.
         ResolverAnswersNothing => "resolver_answers_nothing",

@@ -34,8 +34,28 @@ crate::labels! {
     }
 }
 
+crate::labels! {
+    /// The leaf certificate's key type.
+    #[derive(Default)]
+    pub enum KeyType {
+        /// RSA.
+        Rsa => "rsa",
+        /// An elliptic-curve key (ECDSA).
+        Ec => "ec",
+        /// Ed25519.
+        Ed25519 => "ed25519",
+        /// Ed448.
+        Ed448 => "ed448",
+        /// DSA.
+        Dsa => "dsa",
+        /// Anything else.
+        #[default]
+        Other => "other",
+    }
+}
+
 /// What the leaf certificate says.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeafInfo {
     /// Subject DN, RFC 4514 style.
     pub subject: String,
@@ -48,7 +68,7 @@ pub struct LeafInfo {
     /// notAfter, seconds since the epoch.
     pub not_after: i64,
     /// `rsa`, `ec`, `ed25519`, `ed448`, `dsa` or `other`.
-    pub key_type: &'static str,
+    pub key_type: KeyType,
     /// Key size in bits (0 when unknown).
     pub key_bits: u32,
     /// Signature algorithm short name (e.g. `ecdsa-with-SHA256`) or its OID.
@@ -60,7 +80,7 @@ pub struct LeafInfo {
 }
 
 /// The judgement of a chain for a host name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Assessment {
     /// The verdict.
     pub verdict: CertVerdict,
@@ -145,7 +165,7 @@ fn chain_verdict(e: &Error, self_signed: bool) -> CertVerdict {
 }
 
 /// The digests of one certificate of a presented chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CertDigests {
     /// SHA-256 of the whole certificate.
     pub cert_sha256: Vec<u8>,
@@ -216,15 +236,15 @@ pub fn describe_leaf(der: &CertificateDer<'_>) -> Option<LeafInfo> {
     let san = dns_names(&cert);
     let spki = cert.public_key();
     let (key_type, key_bits) = match spki.parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(k)) => ("rsa", k.key_size() as u32),
-        Ok(x509_parser::public_key::PublicKey::EC(k)) => ("ec", k.key_size() as u32),
-        Ok(x509_parser::public_key::PublicKey::DSA(y)) => ("dsa", y.len() as u32 * 8),
+        Ok(x509_parser::public_key::PublicKey::RSA(k)) => (KeyType::Rsa, k.key_size() as u32),
+        Ok(x509_parser::public_key::PublicKey::EC(k)) => (KeyType::Ec, k.key_size() as u32),
+        Ok(x509_parser::public_key::PublicKey::DSA(y)) => (KeyType::Dsa, y.len() as u32 * 8),
         _ => {
             let oid = spki.algorithm.algorithm.to_id_string();
             match oid.as_str() {
-                "1.3.101.112" => ("ed25519", 256),
-                "1.3.101.113" => ("ed448", 456),
-                _ => ("other", 0),
+                "1.3.101.112" => (KeyType::Ed25519, 256),
+                "1.3.101.113" => (KeyType::Ed448, 456),
+                _ => (KeyType::Other, 0),
             }
         }
     };
@@ -279,7 +299,7 @@ mod tests {
                 a.detail
             );
             let leaf = a.leaf.expect("leaf parses");
-            assert_eq!((leaf.key_type, leaf.key_bits), ("ec", 256));
+            assert_eq!((leaf.key_type, leaf.key_bits), (KeyType::Ec, 256));
             assert_eq!(leaf.sha256.len(), 64);
             assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
         }

@@ -33,7 +33,7 @@ crate::labels! {
 }
 
 /// What a completed handshake showed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TlsObservation {
     /// The protocol version.
     pub version: TlsVersion,
