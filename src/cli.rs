@@ -88,6 +88,82 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Write a scan as JSON lines: one domain a line with its MX hosts and client endpoints nested.
     Export(ExportArgs),
+    /// Run a scan as N shards on a cluster (Slurm, Kubernetes): init, then dns and probe phases
+    /// until `next` says done, then assemble.
+    #[command(subcommand)]
+    Shard(ShardCommand),
+}
+
+/// The steps of a sharded scan (see the README, "Past one machine").
+#[derive(Debug, Subcommand)]
+pub enum ShardCommand {
+    /// Start a sharded scan at --work with --shards N (idempotent).
+    Init {
+        /// Where the scan's files live: a local folder or s3://bucket/prefix.
+        #[arg(long, value_name = "DIR|URL")]
+        work: String,
+        /// Number of shards.
+        #[arg(long, value_name = "N")]
+        shards: u32,
+    },
+    /// Print what runs next: `dns R`, `probe R` or `done R` (R: the round).
+    Next {
+        /// The scan's work location.
+        #[arg(long, value_name = "DIR|URL")]
+        work: String,
+    },
+    /// Run this shard's DNS phase of the current round.
+    Dns(Box<ShardDnsArgs>),
+    /// Run this shard's probe phase of the current round.
+    Probe(Box<ShardProbeArgs>),
+    /// Join the shards into one scan folder (local or s3://) that `report` reads.
+    Assemble {
+        /// The scan's work location.
+        #[arg(long, value_name = "DIR|URL")]
+        work: String,
+        /// Where the assembled scan goes (a local folder gets the report too, unless --no-report).
+        #[arg(long, value_name = "DIR|URL")]
+        out: String,
+        /// Do not compute the report.
+        #[arg(long)]
+        no_report: bool,
+    },
+}
+
+/// Flags of `mailcensus shard dns`.
+#[derive(Debug, Args)]
+pub struct ShardDnsArgs {
+    /// The whole domain list (every shard reads it and keeps its share).
+    pub input: String,
+    /// The scan's work location.
+    #[arg(long, value_name = "DIR|URL")]
+    pub work: String,
+    /// This shard's index [default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX].
+    #[arg(long, value_name = "K")]
+    pub shard: Option<u32>,
+    /// Local folder for the shard's files while it runs [default: a folder under the system's temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
+    /// Which input columns hold the domain, group, weight, and which to keep.
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+    /// How the domains are looked up (the same flags as `scan`; give every phase the same).
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// Flags of `mailcensus shard probe`.
+#[derive(Debug, Args)]
+pub struct ShardProbeArgs {
+    /// The scan's work location.
+    #[arg(long, value_name = "DIR|URL")]
+    pub work: String,
+    /// This shard's index [default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX].
+    #[arg(long, value_name = "K")]
+    pub shard: Option<u32>,
+    /// How the addresses are probed (the same flags as `scan`; give every phase the same).
+    #[command(flatten)]
+    pub options: ScanOptions,
 }
 
 /// Flags of `mailcensus check`.
@@ -274,6 +350,42 @@ pub struct BenchArgs {
     pub max_parked: Option<usize>,
 }
 
+/// The input columns a scan reads (`scan`, `shard dns`).
+#[derive(Debug, Args)]
+pub struct ColumnArgs {
+    /// Input column holding the domain [default: `domain` if the header has it, else the first column].
+    #[arg(long, value_name = "NAME")]
+    pub domain_column: Option<String>,
+    /// Input column holding the group (ISP, carrier, provider) [default: `group` if present].
+    #[arg(long, value_name = "NAME")]
+    pub group_column: Option<String>,
+    /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
+    #[arg(long, value_name = "NAME")]
+    pub weight_column: Option<String>,
+    /// Input column to copy to the domains dataset as `input_<name>` (snake_case), repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub keep_column: Vec<String>,
+}
+
+impl ColumnArgs {
+    /// The checked column choice.
+    pub fn spec(self) -> Result<ColumnSpec, String> {
+        let mut names = std::collections::BTreeSet::new();
+        for name in &self.keep_column {
+            let column = crate::output::schema::kept_column_name(name);
+            if crate::output::schema::DOMAINS.field_with_name(&column).is_ok() || !names.insert(column.clone()) {
+                return Err(format!("--keep-column {name:?} would be written as {column}, which is already a column"));
+            }
+        }
+        Ok(ColumnSpec {
+            domain: self.domain_column,
+            group: self.group_column,
+            weight: self.weight_column,
+            keep: self.keep_column,
+        })
+    }
+}
+
 /// Flags of `mailcensus scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -291,21 +403,12 @@ pub struct ScanArgs {
     /// After Ctrl-C or SIGTERM, seconds the domains in flight may take to finish before they are abandoned.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
     pub shutdown_grace: Duration,
-    /// Input column holding the domain [default: `domain` if the header has it, else the first column].
-    #[arg(long, value_name = "NAME")]
-    pub domain_column: Option<String>,
-    /// Input column holding the group (ISP, carrier, provider) [default: `group` if present].
-    #[arg(long, value_name = "NAME")]
-    pub group_column: Option<String>,
-    /// Input column holding a numeric weight (users, volume) [default: `weight` if present].
-    #[arg(long, value_name = "NAME")]
-    pub weight_column: Option<String>,
+    /// Which input columns hold the domain, group, weight, and which to keep.
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     /// Seconds between status lines when stderr is not a terminal (a log file, a batch job).
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
     pub status_interval: Duration,
-    /// Input column to copy to the domains dataset as `input_<name>` (snake_case), repeatable.
-    #[arg(long, value_name = "NAME")]
-    pub keep_column: Vec<String>,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -541,19 +644,7 @@ impl ScanArgs {
         c.overwrite = self.overwrite;
         c.resume = self.resume;
         c.shutdown_grace = self.shutdown_grace;
-        let mut names = std::collections::BTreeSet::new();
-        for name in &self.keep_column {
-            let column = crate::output::schema::kept_column_name(name);
-            if crate::output::schema::DOMAINS.field_with_name(&column).is_ok() || !names.insert(column.clone()) {
-                return Err(format!("--keep-column {name:?} would be written as {column}, which is already a column"));
-            }
-        }
-        c.columns = ColumnSpec {
-            domain: self.domain_column,
-            group: self.group_column,
-            weight: self.weight_column,
-            keep: self.keep_column,
-        };
+        c.columns = self.columns.spec()?;
         c.progress = !self.no_progress;
         c.status_interval = self.status_interval;
         c.args = args;
@@ -812,6 +903,7 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
         Command::Lab(lab) => run_lab(lab),
         Command::Check(args) => run_check(*args),
         Command::Export(args) => run_export(args),
+        Command::Shard(cmd) => run_shard(cmd, args),
         Command::Bench(bench) => run_bench(bench),
         Command::Schema => {
             use crate::output::schema::{CLIENT_ENDPOINTS, DOMAINS, MX_HOSTS, markdown};
@@ -906,6 +998,139 @@ fn world_config(args: &WorldArgs) -> Result<crate::world::WorldConfig, ExitCode>
 }
 
 /// A multi-threaded runtime, or exit code 1.
+/// `shard ...`: 0 when the step is done (or there was nothing to do), 2 on bad usage, 130 when
+/// interrupted (run it again to continue), 1 otherwise.
+fn run_shard(cmd: ShardCommand, args: Vec<String>) -> ExitCode {
+    use crate::shard::{self, PhaseReport, store::Store};
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let fail = |e: shard::ShardError| {
+        eprintln!("mailcensus shard: {e}");
+        ExitCode::from(e.exit_code())
+    };
+    let open = |work: &str| Store::open(work).map_err(|e| fail(e.into()));
+    let said = |r: PhaseReport| {
+        match r {
+            PhaseReport::Dns(d) => eprintln!(
+                "mailcensus shard: dns shard {} round {}: {} domains written ({} in all), {} wait for {} connections",
+                d.shard, d.round, d.written, d.domains, d.deferred, d.wants
+            ),
+            PhaseReport::Probe(p) => eprintln!(
+                "mailcensus shard: probe shard {} round {}: {} answers, {} addresses, connections {:?}",
+                p.shard, p.round, p.answered, p.addresses, p.connections
+            ),
+            PhaseReport::NothingToDo(next) => {
+                eprintln!("mailcensus shard: nothing to do for this shard; next: {}", next.word())
+            }
+        }
+        ExitCode::SUCCESS
+    };
+    runtime.block_on(async {
+        match cmd {
+            ShardCommand::Init { work, shards } => {
+                let store = match open(&work) {
+                    Ok(s) => s,
+                    Err(c) => return c,
+                };
+                match shard::init(&store, shards).await {
+                    Ok(plan) => {
+                        println!("{} shards, scan {}", plan.shards, plan.scan_id);
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+            ShardCommand::Next { work } => {
+                let store = match open(&work) {
+                    Ok(s) => s,
+                    Err(c) => return c,
+                };
+                match shard::next(&store).await {
+                    Ok(n) => {
+                        let (shard::Next::Dns(r) | shard::Next::Probe(r) | shard::Next::Done(r)) = n;
+                        println!("{} {r}", n.word());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+            ShardCommand::Dns(a) => {
+                let a = *a;
+                let store = match open(&a.work) {
+                    Ok(s) => s,
+                    Err(c) => return c,
+                };
+                let index = match shard::shard_index(a.shard) {
+                    Ok(i) => i,
+                    Err(e) => return fail(shard::ShardError::Usage(e)),
+                };
+                let staging = a.staging.clone().unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("mailcensus-shard-{}-s{index:04}", std::process::id()))
+                });
+                let columns = match a.columns.spec() {
+                    Ok(c) => c,
+                    Err(e) => return fail(shard::ShardError::Usage(e)),
+                };
+                let mut config = match a.options.into_config(InputSource::from_arg(&a.input), staging.clone()) {
+                    Ok(c) => c,
+                    Err(e) => return fail(shard::ShardError::Usage(e)),
+                };
+                config.columns = columns;
+                config.args = args;
+                config.progress = false;
+                let result = shard::dns_phase(&store, config, index, &staging, scan::interrupt_signal()).await;
+                if a.staging.is_none() {
+                    let _ = std::fs::remove_dir_all(&staging);
+                }
+                result.map(said).unwrap_or_else(fail)
+            }
+            ShardCommand::Probe(a) => {
+                let a = *a;
+                let store = match open(&a.work) {
+                    Ok(s) => s,
+                    Err(c) => return c,
+                };
+                let index = match shard::shard_index(a.shard) {
+                    Ok(i) => i,
+                    Err(e) => return fail(shard::ShardError::Usage(e)),
+                };
+                let config = match a.options.into_config(InputSource::Stdin, PathBuf::new()) {
+                    Ok(c) => c,
+                    Err(e) => return fail(shard::ShardError::Usage(e)),
+                };
+                shard::probe_phase(&store, &config, index).await.map(said).unwrap_or_else(fail)
+            }
+            ShardCommand::Assemble { work, out, no_report } => {
+                let (store, target) = match (open(&work), open(&out)) {
+                    (Ok(s), Ok(t)) => (s, t),
+                    (Err(c), _) | (_, Err(c)) => return c,
+                };
+                match shard::assemble(&store, &target).await {
+                    Ok(a) => {
+                        eprintln!(
+                            "mailcensus shard: assembled {} rounds into {}: parts {:?}, {} rejects",
+                            a.rounds,
+                            target.location(),
+                            a.parts,
+                            a.rejects
+                        );
+                        if no_report || shard::store::is_url(&out) {
+                            return ExitCode::SUCCESS;
+                        }
+                        match report(std::path::Path::new(&out), "en") {
+                            Ok(_) => ExitCode::SUCCESS,
+                            Err(code) => code,
+                        }
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+        }
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
         eprintln!("mailcensus: cannot start the runtime: {e}");

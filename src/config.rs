@@ -20,6 +20,8 @@ pub struct ScanConfig {
     pub columns: ColumnSpec,
     /// The output directory (`--out`).
     pub out: PathBuf,
+    /// Scan only this shard's domains and rejects (a DNS shard of a sharded scan); `None`: all.
+    pub shard: Option<crate::shard::Shard>,
     /// Replace the datasets of an earlier scan in `out` (`--overwrite`, default off).
     pub overwrite: bool,
     /// Continue an interrupted scan in `out`, skipping the domains it wrote (`--resume`, default off).
@@ -120,6 +122,7 @@ impl ScanConfig {
             input,
             columns: ColumnSpec::default(),
             out,
+            shard: None,
             overwrite: false,
             resume: false,
             shutdown_grace: Duration::from_secs(5),

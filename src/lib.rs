@@ -34,5 +34,6 @@ pub mod policy;
 pub mod probe;
 pub mod report;
 pub mod scan;
+pub mod shard;
 pub mod testkit;
 pub mod world;

@@ -14,6 +14,7 @@
 //! So the wall time of a run is the largest of: the busiest destination's queue at its rate, all
 //! connections at `--probe-rate`, all lookups at `--dns-qps`, and the slowest deadline; not their sum.
 
+pub(crate) mod defer;
 mod domain;
 pub mod plausibility;
 pub mod progress;
@@ -101,6 +102,8 @@ pub struct ScanSummary {
     /// The run stopped after `--judge-after` domains because its results could not be right
     /// (`warnings` says why; exit code 5).
     pub stopped_early: bool,
+    /// Domains not written because they wait for a probe phase (a DNS shard of a sharded scan).
+    pub deferred: u64,
 }
 
 /// The writer's early judgement of a run ([`plausibility`] after the first `after` domains).
@@ -138,6 +141,8 @@ pub(crate) struct Engine {
     pub(crate) reverse: provider::OnceTable<Arc<crate::dns::reverse::ReverseDns>>,
     /// Domains in flight, resolving or parked (`--max-parked` permits).
     pub(crate) in_flight: Arc<Semaphore>,
+    /// Domains deferred to a probe phase, not written ([`defer`]).
+    pub(crate) deferred: AtomicU64,
 }
 
 fn probe_outcome_key<T>(attempt: &Attempt<T>) -> String {
@@ -282,11 +287,23 @@ pub async fn run_until(
     config: ScanConfig,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<ScanSummary, ScanError> {
+    run_with(config, stop, None).await
+}
+
+/// [`run_until`], with the probe results of a sharded scan's DNS shard: `book` answers every probe
+/// (no connection is made) and domains that need one it lacks are not written ([`defer`]).
+pub(crate) async fn run_with(
+    config: ScanConfig,
+    stop: impl std::future::Future<Output = ()>,
+    book: Option<Arc<crate::shard::book::Book>>,
+) -> Result<ScanSummary, ScanError> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut reader = InputReader::open(&config.input, &config.columns)?;
     // The progress total: data lines (the header is not one).
     let total = match &config.input {
+        // A shard scans an unknown share of the lines.
+        _ if config.shard.is_some() => None,
         InputSource::File(p) => input::count_lines(p).ok().map(|n| n.saturating_sub(reader.has_header() as u64)),
         InputSource::Stdin => None,
     };
@@ -334,9 +351,14 @@ pub async fn run_until(
         https_timeout: config.https_timeout,
         inject_panic: config.inject_panic.clone(),
     };
+    let runner = match book {
+        Some(book) => Runner::from_book(config.limits.clone(), kit, book),
+        None => Runner::new(config.limits.clone(), kit),
+    };
     let engine = Arc::new(Engine {
         dns,
-        runner: Runner::new(config.limits.clone(), kit),
+        runner,
+        deferred: AtomicU64::new(0),
         resolve_slots: Semaphore::new(config.concurrency.max(1)),
         internal_errors: AtomicU64::new(0),
         domain_timeouts: AtomicU64::new(0),
@@ -353,6 +375,7 @@ pub async fn run_until(
     let (entry_tx, mut entry_rx) = mpsc::channel::<Entry>(1024);
     let input_bar = bar.clone();
     let done = previous.done;
+    let shard = config.shard;
     let input_thread = std::thread::Builder::new()
         .name("scan-input".into())
         .spawn(move || -> Result<(u64, u64), ScanError> {
@@ -360,6 +383,9 @@ pub async fn run_until(
             let mut skipped = 0u64;
             for item in reader {
                 match item? {
+                    // Another shard's domain, or another shard's reject.
+                    InputItem::Entry(e) if shard.is_some_and(|s| !s.owns_domain(e.domain.as_str())) => {}
+                    InputItem::Reject(r) if shard.is_some_and(|s| !s.owns_line(r.line)) => {}
                     InputItem::Entry(e) if done.contains(&input::domain_key(e.domain.as_str())) => {
                         skipped += 1;
                         input_bar.line_skipped();
@@ -426,8 +452,19 @@ pub async fn run_until(
         }
         let (engine, tx) = (engine.clone(), scan_tx.clone());
         tasks.spawn(async move {
-            let scan = domain::scan(&engine, entry).await;
-            let _ = tx.send(scan).await;
+            if engine.runner.replaying() {
+                match defer::watch(domain::scan(&engine, entry)).await {
+                    (_, true) => {
+                        engine.deferred.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (scan, false) => {
+                        let _ = tx.send(scan).await;
+                    }
+                }
+            } else {
+                let scan = domain::scan(&engine, entry).await;
+                let _ = tx.send(scan).await;
+            }
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -536,5 +573,6 @@ pub async fn run_until(
         complete: !interrupted,
         warnings,
         stopped_early: !stopped_early.is_empty(),
+        deferred: engine.deferred.load(Ordering::Relaxed),
     })
 }

@@ -38,6 +38,9 @@ pub(crate) struct ProviderClients {
     /// The servers' hosts (those without `%EMAILDOMAIN%`), resolved once for all the provider's
     /// domains.
     pub addresses: HashMap<String, Resolved>,
+    /// A fetch waits for a later round of a sharded scan ([`super::defer`]): not kept, and every
+    /// domain that gets this answer is deferred too.
+    pub deferred: bool,
 }
 
 /// A bounded table of answers found once per run: the first asker of a key computes it, later and
@@ -138,9 +141,22 @@ impl Providers {
                 found.servers.iter().filter(|s| !s.host.contains('%')).map(|s| s.host.clone()).collect();
             let resolved = futures::future::join_all(hosts.iter().map(|h| targets::resolve_host(e, h))).await;
             found.addresses = hosts.into_iter().zip(resolved).collect();
-            Arc::new(found)
+            found
         };
-        self.0.get(provider, find, |_| true).await
+        let watched = || async {
+            if e.runner.replaying() {
+                let (mut found, deferred) = super::defer::watch(find()).await;
+                found.deferred = deferred;
+                Arc::new(found)
+            } else {
+                Arc::new(find().await)
+            }
+        };
+        let found = self.0.get(provider, watched, |f| !f.deferred).await;
+        if found.deferred {
+            super::defer::mark();
+        }
+        found
     }
 }
 
@@ -187,6 +203,7 @@ async fn discover(e: &Engine, provider: &str) -> ProviderClients {
         servers,
         failed: failed || guess_failed,
         addresses: HashMap::new(),
+        deferred: false,
     }
 }
 

@@ -42,6 +42,7 @@ use crate::probe::https::{self, FetchError, FetchFailure, FetchLimits, HttpsResp
 use crate::probe::smtp::{self, ProbeReport, SmtpConfig, StartTls};
 use crate::probe::tls::TlsContext;
 use crate::probe::{Attempt, FailureReason, Phase, ProbeFailure};
+use crate::shard::book::{Book, Lookup};
 
 crate::labels! {
     /// Where the facts of a probed (host, address) row come from.
@@ -67,6 +68,17 @@ pub struct Probed<R> {
     pub source_host: Option<String>,
     /// An earlier domain of the run asked for the same (host, address).
     pub cached: bool,
+}
+
+/// The placeholder failure of a probe deferred to the probe phase (never written).
+fn deferral() -> ProbeFailure {
+    ProbeFailure::new(Phase::Connect, FailureReason::Internal, "deferred to the probe phase")
+}
+
+/// A placeholder answer, and the asking domain marked as deferred.
+fn deferred<R>(report: R) -> Probed<R> {
+    super::defer::mark();
+    Probed { report: Arc::new(report), source: ProbeSource::Own, source_host: None, cached: false }
 }
 
 /// How one connection attempt of a job ended, for the runner.
@@ -304,6 +316,8 @@ struct Inner {
     smtp_sharing: Sharing<IpAddr, ProbeReport>,
     client_cache: Cache<(client::Protocol, String, u16, IpAddr), ClientReport>,
     client_sharing: Sharing<(client::Protocol, u16, IpAddr), ClientReport>,
+    /// A DNS shard of a sharded scan: answers come from this book, never from a connection.
+    book: Option<Arc<Book>>,
 }
 
 /// The run's probe runner (cheap to clone).
@@ -327,6 +341,22 @@ impl Runner {
     /// A runner with these limits; its dispatcher runs on the current tokio runtime until the last
     /// clone is dropped.
     pub fn new(limits: Limits, kit: Kit) -> Self {
+        Self::with_book(limits, kit, None)
+    }
+
+    /// A runner that opens no connection: it answers from `book` (a DNS shard of a sharded scan,
+    /// [`crate::shard`]), and what the book lacks is recorded there as wanted, answered with a
+    /// placeholder, and the asking domain is deferred to the next round ([`super::defer`]).
+    pub fn from_book(limits: Limits, kit: Kit, book: Arc<Book>) -> Self {
+        Self::with_book(limits, kit, Some(book))
+    }
+
+    /// Whether this runner replays a book.
+    pub fn replaying(&self) -> bool {
+        self.inner.book.is_some()
+    }
+
+    fn with_book(limits: Limits, kit: Kit, book: Option<Arc<Book>>) -> Self {
         let now = Instant::now();
         let burst = limits.probe_rate.clamp(1.0, u32::MAX as f64) as u32;
         let inner = Arc::new(Inner {
@@ -349,6 +379,7 @@ impl Runner {
             smtp_sharing: Sharing::default(),
             client_cache: Cache::default(),
             client_sharing: Sharing::default(),
+            book,
         });
         tokio::spawn(dispatch(Arc::downgrade(&inner)));
         Self { inner }
@@ -371,6 +402,12 @@ impl Runner {
     /// every name alike.
     pub async fn smtp(&self, host: &str, ip: IpAddr) -> Probed<ProbeReport> {
         let inner = &self.inner;
+        if let Some(book) = &inner.book {
+            return match book.smtp(host, ip) {
+                Lookup::Known(p) => p,
+                Lookup::Wanted => deferred(ProbeReport::failed(deferral())),
+            };
+        }
         let (done, first) = inner.smtp_cache.get_or_insert((host.to_string(), ip), |deliver| {
             let task = SmtpTask { runner: self.clone(), host: host.to_string(), ip, deliver };
             self.submit((Class::Smtp, ip), Box::new(task));
@@ -386,6 +423,12 @@ impl Runner {
     /// other domain asks for) the result is shared only while the probe runs, not kept for the run.
     pub async fn client(&self, endpoint: &Endpoint, ip: IpAddr, keep: bool) -> Probed<ClientReport> {
         let inner = &self.inner;
+        if let Some(book) = &inner.book {
+            return match book.client(endpoint.protocol, &endpoint.host, endpoint.port, ip) {
+                Lookup::Known(p) => p,
+                Lookup::Wanted => deferred(ClientReport::failed(deferral())),
+            };
+        }
         let key = (endpoint.protocol, endpoint.host.clone(), endpoint.port, ip);
         let (done, first) = inner.client_cache.get_or_insert(key, |deliver| {
             let task = ClientTask {
@@ -422,6 +465,12 @@ impl Runner {
         path: &str,
         max_body: usize,
     ) -> Result<HttpsResponse, FetchError> {
+        if let Some(book) = &self.inner.book {
+            return book.fetch(host, ip, path, max_body).unwrap_or_else(|| {
+                super::defer::mark();
+                Err(FetchError { kind: FetchFailure::Internal, detail: deferral().detail })
+            });
+        }
         let (tx, rx) = oneshot::channel();
         let task = FetchTask {
             runner: self.clone(),

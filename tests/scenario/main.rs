@@ -17,4 +17,5 @@ mod postures;
 mod realworld;
 mod report;
 mod resume;
+mod shard;
 mod world;

@@ -1,0 +1,166 @@
+//! A sharded scan (`mailcensus shard`) against the simulated world: the same rows as one process,
+//! each destination address talked to by exactly one probe shard, and the report identical.
+//! Addresses: 127.46.0.0/16 (world), 127.47.0.53 (its DNS).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mailcensus::demo::scan_config;
+use mailcensus::shard::{self, Next, PhaseReport, store::Store};
+use mailcensus::testkit::dataset::{Row, read_rows};
+use mailcensus::world::serve;
+use mailcensus::world::{World, WorldConfig};
+
+use crate::world::test_dir;
+
+/// Columns that say how or when a row was made, not what was found: they differ between any two
+/// runs (and `probe_source` says which domain asked first).
+const RUN_VARIANT: &[&str] = &[
+    "scan_id",
+    "scan_date",
+    "scanned_at",
+    "scan_duration_ms",
+    "probe_duration_ms",
+    "probe_cached",
+    "probe_source",
+    "probe_source_host",
+];
+
+fn canonical(dir: &Path, dataset: &str) -> Vec<String> {
+    let rows: Vec<Row> = read_rows(&dir.join(dataset)).unwrap();
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .map(|r| {
+            let kept: BTreeMap<_, _> = r
+                .into_iter()
+                .filter(|(k, _)| !RUN_VARIANT.contains(&k.as_str()))
+                .map(|(k, v)| match v.str() {
+                    // A certificate's words carry the verification time ("... 86401 seconds ago").
+                    Some(text) if k.ends_with("_detail") => {
+                        let masked: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+                        (k, masked)
+                    }
+                    _ => (k, format!("{v:?}")),
+                })
+                .collect();
+            format!("{kept:?}")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_give_the_rows_of_one_process_and_share_no_address() {
+    let dir = test_dir("shard");
+    let world = WorldConfig {
+        seed: 17,
+        domains: 500,
+        providers: 40,
+        first_ip: std::net::Ipv4Addr::new(127, 46, 0, 1),
+        dns_ip: std::net::Ipv4Addr::new(127, 47, 0, 53),
+        ..Default::default()
+    };
+    let running = serve::start(World::generate(world), &dir.join("world")).await.unwrap();
+
+    // One process.
+    let single = dir.join("single");
+    let mut config = scan_config(&running, single.clone());
+    config.progress = false;
+    mailcensus::scan::run(config.clone()).await.unwrap();
+
+    // Four shards, phase by phase, as an array job would run them.
+    let work = Store::open(dir.join("work").to_str().unwrap()).unwrap();
+    let plan = shard::init(&work, 4).await.unwrap();
+    assert_eq!(shard::init(&work, 4).await.unwrap(), plan, "init is idempotent");
+    assert!(shard::init(&work, 3).await.is_err(), "another shard count is refused");
+    let connections =
+        |running: &serve::RunningWorld| -> Vec<usize> { running.smtp.iter().map(|s| s.connections()).collect() };
+    // address index -> the probe shards that connected to it
+    let mut talked: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    let mut rounds = 0;
+    loop {
+        match shard::next(&work).await.unwrap() {
+            Next::Dns(r) => {
+                let (before, https_before) = (connections(&running), running.https.requests());
+                for k in 0..4 {
+                    let staging = dir.join(format!("staging-{k}"));
+                    let report =
+                        shard::dns_phase(&work, config.clone(), k, &staging, std::future::pending()).await.unwrap();
+                    assert!(matches!(report, PhaseReport::Dns(ref d) if d.round == r), "{report:?}");
+                    // Run again: nothing to do.
+                    let again =
+                        shard::dns_phase(&work, config.clone(), k, &staging, std::future::pending()).await.unwrap();
+                    assert!(matches!(again, PhaseReport::NothingToDo(_)), "{again:?}");
+                }
+                assert_eq!(connections(&running), before, "a DNS phase connects to no MX");
+                assert_eq!(running.https.requests(), https_before, "a DNS phase fetches nothing");
+                rounds = r;
+            }
+            Next::Probe(_) => {
+                for j in 0..4 {
+                    let before = connections(&running);
+                    let report = shard::probe_phase(&work, &config, j).await.unwrap();
+                    assert!(matches!(report, PhaseReport::Probe(_)), "{report:?}");
+                    for (i, (a, b)) in before.iter().zip(connections(&running)).enumerate() {
+                        if b > *a {
+                            talked.entry(i).or_default().push(j);
+                        }
+                    }
+                }
+            }
+            Next::Done(r) => {
+                assert_eq!(r, rounds);
+                break;
+            }
+        }
+    }
+    assert!(rounds >= 2, "the world's autoconfig files need a second round: {rounds}");
+    assert!(talked.len() > 20, "the probe shards reached the world's MX addresses: {}", talked.len());
+    for (i, shards) in &talked {
+        assert_eq!(shards.len(), 1, "MX address #{i} was probed by shards {shards:?}");
+    }
+    let per_ip = config.limits.smtp.per_ip_connections;
+    assert!(running.smtp.iter().all(|s| s.max_concurrent() <= per_ip), "the per-address connection limit held");
+
+    let assembled = dir.join("assembled");
+    let a = shard::assemble(&work, &Store::open(assembled.to_str().unwrap()).unwrap()).await.unwrap();
+    assert_eq!(a.rounds, rounds);
+    for dataset in ["domains", "mx_hosts", "client_endpoints"] {
+        let (one, many) = (canonical(&single, dataset), canonical(&assembled, dataset));
+        assert_eq!(one.len(), many.len(), "{dataset} rows");
+        for (x, y) in one.iter().zip(&many) {
+            assert_eq!(x, y, "{dataset} differs");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(single.join("rejects.csv")).unwrap(),
+        std::fs::read_to_string(assembled.join("rejects.csv")).unwrap()
+    );
+    let ids: std::collections::BTreeSet<String> = read_rows(&assembled.join("domains"))
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["scan_id"].str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![plan.scan_id.clone()], "one scan id for all shards");
+
+    // The report of the assembled scan is the single run's.
+    let lang = mailcensus::report::grade::Lang::En;
+    let (r1, r2) =
+        (mailcensus::report::run(&single, lang).unwrap(), mailcensus::report::run(&assembled, lang).unwrap());
+    for file in ["groups.csv", "providers.csv", "gmail.csv", "domains.csv"] {
+        let (x, y) = (
+            std::fs::read_to_string(single.join("report").join(file)).unwrap(),
+            std::fs::read_to_string(assembled.join("report").join(file)).unwrap(),
+        );
+        // domains.csv lists domains in the datasets' order (the order they finished in).
+        let sorted = |t: &str| {
+            let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&x), sorted(&y), "report/{file}");
+    }
+    assert_eq!(mailcensus::report::render_summary(&r1), mailcensus::report::render_summary(&r2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
