@@ -516,7 +516,7 @@ pub async fn probe_phase(store: &Store, config: &ScanConfig, index: u32) -> Resu
                 entries.push(Entry { want: source.clone(), found: f.clone() });
             }
         }
-        entries.sort_by(|a, b| a.want.ip().cmp(&b.want.ip()));
+        entries.sort_by_key(|e| e.want.ip());
         let mut bytes = Vec::new();
         book::write_lines(&mut bytes, entries.iter()).map_err(|e| ShardError::Corrupt(e.to_string()))?;
         store.put(&book_file(round, index, k as u32), bytes).await?;

@@ -164,3 +164,96 @@ async fn four_shards_give_the_rows_of_one_process_and_share_no_address() {
     assert_eq!(mailcensus::report::render_summary(&r1), mailcensus::report::render_summary(&r2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stop signal that fires once `staging` holds at least `parts` closed `domains` parts.
+async fn when_parts_written(staging: std::path::PathBuf, parts: usize) {
+    loop {
+        let n = std::fs::read_dir(staging.join("domains"))
+            .map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "parquet")).count())
+            .unwrap_or(0);
+        if n >= parts {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The same against a real S3-compatible server (CI starts moto_server on loopback and sets
+/// `MAILCENSUS_S3=s3://bucket/prefix` and the `AWS_*` variables), with a DNS shard stopped half-way
+/// and run again. Run with `cargo nextest run --run-ignored only -E 'test(s3)'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an S3-compatible server: MAILCENSUS_S3 and AWS_* (see .ci/run)"]
+async fn shards_on_s3_resume_a_stopped_shard_and_assemble_the_same_rows() {
+    let base = std::env::var("MAILCENSUS_S3").expect("MAILCENSUS_S3=s3://bucket/prefix");
+    let run = format!("{}/test-{}", base.trim_end_matches('/'), std::process::id());
+    let dir = test_dir("shard-s3");
+    let world = WorldConfig {
+        seed: 23,
+        domains: 300,
+        providers: 25,
+        first_ip: std::net::Ipv4Addr::new(127, 48, 0, 1),
+        dns_ip: std::net::Ipv4Addr::new(127, 49, 0, 53),
+        ..Default::default()
+    };
+    let running = serve::start(World::generate(world), &dir.join("world")).await.unwrap();
+    let single = dir.join("single");
+    let mut config = scan_config(&running, single.clone());
+    config.progress = false;
+    mailcensus::scan::run(config.clone()).await.unwrap();
+
+    let work = Store::open(&format!("{run}/work")).unwrap();
+    shard::init(&work, 2).await.unwrap();
+    // Small parts, so that a stop finds some closed.
+    config.rows_per_part = 10;
+    config.shutdown_grace = std::time::Duration::from_millis(200);
+    let mut stopped = false;
+    loop {
+        match shard::next(&work).await.unwrap() {
+            Next::Dns(r) => {
+                for k in 0..2 {
+                    let staging = dir.join(format!("staging-{k}"));
+                    if k == 0 && r >= 2 && !stopped {
+                        let stop = when_parts_written(staging.clone(), 2);
+                        // One domain at a time, so that the stop comes before the end.
+                        let mut slow = config.clone();
+                        (slow.max_parked, slow.concurrency) = (1, 1);
+                        let err = shard::dns_phase(&work, slow, k, &staging, stop).await.unwrap_err();
+                        assert!(matches!(err, shard::ShardError::Interrupted), "{err}");
+                        stopped = true;
+                        let kept = work.list("dns/s0000/domains").await.unwrap();
+                        assert!(kept.len() >= 2, "the closed parts reached the store: {kept:?}");
+                        // Run again: the kept parts stay, the rest is scanned.
+                        let report =
+                            shard::dns_phase(&work, config.clone(), k, &staging, std::future::pending()).await.unwrap();
+                        assert!(matches!(report, PhaseReport::Dns(_)), "{report:?}");
+                        let after = work.list("dns/s0000/domains").await.unwrap();
+                        assert!(kept.iter().all(|p| after.contains(p)), "kept parts are not rewritten");
+                        continue;
+                    }
+                    shard::dns_phase(&work, config.clone(), k, &staging, std::future::pending()).await.unwrap();
+                }
+            }
+            Next::Probe(_) => {
+                for j in 0..2 {
+                    shard::probe_phase(&work, &config, j).await.unwrap();
+                }
+            }
+            Next::Done(_) => break,
+        }
+    }
+    assert!(stopped, "a DNS shard was stopped half-way");
+    // Assembled onto the store, then read back from it.
+    let out = Store::open(&format!("{run}/assembled")).unwrap();
+    shard::assemble(&work, &out).await.unwrap();
+    let local = dir.join("assembled");
+    for dataset in ["domains", "mx_hosts", "client_endpoints"] {
+        let names = out.list(dataset).await.unwrap();
+        assert!(!names.is_empty(), "{dataset} on the store");
+        std::fs::create_dir_all(local.join(dataset)).unwrap();
+        for name in names {
+            out.get_file(&name, &local.join(&name)).await.unwrap();
+        }
+        assert_eq!(canonical(&single, dataset), canonical(&local, dataset), "{dataset}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
