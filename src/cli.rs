@@ -202,9 +202,15 @@ pub struct ExportArgs {
 /// Flags of `mailcensus report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A scan's output directory (with domains/ and mx_hosts/); omit with --compare.
+    /// A scan's output directory (with domains/ and mx_hosts/), or a folder of shard folders (a
+    /// sharded scan's dns/), or an object-store location (s3://..., downloaded to --cache first);
+    /// omit with --compare.
     #[arg(required_unless_present = "compare")]
     pub dir: Option<PathBuf>,
+    /// Where a scan on an object store is downloaded to (and its report written)
+    /// [default: mailcensus-report-<pid> under the system's temp folder].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// Compare scans: earlier ones (scan directories, or a Transparency-Report CSV), then NEW (a scan
     /// directory, which gets the report). compare.csv is against the last earlier one; with two or more
     /// scan directories the page also shows the trend over all of them, by scan date (trend.csv).
@@ -215,11 +221,43 @@ pub struct ReportArgs {
     pub lang: String,
 }
 
+/// Downloads the scan at an object-store `url` (its datasets, `run.json`, `rejects.csv`; not an
+/// earlier report) into `to`.
+fn download_scan(url: &str, to: &std::path::Path) -> Result<(), crate::shard::store::StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::shard::store::StoreError { location: url.to_string(), detail: e.to_string() })?;
+    runtime.block_on(async {
+        let store = crate::shard::store::Store::open(url)?;
+        let mut n = 0;
+        for name in store.list("").await? {
+            if name.starts_with("report/") {
+                continue;
+            }
+            let local = to.join(&name);
+            if let Some(parent) = local.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| crate::shard::store::StoreError {
+                    location: parent.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+            }
+            store.get_file(&name, &local).await?;
+            n += 1;
+        }
+        eprintln!("mailcensus report: {n} files of {url} in {}", to.display());
+        Ok(())
+    })
+}
+
 /// Writes the report of `dir` and prints its summary; the exit code on failure.
 fn report(dir: &std::path::Path, lang: &str) -> Result<crate::report::Report, ExitCode> {
     let lang = crate::report::grade::Lang::from_code(lang).unwrap_or_default();
-    if !dir.join(crate::output::DOMAINS_DIR).is_dir() {
-        eprintln!("mailcensus report: {} is not a scan directory (it has no domains/ dataset)", dir.display());
+    if !crate::output::read::is_scan(dir) {
+        eprintln!(
+            "mailcensus report: {} is not a scan directory (it has no domains/ dataset, nor shard folders with one)",
+            dir.display()
+        );
         return Err(ExitCode::from(2));
     }
     match crate::report::run(dir, lang) {
@@ -857,6 +895,21 @@ pub fn run(cli: Cli, args: Vec<String>) -> ExitCode {
                 (None, Some(dir)) => (Vec::new(), dir.clone()),
                 _ => return ExitCode::from(2),
             };
+            let dir = match dir.to_str().filter(|d| crate::shard::store::is_url(d)) {
+                None => dir,
+                Some(url) => {
+                    let cache = args.cache.clone().unwrap_or_else(|| {
+                        std::env::temp_dir().join(format!("mailcensus-report-{}", std::process::id()))
+                    });
+                    match download_scan(url, &cache) {
+                        Ok(()) => cache,
+                        Err(e) => {
+                            eprintln!("mailcensus report: {e}");
+                            return ExitCode::from(1);
+                        }
+                    }
+                }
+            };
             for e in &earlier {
                 if !e.exists() {
                     eprintln!("mailcensus report: {} does not exist", e.display());
@@ -1073,17 +1126,28 @@ fn run_shard(cmd: ShardCommand, args: Vec<String>) -> ExitCode {
                     Ok(c) => c,
                     Err(e) => return fail(shard::ShardError::Usage(e)),
                 };
-                let mut config = match a.options.into_config(InputSource::from_arg(&a.input), staging.clone()) {
+                // A list on the object store is read from a local copy (every pod reads the whole list).
+                let local_input =
+                    std::env::temp_dir().join(format!("mailcensus-input-{}-s{index:04}", std::process::id()));
+                let input = if shard::store::is_url(&a.input) {
+                    if let Err(e) = shard::store::download(&a.input, &local_input).await {
+                        return fail(e.into());
+                    }
+                    local_input.display().to_string()
+                } else {
+                    a.input.clone()
+                };
+                let mut config = match a.options.into_config(InputSource::from_arg(&input), staging.clone()) {
                     Ok(c) => c,
                     Err(e) => return fail(shard::ShardError::Usage(e)),
                 };
                 config.columns = columns;
                 config.args = args;
-                config.progress = false;
                 let result = shard::dns_phase(&store, config, index, &staging, scan::interrupt_signal()).await;
                 if a.staging.is_none() {
                     let _ = std::fs::remove_dir_all(&staging);
                 }
+                let _ = std::fs::remove_file(&local_input);
                 result.map(said).unwrap_or_else(fail)
             }
             ShardCommand::Probe(a) => {

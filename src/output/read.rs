@@ -83,8 +83,22 @@ impl RowView<'_> {
     }
 }
 
-/// The `*.parquet` part files of a dataset folder, sorted by name.
+/// The `*.parquet` part files of a dataset folder, sorted by name. When `dir` (`SCAN/domains`) does
+/// not exist but `SCAN` holds shard folders (`SCAN/*/domains`, a sharded scan's `dns/` folder), the
+/// parts of all of them, in shard order.
 pub fn part_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, ReadError> {
+    if !dir.is_dir()
+        && let (Some(scan), Some(dataset)) = (dir.parent(), dir.file_name())
+    {
+        let shards = shard_folders(scan, dataset);
+        if !shards.is_empty() {
+            let mut files = Vec::new();
+            for shard in shards {
+                files.extend(part_files(&shard)?);
+            }
+            return Ok(files);
+        }
+    }
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -92,6 +106,20 @@ pub fn part_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, ReadError> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The `SCAN/*/<dataset>` folders (shard folders), sorted.
+pub fn shard_folders(scan: &Path, dataset: &std::ffi::OsStr) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(scan) else { return Vec::new() };
+    let mut v: Vec<_> = entries.flatten().map(|e| e.path().join(dataset)).filter(|p| p.is_dir()).collect();
+    v.sort();
+    v
+}
+
+/// Whether `scan` holds a scan: a `domains` dataset, or shard folders with one.
+pub fn is_scan(scan: &Path) -> bool {
+    let domains = std::ffi::OsStr::new(crate::output::DOMAINS_DIR);
+    scan.join(domains).is_dir() || !shard_folders(scan, domains).is_empty()
 }
 
 /// Calls `f` for every row of every `*.parquet` file in `dir` (sorted by name), reading only `columns`.
@@ -117,4 +145,35 @@ pub fn for_each_row_in_file(path: &Path, columns: &[&str], mut f: impl FnMut(&Ro
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_of_shard_folders_reads_as_one_scan() {
+        let dir = std::env::temp_dir().join(format!("mailcensus-read-shards-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (shard, part) in
+            [("s0001", "part-00000.parquet"), ("s0000", "part-00001.parquet"), ("s0000", "part-00000.parquet")]
+        {
+            std::fs::create_dir_all(dir.join(shard).join("domains")).unwrap();
+            std::fs::write(dir.join(shard).join("domains").join(part), b"").unwrap();
+        }
+        std::fs::create_dir_all(dir.join("rounds")).unwrap();
+        assert!(is_scan(&dir) && !is_scan(&dir.join("rounds")));
+        let files = part_files(&dir.join("domains")).unwrap();
+        let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "s0000/domains/part-00000.parquet",
+                "s0000/domains/part-00001.parquet",
+                "s0001/domains/part-00000.parquet"
+            ]
+        );
+        assert!(part_files(&dir.join("mx_hosts")).is_err(), "no shard has that dataset");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

