@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 cargo build --locked --quiet
-bin="$(pwd)/target/debug/mailcensus"
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+bin="$target_dir/debug/mailcensus"
+test -x "$bin"
 tmp="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -44,7 +46,11 @@ pids+=($!)
 for _ in $(seq 1 100); do grep -q 'serving until' "$tmp/lab.out" && break; sleep 0.2; done
 input="$(sed -n 's/^input: //p' "$tmp/lab.out")"
 flags="$(sed -n 's/^scan: mailcensus scan [^ ]* --out [^ ]* //p' "$tmp/lab.out")"
-test -n "$input" && test -n "$flags"
+if [ -z "$input" ] || [ -z "$flags" ]; then
+  echo "mailcensus lab did not start:" >&2
+  cat "$tmp/lab.out" >&2
+  exit 1
+fi
 
 echo "== one process"
 start=$(date +%s)
