@@ -144,6 +144,10 @@ pub struct ShardDnsArgs {
     /// Local folder for the shard's files while it runs [default: a folder under the system's temp dir].
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
+    /// Seconds between uploads of the shard's closed parts while it runs (a killed shard resumes
+    /// from what was uploaded).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub upload_interval: Duration,
     /// Which input columns hold the domain, group, weight, and which to keep.
     #[command(flatten)]
     pub columns: ColumnArgs,
@@ -1143,7 +1147,8 @@ fn run_shard(cmd: ShardCommand, args: Vec<String>) -> ExitCode {
                 };
                 config.columns = columns;
                 config.args = args;
-                let result = shard::dns_phase(&store, config, index, &staging, scan::interrupt_signal()).await;
+                let local = shard::Staging { dir: staging.clone(), upload_every: a.upload_interval };
+                let result = shard::dns_phase(&store, config, index, &local, scan::interrupt_signal()).await;
                 if a.staging.is_none() {
                     let _ = std::fs::remove_dir_all(&staging);
                 }

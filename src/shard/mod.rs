@@ -55,8 +55,24 @@ use store::{Store, StoreError};
 /// one before; a scan that keeps wanting is a bug, not a workload).
 pub const MAX_ROUNDS: u32 = 8;
 
-/// Seconds between uploads of a DNS shard's finished parts while it runs.
+/// How often a DNS shard uploads its closed parts while it runs (`--upload-interval`).
 pub const UPLOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Where a DNS shard keeps its files while it runs, and how often it uploads them.
+#[derive(Clone, Debug)]
+pub struct Staging {
+    /// A local folder (emptied at the start).
+    pub dir: PathBuf,
+    /// Closed parts go up this often (and when the shard stops).
+    pub upload_every: Duration,
+}
+
+impl Staging {
+    /// `dir`, uploading every [`UPLOAD_INTERVAL`].
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), upload_every: UPLOAD_INTERVAL }
+    }
+}
 
 /// One shard of N.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,15 +332,16 @@ pub enum PhaseReport {
     NothingToDo(Next),
 }
 
-/// Runs DNS shard `index` of the current round: `config` is the scan's (its `out` is ignored),
-/// `staging` a local folder for the shard's files while it runs.
+/// Runs DNS shard `index` of the current round: `config` is the scan's (its `out` is ignored), the
+/// shard's files are kept in `local` while it runs.
 pub async fn dns_phase(
     store: &Store,
     mut config: ScanConfig,
     index: u32,
-    staging: &Path,
+    local: &Staging,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<PhaseReport, ShardError> {
+    let staging = local.dir.as_path();
     let plan = plan(store).await?;
     let shard = Shard::new(index, plan.shards).map_err(ShardError::Usage)?;
     let round = match next(store).await? {
@@ -377,7 +394,7 @@ pub async fn dns_phase(
     let mut uploaded: HashSet<PathBuf> = pulled.into_iter().collect();
     let scan = crate::scan::run_with(config, stop, Some(book.clone()));
     tokio::pin!(scan);
-    let mut tick = tokio::time::interval(UPLOAD_INTERVAL);
+    let mut tick = tokio::time::interval(local.upload_every.max(Duration::from_millis(10)));
     tick.tick().await;
     let summary = loop {
         tokio::select! {

@@ -84,7 +84,7 @@ async fn four_shards_give_the_rows_of_one_process_and_share_no_address() {
             Next::Dns(r) => {
                 let (before, https_before) = (connections(&running), running.https.requests());
                 for k in 0..4 {
-                    let staging = dir.join(format!("staging-{k}"));
+                    let staging = shard::Staging::new(dir.join(format!("staging-{k}")));
                     let report =
                         shard::dns_phase(&work, config.clone(), k, &staging, std::future::pending()).await.unwrap();
                     assert!(matches!(report, PhaseReport::Dns(ref d) if d.round == r), "{report:?}");
@@ -211,9 +211,9 @@ async fn shards_on_s3_resume_a_stopped_shard_and_assemble_the_same_rows() {
         match shard::next(&work).await.unwrap() {
             Next::Dns(r) => {
                 for k in 0..2 {
-                    let staging = dir.join(format!("staging-{k}"));
+                    let staging = shard::Staging::new(dir.join(format!("staging-{k}")));
                     if k == 0 && r >= 2 && !stopped {
-                        let stop = when_parts_written(staging.clone(), 2);
+                        let stop = when_parts_written(staging.dir.clone(), 2);
                         // One domain at a time, so that the stop comes before the end.
                         let mut slow = config.clone();
                         (slow.max_parked, slow.concurrency) = (1, 1);
@@ -255,5 +255,137 @@ async fn shards_on_s3_resume_a_stopped_shard_and_assemble_the_same_rows() {
         }
         assert_eq!(canonical(&single, dataset), canonical(&local, dataset), "{dataset}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `mailcensus` binary, with a world's scan flags (what `lab` prints).
+fn flags(running: &serve::RunningWorld) -> Vec<String> {
+    // "mailcensus scan INPUT --out OUT <flags>"
+    mailcensus::demo::scan_command(running, Path::new("unused"))
+        .split_whitespace()
+        .skip(5)
+        .map(str::to_string)
+        .collect()
+}
+
+fn run_bin(args: &[&str], flags: &[String]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailcensus")).args(args).args(flags).output().unwrap();
+    assert!(
+        out.status.success(),
+        "mailcensus {args:?} failed ({:?}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The shard commands as separate processes (as Slurm runs them), with a DNS shard killed with
+/// SIGKILL half-way: what it uploaded before it died is kept, the rest is scanned again, and the
+/// assembled datasets equal one process's. Addresses: 127.50.0.0/16 (world), 127.51.0.53 (DNS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_process_killed_half_way_resumes_from_its_uploaded_parts() {
+    let dir = test_dir("shard-kill");
+    let world = WorldConfig {
+        seed: 29,
+        domains: 300,
+        providers: 25,
+        first_ip: std::net::Ipv4Addr::new(127, 50, 0, 1),
+        dns_ip: std::net::Ipv4Addr::new(127, 51, 0, 53),
+        ..Default::default()
+    };
+    let running = serve::start(World::generate(world), &dir.join("world")).await.unwrap();
+    let single = dir.join("single");
+    let mut config = scan_config(&running, single.clone());
+    config.progress = false;
+    mailcensus::scan::run(config).await.unwrap();
+
+    let flags = flags(&running);
+    let input = running.input_file().display().to_string();
+    let work_dir = dir.join("work");
+    let work = work_dir.to_str().unwrap();
+    run_bin(&["shard", "init", "--work", work, "--shards", "2"], &[]);
+    let store = Store::open(work).unwrap();
+    let mut killed = false;
+    loop {
+        match shard::next(&store).await.unwrap() {
+            Next::Dns(r) => {
+                for k in ["0", "1"] {
+                    let staging = dir.join(format!("staging-{k}")).display().to_string();
+                    let dns = ["shard", "dns", &input, "--work", work, "--shard", k, "--staging", &staging];
+                    if k == "0" && r >= 2 && !killed {
+                        // Slowly, in small parts uploaded at once, then SIGKILL: no chance to clean up.
+                        let slow = [
+                            "--max-parked",
+                            "1",
+                            "--concurrency",
+                            "1",
+                            "--rows-per-part",
+                            "5",
+                            "--upload-interval",
+                            "0.05",
+                        ];
+                        let lab_flags: Vec<&String> = {
+                            let mut skip = false;
+                            flags
+                                .iter()
+                                .filter(|f| {
+                                    let keep = !skip && *f != "--concurrency";
+                                    skip = *f == "--concurrency";
+                                    keep
+                                })
+                                .collect()
+                        };
+                        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailcensus"))
+                            .args(dns)
+                            .args(lab_flags)
+                            .args(slow)
+                            .stderr(std::fs::File::create(dir.join("killed.log")).unwrap())
+                            .spawn()
+                            .unwrap();
+                        let parts = work_dir.join("dns/s0000/domains");
+                        let count = || std::fs::read_dir(&parts).map(|d| d.count()).unwrap_or(0);
+                        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                        while count() < 3 && std::time::Instant::now() < deadline {
+                            let log = || std::fs::read_to_string(dir.join("killed.log")).unwrap_or_default();
+                            assert!(child.try_wait().unwrap().is_none(), "it ended before the kill:\n{}", log());
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        }
+                        child.kill().unwrap();
+                        let status = child.wait().unwrap();
+                        assert!(!status.success(), "killed before the end: {status:?}");
+                        killed = true;
+                        let kept: Vec<_> =
+                            std::fs::read_dir(&parts).unwrap().flatten().map(|e| e.file_name()).collect();
+                        assert!(
+                            kept.len() >= 3,
+                            "parts uploaded before the kill: {kept:?}\n{}",
+                            std::fs::read_to_string(dir.join("killed.log")).unwrap_or_default()
+                        );
+                        assert!(!work_dir.join(format!("rounds/r{r:02}/dns-s0000.json")).exists(), "not marked done");
+                        run_bin(&dns, &flags);
+                        let after: Vec<_> =
+                            std::fs::read_dir(&parts).unwrap().flatten().map(|e| e.file_name()).collect();
+                        assert!(kept.iter().all(|p| after.contains(p)), "the parts it had uploaded are kept");
+                        continue;
+                    }
+                    run_bin(&dns, &flags);
+                }
+            }
+            Next::Probe(_) => {
+                for j in ["0", "1"] {
+                    run_bin(&["shard", "probe", "--work", work, "--shard", j], &flags);
+                }
+            }
+            Next::Done(_) => break,
+        }
+    }
+    assert!(killed, "a DNS shard was killed half-way");
+    let out = dir.join("assembled");
+    run_bin(&["shard", "assemble", "--work", work, "--out", out.to_str().unwrap()], &[]);
+    assert!(out.join("report/index.html").exists(), "a local assembly gets its report");
+    for dataset in ["domains", "mx_hosts", "client_endpoints"] {
+        assert_eq!(canonical(&single, dataset), canonical(&out, dataset), "{dataset}");
+    }
+    // The report reads the shard folders directly too.
+    run_bin(&["report", work_dir.join("dns").to_str().unwrap()], &[]);
     let _ = std::fs::remove_dir_all(&dir);
 }
