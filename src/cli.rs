@@ -141,7 +141,8 @@ pub struct ShardDnsArgs {
     /// This shard's index [default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX].
     #[arg(long, value_name = "K")]
     pub shard: Option<u32>,
-    /// Local folder for the shard's files while it runs [default: a folder under the system's temp dir].
+    /// Local folder for the shard's files while it runs (in its subfolder s<K>, emptied first)
+    /// [default: a folder under the system's temp dir].
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
     /// Seconds between uploads of the shard's closed parts while it runs (a killed shard resumes

@@ -61,7 +61,7 @@ pub const UPLOAD_INTERVAL: Duration = Duration::from_secs(30);
 /// Where a DNS shard keeps its files while it runs, and how often it uploads them.
 #[derive(Clone, Debug)]
 pub struct Staging {
-    /// A local folder (emptied at the start).
+    /// A local folder: the shard works in its own subfolder `s<K>`, emptied at the start.
     pub dir: PathBuf,
     /// Closed parts go up this often (and when the shard stops).
     pub upload_every: Duration,
@@ -341,7 +341,7 @@ pub async fn dns_phase(
     local: &Staging,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<PhaseReport, ShardError> {
-    let staging = local.dir.as_path();
+    let staging = &local.dir.join(format!("s{index:04}"));
     let plan = plan(store).await?;
     let shard = Shard::new(index, plan.shards).map_err(ShardError::Usage)?;
     let round = match next(store).await? {
