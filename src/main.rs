@@ -6,6 +6,8 @@ use clap::Parser;
 
 /// mimalloc: the scan allocates many small, short-lived buffers (DNS messages, records, futures) from
 /// several threads; glibc's allocator spent about a fifth of the scanner's CPU on them.
+/// (`--features system-alloc` keeps the system allocator, for heap profilers such as heaptrack.)
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
