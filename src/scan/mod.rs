@@ -342,15 +342,7 @@ pub(crate) async fn run_with(
     let client_rows =
         dataset(CLIENT_ENDPOINTS_DIR, client_endpoints_builder().stamped(stamp.clone()), CLIENT_ENDPOINTS.clone())?;
 
-    let kit = Kit {
-        tls,
-        smtp: config.smtp.clone(),
-        retries: config.retries,
-        retry_delay: config.retry_delay,
-        https_port: config.https_port,
-        https_timeout: config.https_timeout,
-        inject_panic: config.inject_panic.clone(),
-    };
+    let kit = Kit::new(&config, tls);
     let runner = match book {
         Some(book) => Runner::from_book(config.limits.clone(), kit, book),
         None => Runner::new(config.limits.clone(), kit),

@@ -290,6 +290,19 @@ pub struct Kit {
 }
 
 impl Kit {
+    /// The kit a scan configured as `config` uses, with its trust roots `tls`.
+    pub fn new(config: &crate::config::ScanConfig, tls: TlsContext) -> Self {
+        Self {
+            tls,
+            smtp: config.smtp.clone(),
+            retries: config.retries,
+            retry_delay: config.retry_delay,
+            https_port: config.https_port,
+            https_timeout: config.https_timeout,
+            inject_panic: config.inject_panic.clone(),
+        }
+    }
+
     fn client_config(&self) -> client::ClientConfig {
         client::ClientConfig {
             connect_timeout: self.smtp.connect_timeout,

@@ -501,15 +501,7 @@ pub async fn probe_phase(store: &Store, config: &ScanConfig, index: u32) -> Resu
         .map_err(|e| ShardError::Corrupt(format!("{}/{name}: {e}", store.location())))?;
     }
     let tls = TlsContext::new(&config.ca_files).map_err(crate::scan::ScanError::from)?;
-    let kit = Kit {
-        tls,
-        smtp: config.smtp.clone(),
-        retries: config.retries,
-        retry_delay: config.retry_delay,
-        https_port: config.https_port,
-        https_timeout: config.https_timeout,
-        inject_panic: config.inject_panic.clone(),
-    };
+    let kit = Kit::new(config, tls);
     let runner = Runner::new(config.limits.clone(), kit);
     // In a stable order that mixes addresses (so the in-flight window is spread over them; the
     // runner's per-address queues do the rest).
