@@ -20,7 +20,7 @@ use crate::probe::smtp::ProbeReport;
 use crate::scan::runner::{ProbeSource, Probed};
 
 /// One connection a domain needs: the key of the probe runner's job.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Want {
     /// The SMTP probe of an MX host at an address.
@@ -207,9 +207,7 @@ impl Book {
     /// The wants collected so far (and forgets them).
     pub fn take_wants(&self) -> Vec<Want> {
         let mut v: Vec<Want> = std::mem::take(&mut *lock(&self.wants)).into_iter().collect();
-        v.sort_by(|a, b| {
-            serde_json::to_string(a).unwrap_or_default().cmp(&serde_json::to_string(b).unwrap_or_default())
-        });
+        v.sort();
         v
     }
 
