@@ -122,8 +122,13 @@ struct Queue {
 }
 
 impl Queue {
+    /// The earliest moment its rate and back-off allow its next start (`None`: any time).
+    fn not_before(&self) -> Option<Instant> {
+        self.next_start.max(self.backoff_until)
+    }
+
     fn ready_at(&self, now: Instant) -> Instant {
-        [Some(now), self.next_start, self.backoff_until].into_iter().flatten().max().unwrap_or(now)
+        self.not_before().map_or(now, |t| t.max(now))
     }
 
     fn idle(&self, now: Instant) -> bool {
@@ -198,8 +203,10 @@ impl State {
                 q.jobs.pop_front();
                 return Action::Settle(done);
             }
-            let ready = q.ready_at(now);
-            if ready > at {
+            // Compared with its own limits, not with `now`: a queue that has waited for the run's
+            // rate keeps its place in line (re-queuing every waiting queue at `now` on each call
+            // made the dispatcher quadratic in the destinations waiting).
+            if let Some(ready) = q.not_before().filter(|&r| r > at) {
                 // Its rate or back-off moved on since it was queued: take its place in line again.
                 self.heap.pop();
                 self.seq += 1;
@@ -207,9 +214,9 @@ impl State {
                 continue;
             }
             let global = self.global.earliest(now);
-            let start = ready.max(global);
+            let start = at.max(global);
             if start > now {
-                self.waiting_on_global = global > ready;
+                self.waiting_on_global = global > at.max(now);
                 return Action::WaitUntil(start);
             }
             self.waiting_on_global = false;
@@ -987,28 +994,62 @@ mod tests {
         Limits { probe_rate: 10_000.0, smtp: class, client: class, https: class }
     }
 
-    #[tokio::test]
-    async fn a_busy_destination_does_not_delay_another() {
-        let mut st = State {
+    fn state(global: Gcra) -> State {
+        State {
             queues: HashMap::new(),
             heap: BinaryHeap::new(),
             seq: 0,
-            global: Gcra::new(10_000.0, 10_000),
+            global,
             bound: Bound::default(),
             last_sweep: Instant::now(),
             sleeping_until: None,
             waiting_on_global: false,
-        };
-        struct Nop;
-        impl Task for Nop {
-            fn settle(&mut self) -> Option<BoxFuture<'static, ()>> {
-                None
-            }
-            fn attempt(&mut self, _: u32) -> BoxFuture<'static, Step> {
-                async { Step::Done }.boxed()
-            }
-            fn panicked(&mut self, _: String) {}
         }
+    }
+
+    struct Nop;
+    impl Task for Nop {
+        fn settle(&mut self) -> Option<BoxFuture<'static, ()>> {
+            None
+        }
+        fn attempt(&mut self, _: u32) -> BoxFuture<'static, Step> {
+            async { Step::Done }.boxed()
+        }
+        fn panicked(&mut self, _: String) {}
+    }
+
+    #[tokio::test]
+    async fn destinations_waiting_for_the_run_rate_keep_their_place_in_line() {
+        // One connection a second for the whole run, a thousand addresses with a job each.
+        let mut st = state(Gcra::new(1.0, 1));
+        let l = limits(1.0, 1);
+        let now = Instant::now();
+        let dests: Vec<Dest> =
+            (0..1000u32).map(|i| (Class::Smtp, IpAddr::from([127, 52, (i >> 8) as u8, i as u8]))).collect();
+        for &d in &dests {
+            st.queues.entry(d).or_default().jobs.push_back(Job { attempt: 1, task: Box::new(Nop) });
+            st.schedule(d, now, 1);
+        }
+        for (i, want) in dests.iter().take(5).enumerate() {
+            let t = now + Duration::from_secs(i as u64);
+            // Served in the order they were queued, one a second.
+            assert!(matches!(st.next_action(t, &l), Action::Start(d, _) if d == *want));
+            // Asked again and again while waiting for the run's rate, the dispatcher does not touch
+            // the waiting queues (it used to re-queue every one of them at each call).
+            for k in 1..=10 {
+                let seq = st.seq;
+                match st.next_action(t + Duration::from_millis(k), &l) {
+                    Action::WaitUntil(w) => assert_eq!(w, t + Duration::from_secs(1)),
+                    _ => panic!("expected a wait for the run's rate"),
+                }
+                assert_eq!(st.seq, seq, "queues re-queued while waiting for the run's rate");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_destination_does_not_delay_another() {
+        let mut st = state(Gcra::new(10_000.0, 10_000));
         let l = limits(1.0, 1);
         let busy: Dest = (Class::Smtp, "127.0.0.1".parse().unwrap());
         let other: Dest = (Class::Smtp, "127.0.0.2".parse().unwrap());
