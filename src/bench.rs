@@ -296,7 +296,7 @@ impl BenchReport {
              peak RSS            {:>10.1} MiB (world included)\n\
              cache-hit ratio     {:>10.3}\n\
              DNS lookups/domain  {:>10.2}  ({:.1} us scanner CPU per lookup, {} queries sent)\n\
-             lower bound         {:>10.2} s  (wall / bound {:.2}; busiest {} {:.2} s, probe rate {:.2} s, longest connection {:.2} s)\n\
+             lower bound         {:>10.2} s  (wall / bound {:.2}; busiest {} {:.2} s, probe rate {:.2} s, longest connection {:.2} s, longest job {:.2} s)\n\
              limits              {}\n",
             self.domains,
             self.providers,
@@ -327,6 +327,7 @@ impl BenchReport {
             self.bound.busiest_destination_seconds,
             self.bound.probe_rate_seconds,
             self.bound.longest_connection_seconds,
+            self.bound.longest_job_seconds,
             self.limits
         )
     }

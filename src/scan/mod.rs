@@ -530,10 +530,15 @@ pub(crate) async fn run_with(
     counts.domain_timeouts = engine.domain_timeouts.load(Ordering::Relaxed);
     let dns_bound = counts.dns_sent.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;
     let b = &runner.bound;
-    counts.lower_bound_seconds =
-        [b.busiest_destination_seconds, b.probe_rate_seconds, dns_bound, b.longest_connection_seconds]
-            .into_iter()
-            .fold(0.0, f64::max);
+    counts.lower_bound_seconds = [
+        b.busiest_destination_seconds,
+        b.probe_rate_seconds,
+        dns_bound,
+        b.longest_connection_seconds,
+        b.longest_job_seconds,
+    ]
+    .into_iter()
+    .fold(0.0, f64::max);
     counts.lower_bound_dns_seconds = dns_bound;
     counts.runner = runner;
     let elapsed = clock.elapsed().as_secs_f64();

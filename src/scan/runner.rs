@@ -102,6 +102,8 @@ trait Task: Send + 'static {
 
 struct Job {
     attempt: u32,
+    /// The least time its earlier attempts took: their connections and the back-offs after them.
+    spent: Duration,
     task: Box<dyn Task>,
 }
 
@@ -116,9 +118,11 @@ struct Queue {
     backoff_until: Option<Instant>,
     /// In the dispatcher's heap.
     scheduled: bool,
-    /// Connections started, and the time they were open, for the run's lower bound.
+    /// Connections started, the time they were open, and the time it was backed off (the union
+    /// of its back-off windows), for the run's lower bound.
     started: u64,
     busy: Duration,
+    backed_off: Duration,
 }
 
 impl Queue {
@@ -148,6 +152,9 @@ pub struct Bound {
     pub probe_rate_seconds: f64,
     /// The longest single connection (a probe that ran into its deadline).
     pub longest_connection_seconds: f64,
+    /// The longest job: its connections' time plus the back-offs between its attempts (a server
+    /// that answered 421 and was tried again later cannot be done sooner).
+    pub longest_job_seconds: f64,
 }
 
 struct State {
@@ -410,7 +417,7 @@ impl Runner {
         let cap = self.inner.limits.of(dest.0).per_ip_connections.max(1);
         let wake = {
             let mut st = lock(&self.inner.state);
-            st.queues.entry(dest).or_default().jobs.push_back(Job { attempt: 1, task });
+            st.queues.entry(dest).or_default().jobs.push_back(Job { attempt: 1, spent: Duration::ZERO, task });
             st.schedule(dest, now, cap)
         };
         if wake {
@@ -621,15 +628,29 @@ async fn run_job(inner: Arc<Inner>, dest: Dest, mut job: Job) {
         let q = st.queues.entry(dest).or_default();
         q.open = q.open.saturating_sub(1);
         q.busy += open_for;
-        let rate_bound = limits.interval().as_secs_f64() * q.started.saturating_sub(1) as f64;
-        let busy_bound = q.busy.as_secs_f64() / limits.per_ip_connections.max(1) as f64;
-        let dest_bound = rate_bound.max(busy_bound);
-        if let Step::RetryAfter(delay) = step {
-            let until = now + delay;
-            q.backoff_until = Some(q.backoff_until.map_or(until, |b| b.max(until)));
-            q.jobs.push_front(Job { attempt: job.attempt + 1, task: job.task });
+        let spent = job.spent + open_for;
+        let mut chain = None;
+        match step {
+            Step::RetryAfter(delay) => {
+                let until = now + delay;
+                // Only the part of this back-off that does not overlap one already running.
+                let from = q.backoff_until.map_or(now, |b| b.max(now));
+                q.backed_off += until.saturating_duration_since(from);
+                q.backoff_until = Some(q.backoff_until.map_or(until, |b| b.max(until)));
+                q.jobs.push_front(Job { attempt: job.attempt + 1, spent: spent + delay, task: job.task });
+            }
+            Step::Done => chain = Some(spent),
         }
+        let cap = limits.per_ip_connections.max(1);
+        let rate_bound = limits.interval().as_secs_f64() * q.started.saturating_sub(1) as f64;
+        let busy_bound = q.busy.as_secs_f64() / cap as f64;
+        // One connection at a time: nothing is open while the destination is backed off.
+        let serial_bound = if cap == 1 { (q.busy + q.backed_off).as_secs_f64() } else { 0.0 };
+        let dest_bound = rate_bound.max(busy_bound).max(serial_bound);
         let b = &mut st.bound;
+        if let Some(chain) = chain {
+            b.longest_job_seconds = b.longest_job_seconds.max(chain.as_secs_f64());
+        }
         if dest_bound > b.busiest_destination_seconds {
             b.busiest_destination_seconds = dest_bound;
             b.busiest_destination = format!("{}/{}", dest.0.as_label(), dest.1);
@@ -1027,7 +1048,11 @@ mod tests {
         let dests: Vec<Dest> =
             (0..1000u32).map(|i| (Class::Smtp, IpAddr::from([127, 52, (i >> 8) as u8, i as u8]))).collect();
         for &d in &dests {
-            st.queues.entry(d).or_default().jobs.push_back(Job { attempt: 1, task: Box::new(Nop) });
+            st.queues.entry(d).or_default().jobs.push_back(Job {
+                attempt: 1,
+                spent: Duration::ZERO,
+                task: Box::new(Nop),
+            });
             st.schedule(d, now, 1);
         }
         for (i, want) in dests.iter().take(5).enumerate() {
@@ -1055,14 +1080,22 @@ mod tests {
         let other: Dest = (Class::Smtp, "127.0.0.2".parse().unwrap());
         let now = Instant::now();
         for _ in 0..100 {
-            st.queues.entry(busy).or_default().jobs.push_back(Job { attempt: 1, task: Box::new(Nop) });
+            st.queues.entry(busy).or_default().jobs.push_back(Job {
+                attempt: 1,
+                spent: Duration::ZERO,
+                task: Box::new(Nop),
+            });
         }
         st.schedule(busy, now, 1);
         // The busy address starts one job; its next must wait for the connection to close.
         assert!(matches!(st.next_action(now, &l), Action::Start(d, _) if d == busy));
         assert!(matches!(st.next_action(now, &l), Action::Idle));
         // Another address's job starts at once, however long the first queue is.
-        st.queues.entry(other).or_default().jobs.push_back(Job { attempt: 1, task: Box::new(Nop) });
+        st.queues.entry(other).or_default().jobs.push_back(Job {
+            attempt: 1,
+            spent: Duration::ZERO,
+            task: Box::new(Nop),
+        });
         st.schedule(other, now, 1);
         assert!(matches!(st.next_action(now, &l), Action::Start(d, _) if d == other));
         // The busy address's connection closes: its next job waits for its rate (1/s), not longer.
@@ -1091,6 +1124,27 @@ mod tests {
             https_timeout: Duration::from_millis(300),
             inject_panic: None,
         }
+    }
+
+    #[tokio::test]
+    async fn back_offs_of_a_refusing_server_are_in_the_bound() {
+        use crate::testkit::smtp::{Behaviour, FakeSmtp, Posture};
+        let ip: IpAddr = "127.52.0.1".parse().unwrap();
+        let server = FakeSmtp::spawn(SocketAddr::new(ip, 0), Behaviour::new(Posture::Greeting421)).await.unwrap();
+        let mut k = kit();
+        k.smtp.port = server.addr().port();
+        k.retries = 2;
+        k.retry_delay = Duration::from_millis(200);
+        let runner = Runner::new(limits(1000.0, 1), k);
+        let probed = runner.smtp("mx.refusing.test", ip).await;
+        assert!(matches!(probed.report.attempt, Attempt::Failed(_)), "{:?}", probed.report.attempt);
+        assert_eq!(server.connections(), 3, "the first attempt and two retries");
+        let b = runner.counts().bound;
+        // Back-offs of 200 and 400 ms: the job could not have been done in less than 0.6 s, nor
+        // could its (one-connection) destination, although each connection lasted milliseconds.
+        assert!(b.longest_job_seconds >= 0.6 && b.longest_job_seconds < 5.0, "{b:?}");
+        assert!(b.busiest_destination_seconds >= 0.6, "{b:?}");
+        assert!(b.longest_connection_seconds < 0.5, "{b:?}");
     }
 
     #[tokio::test]
