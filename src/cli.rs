@@ -578,8 +578,9 @@ pub struct ScanOptions {
     /// the scan stops with exit code 5; repeatable.
     #[arg(long, value_name = "NAME")]
     pub preflight_name: Vec<String>,
-    /// After this many domains, stop a run whose results cannot be right (nearly every MX lookup
-    /// NXDOMAIN or failed, nearly every answer bogus, every target private): exit code 5; 0 never stops.
+    /// Judge the first N domains of the input once all are written, and stop a run whose results cannot
+    /// be right (nearly every MX lookup NXDOMAIN or failed, nearly every answer bogus, every target
+    /// private): exit code 5; 0 never stops.
     #[arg(long, value_name = "N", default_value_t = 1_000)]
     pub judge_after: u64,
     /// Do not look for or probe client endpoints (submission, IMAP, POP3).

@@ -67,8 +67,8 @@ pub struct ScanConfig {
     /// Names that must have an MX answer before the scan starts (`--preflight-name`, repeatable;
     /// none by default).
     pub preflight_names: Vec<String>,
-    /// Judge the run after this many domains and stop it if its results cannot be right
-    /// (`--judge-after`, default 1,000; 0 never stops early).
+    /// Judge the run on its first this many input domains (once all are written) and stop it if its
+    /// results cannot be right (`--judge-after`, default 1,000; 0 never stops early).
     pub judge_after: u64,
     /// Evaluate SPF (`--checks`; default on).
     pub spf: bool,

@@ -106,11 +106,29 @@ pub struct ScanSummary {
     pub deferred: u64,
 }
 
-/// The writer's early judgement of a run ([`plausibility`] after the first `after` domains).
+/// The writer's early judgement of a run ([`plausibility`] on the first `after` domains of the input).
+///
+/// The sample is the first `after` domains *admitted* (in input order), judged once every one of them
+/// is written, not the first `after` written: domains finish in an order that depends on their
+/// results (one without MX is done at once, one whose MX waits for a busy address later), so the
+/// first ones written are mostly those without MX, and judging them stopped healthy runs.
 struct Judge {
     after: u64,
     config: ScanConfig,
     verdict: Arc<EarlyVerdict>,
+    /// The input line of the `after`-th domain admitted (`u64::MAX` until then): input lines rise
+    /// with admission, so the sample is the domains at this line or before.
+    last_line: Arc<AtomicU64>,
+}
+
+/// The early judgement's sample: the same counters as the run's, of the sample's domains.
+#[derive(Default)]
+struct Sample {
+    domains: u64,
+    starttls: BTreeMap<String, u64>,
+    dnssec_status: BTreeMap<String, u64>,
+    probe_outcomes: BTreeMap<String, u64>,
+    judged: bool,
 }
 
 /// What the early judgement decided: the warnings that stop the run, and the signal to stop.
@@ -223,6 +241,7 @@ fn write_rows(
     let Datasets { mut domains, mut mx_rows, mut client_rows } = datasets;
     let mut counts = Counts::default();
     let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sample = Sample::default();
     let close_parts = |domains: &mut DatasetWriter,
                        mx_rows: &mut DatasetWriter,
                        client_rows: &mut DatasetWriter|
@@ -237,32 +256,49 @@ fn write_rows(
             panic!("injected panic writing {}", scan.entry.domain.as_str());
         }
         domains.push(|b| push_domain(b, &scan))?;
+        let in_sample = judge.after > 0 && !sample.judged && scan.entry.line <= judge.last_line.load(Ordering::SeqCst);
         for t in &scan.targets {
             mx_rows.push(|b| push_mx(b, &scan, t))?;
             if t.probe.source == Some(runner::ProbeSource::Own) || t.probe.source.is_none() && !t.probe.cached {
-                *counts.probe_outcomes.entry(probe_outcome_key(&t.probe.report.attempt)).or_default() += 1;
+                let key = probe_outcome_key(&t.probe.report.attempt);
+                if in_sample {
+                    *sample.probe_outcomes.entry(key.clone()).or_default() += 1;
+                }
+                *counts.probe_outcomes.entry(key).or_default() += 1;
             }
         }
         for t in &scan.client.targets {
             client_rows.push(|b| push_client(b, &scan, t))?;
         }
-        *starttls.entry(scan.starttls().as_label().to_string()).or_default() += 1;
-        *counts.dnssec_status.entry(scan.dnssec.as_label().to_string()).or_default() += 1;
+        let (starttls_label, dnssec_label) = (scan.starttls().as_label(), scan.dnssec.as_label());
+        *starttls.entry(starttls_label.to_string()).or_default() += 1;
+        *counts.dnssec_status.entry(dnssec_label.to_string()).or_default() += 1;
         bar.domain_done();
-        if judge.after > 0 && counts.domains_this_run + 1 == judge.after {
-            let so_far = Counts {
-                domains: judge.after,
-                starttls: starttls.clone(),
-                dnssec_status: counts.dnssec_status.clone(),
-                probe_outcomes: counts.probe_outcomes.clone(),
-                // Connections made: outcomes that are not skips.
-                probes: counts.probe_outcomes.iter().filter(|(k, _)| !k.starts_with("skipped")).map(|(_, v)| v).sum(),
-                ..Counts::default()
-            };
-            let warnings = plausibility::check(&so_far, &judge.config);
-            if !warnings.is_empty() {
-                *lock(&judge.verdict.warnings) = warnings;
-                judge.verdict.stopped.notify_one();
+        if in_sample {
+            *sample.starttls.entry(starttls_label.to_string()).or_default() += 1;
+            *sample.dnssec_status.entry(dnssec_label.to_string()).or_default() += 1;
+            sample.domains += 1;
+            if sample.domains == judge.after {
+                sample.judged = true;
+                let so_far = Counts {
+                    domains: judge.after,
+                    starttls: std::mem::take(&mut sample.starttls),
+                    dnssec_status: std::mem::take(&mut sample.dnssec_status),
+                    // Connections made: outcomes that are not skips.
+                    probes: sample
+                        .probe_outcomes
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("skipped"))
+                        .map(|(_, v)| v)
+                        .sum(),
+                    probe_outcomes: std::mem::take(&mut sample.probe_outcomes),
+                    ..Counts::default()
+                };
+                let warnings = plausibility::check(&so_far, &judge.config);
+                if !warnings.is_empty() {
+                    *lock(&judge.verdict.warnings) = warnings;
+                    judge.verdict.stopped.notify_one();
+                }
             }
         }
         counts.domains_this_run += 1;
@@ -402,7 +438,9 @@ pub(crate) async fn run_with(
     // After the first `--judge-after` domains, a run whose results cannot be right stops early.
     // (Fewer than plausibility::MIN_DOMAINS are never judged.)
     let after = if config.judge_after == 0 { 0 } else { config.judge_after.max(plausibility::MIN_DOMAINS) };
-    let judge = Judge { after, config: config.clone(), verdict: Arc::new(Default::default()) };
+    let last_line = Arc::new(AtomicU64::new(u64::MAX));
+    let judge =
+        Judge { after, config: config.clone(), verdict: Arc::new(Default::default()), last_line: last_line.clone() };
     let early = judge.verdict.clone();
     let writer_thread = std::thread::Builder::new()
         .name("scan-writer".into())
@@ -416,6 +454,7 @@ pub(crate) async fn run_with(
     let in_flight = engine.in_flight.clone();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
+    let mut admitted = 0u64;
     let stop = async {
         tokio::select! {
             _ = stop => {}
@@ -441,6 +480,12 @@ pub(crate) async fn run_with(
         if scan_tx.is_closed() {
             // The writer failed: its error is reported below.
             break;
+        }
+        admitted += 1;
+        if admitted == after {
+            // The early judgement's sample ends here (before the task exists, so that the writer
+            // sees it for every later domain).
+            last_line.store(entry.line, Ordering::SeqCst);
         }
         let (engine, tx) = (engine.clone(), scan_tx.clone());
         // Each parked domain is one of these tasks: one inline scan future and one send, so that the

@@ -122,3 +122,41 @@ async fn a_name_independent_address_is_probed_twice_not_per_name() {
     assert_eq!(scan.domain("c7.cloud.test")["tls_cert_valid"].str(), Some("all"));
     w.assert_polite();
 }
+
+/// The early judgement (`--judge-after`) looks at the first domains of the input, not at the first
+/// ones finished (block 127.53.0.0/16). Domains without MX finish at once while those with MX wait
+/// for their server's greeting, so the first 20 written are all without MX; a healthy list (one
+/// domain in four without MX) must not be stopped as "the resolver answers nothing".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_early_judgement_samples_the_input_not_the_first_finished() {
+    let mut w = World::new(53);
+    let leaf = w.ca.leaf(&["mx.slow.test"], Validity::Current);
+    let slow = Behaviour::new(Posture::StartTls(leaf.server_config(false))).delay(Duration::from_secs(1));
+    let mut input = String::from("domain\n");
+    let mut with_mx = Vec::new();
+    for i in 0..100 {
+        let d = format!("d{i}.judge.test");
+        if i % 4 != 3 {
+            with_mx.push(d.clone());
+        }
+        input.push_str(&format!("{d}\n"));
+    }
+    w.mx(&with_mx[0], "mx.slow.test", slow).await;
+    for d in &with_mx[1..] {
+        w.zone.mx(d, 10, "mx.slow.test");
+    }
+    let scan = w
+        .scan("judge-sample", &input, |c| {
+            c.judge_after = 20;
+        })
+        .await;
+    // The first domains written were the ones without MX ...
+    let mut by_finish: Vec<&Row> = scan.domains.iter().collect();
+    by_finish.sort_by_key(|r| r["scanned_at"].int().unwrap() + r["scan_duration_ms"].int().unwrap());
+    assert!(by_finish[..20].iter().all(|r| r["mx_outcome"].str() == Some("nxdomain")), "{:?}", &by_finish[..20]);
+    // ... yet the run was judged on its first 20 input lines (5 without MX) and went to the end.
+    assert!(!scan.summary.stopped_early, "{:?}", scan.summary.warnings);
+    assert!(scan.summary.warnings.is_empty(), "{:?}", scan.summary.warnings);
+    assert_eq!(scan.domains.len(), 100);
+    assert_eq!(scan.domains.iter().filter(|r| r["starttls"].str() == Some("all")).count(), 75);
+}
