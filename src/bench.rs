@@ -134,8 +134,10 @@ pub struct BenchReport {
     pub lower_bound_seconds: f64,
     /// Wall time ÷ the lower bound (1.0 is perfect scheduling).
     pub wall_to_bound: f64,
-    /// What the lower bound is made of.
+    /// What the lower bound is made of (the probe runner's terms).
     pub bound: crate::scan::runner::Bound,
+    /// The longest late-retried DNS lookup, seconds (the DNS retry term of the lower bound).
+    pub longest_dns_retry_seconds: f64,
     /// The scan's limits: new connections per second, whole run; SMTP per-IP rate and connections.
     pub limits: String,
 }
@@ -251,6 +253,7 @@ pub fn run(
         lower_bound_seconds: c.lower_bound_seconds,
         wall_to_bound: if c.lower_bound_seconds > 0.0 { elapsed / c.lower_bound_seconds } else { 0.0 },
         bound: c.runner.bound.clone(),
+        longest_dns_retry_seconds: c.longest_dns_retry_seconds,
         limits: format!(
             "--probe-rate {} --per-ip-rate {} --per-ip-connections {} --dns-qps {}",
             l.probe_rate, l.smtp.per_ip_rate, l.smtp.per_ip_connections, options.dns_qps
@@ -296,7 +299,7 @@ impl BenchReport {
              peak RSS            {:>10.1} MiB (world included)\n\
              cache-hit ratio     {:>10.3}\n\
              DNS lookups/domain  {:>10.2}  ({:.1} us scanner CPU per lookup, {} queries sent)\n\
-             lower bound         {:>10.2} s  (wall / bound {:.2}; busiest {} {:.2} s, probe rate {:.2} s, longest connection {:.2} s, longest job {:.2} s)\n\
+             lower bound         {:>10.2} s  (wall / bound {:.2}; busiest {} {:.2} s, probe rate {:.2} s, longest connection {:.2} s, longest job {:.2} s, longest DNS retry {:.2} s)\n\
              limits              {}\n",
             self.domains,
             self.providers,
@@ -328,6 +331,7 @@ impl BenchReport {
             self.bound.probe_rate_seconds,
             self.bound.longest_connection_seconds,
             self.bound.longest_job_seconds,
+            self.longest_dns_retry_seconds,
             self.limits
         )
     }

@@ -372,6 +372,9 @@ pub struct LateRetries {
     pub retries: AtomicU64,
     /// Lookups that failed transiently and then got an answer on a late retry.
     pub recovered: AtomicU64,
+    /// The longest lookup with late retries, microseconds: its attempts and the back-offs between
+    /// them in a row (part of the run's lower bound).
+    pub longest_chain_us: AtomicU64,
 }
 
 /// The run's DNS client: the socket-keeping transport ([`transport`]), hickory's DNSSEC validator over
@@ -593,6 +596,7 @@ impl Dns {
     /// back-off, up to `late_retries` times.
     async fn send(&self, query: Query, validate: bool) -> Exchanged {
         let inner = &self.inner;
+        let started = Instant::now();
         let mut result = self.send_once(query.clone(), validate).await;
         if inner.late_retries == 0 || !transient(&result) {
             return result;
@@ -602,6 +606,10 @@ impl Dns {
             return result;
         }
         let mut delay = inner.late_retry_delay;
+        let chain = |counts: &LateRetries| {
+            let us = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
+            counts.longest_chain_us.fetch_max(us, Ordering::Relaxed);
+        };
         for _ in 0..inner.late_retries {
             tokio::time::sleep(delay).await;
             delay = delay.saturating_mul(2);
@@ -609,9 +617,11 @@ impl Dns {
             result = self.send_once(query.clone(), validate).await;
             if !transient(&result) {
                 inner.counts.recovered.fetch_add(1, Ordering::Relaxed);
+                chain(&inner.counts);
                 return result;
             }
         }
+        chain(&inner.counts);
         let mut failing = lock(&inner.failing);
         let now = Instant::now();
         if failing.len() >= FAILING_NAMES {
@@ -1072,6 +1082,9 @@ mod tests {
         // A name that keeps failing: two late retries, then the failure; a name under it fails at once.
         assert_eq!(dns.once().txt("dead.example").await.kind(), OutcomeKind::ServFail);
         assert_eq!(counts(&dns), (3, 1));
+        // Its back-offs (10 then 20 ms) are in the run's lower bound.
+        let chain = dns.late_retry_counts().longest_chain_us.load(Ordering::Relaxed);
+        assert!((30_000..2_000_000).contains(&chain), "{chain} us");
         assert_eq!(dns.once().txt("_dmarc.dead.example").await.kind(), OutcomeKind::ServFail);
         assert_eq!(counts(&dns), (3, 1));
         // REFUSED is an answer of policy, not a passing fault: not retried.

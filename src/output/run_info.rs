@@ -55,8 +55,12 @@ pub struct Counts {
     pub runner: crate::scan::runner::RunnerCounts,
     /// All DNS lookups ÷ `--dns-qps`, seconds: the DNS term of the lower bound.
     pub lower_bound_dns_seconds: f64,
+    /// The longest DNS lookup that was retried late (`--dns-late-retries`): its attempts and
+    /// back-offs in a row, seconds; a term of the lower bound.
+    pub longest_dns_retry_seconds: f64,
     /// What no engine could beat with this run's limits: the largest of the busiest destination's
-    /// time, all connections at `--probe-rate`, all lookups at `--dns-qps`, and the longest connection.
+    /// time, all connections at `--probe-rate`, all lookups at `--dns-qps`, the longest connection,
+    /// the longest probe job with its back-offs, and the longest late-retried DNS lookup.
     pub lower_bound_seconds: f64,
 }
 

@@ -571,6 +571,7 @@ pub(crate) async fn run_with(
     let late = engine.dns.late_retry_counts();
     counts.dns_retries = late.retries.load(Ordering::Relaxed);
     counts.dns_retries_recovered = late.recovered.load(Ordering::Relaxed);
+    counts.longest_dns_retry_seconds = late.longest_chain_us.load(Ordering::Relaxed) as f64 / 1e6;
     counts.internal_errors = engine.internal_errors.load(Ordering::Relaxed) + runner.internal_errors;
     counts.domain_timeouts = engine.domain_timeouts.load(Ordering::Relaxed);
     let dns_bound = counts.dns_sent.saturating_sub(1) as f64 / config.dns.qps.max(1) as f64;
@@ -581,6 +582,7 @@ pub(crate) async fn run_with(
         dns_bound,
         b.longest_connection_seconds,
         b.longest_job_seconds,
+        counts.longest_dns_retry_seconds,
     ]
     .into_iter()
     .fold(0.0, f64::max);

@@ -137,6 +137,8 @@ async fn dns_outcomes_are_kept_apart() {
     let c = &scan.summary.counts;
     assert!(c.dns_retries_recovered >= 2, "{c:?}");
     assert!(c.dns_retries >= c.dns_retries_recovered + 2 * 3, "{c:?}");
+    // A lasting failure's attempts and back-offs (50 + 100 ms here) bound the run from below.
+    assert!(c.longest_dns_retry_seconds >= 0.15 && c.lower_bound_seconds >= c.longest_dns_retry_seconds, "{c:?}");
     let row = scan.mx_row("v6only.test");
     assert_eq!(
         (row["probe_reason"].str(), row["ip"].str(), row["ip_version"].int()),
