@@ -121,16 +121,6 @@ struct Judge {
     last_line: Arc<AtomicU64>,
 }
 
-/// The early judgement's sample: the same counters as the run's, of the sample's domains.
-#[derive(Default)]
-struct Sample {
-    domains: u64,
-    starttls: BTreeMap<String, u64>,
-    dnssec_status: BTreeMap<String, u64>,
-    probe_outcomes: BTreeMap<String, u64>,
-    judged: bool,
-}
-
 /// What the early judgement decided: the warnings that stop the run, and the signal to stop.
 #[derive(Default)]
 struct EarlyVerdict {
@@ -241,7 +231,9 @@ fn write_rows(
     let Datasets { mut domains, mut mx_rows, mut client_rows } = datasets;
     let mut counts = Counts::default();
     let mut starttls: BTreeMap<String, u64> = BTreeMap::new();
-    let mut sample = Sample::default();
+    // The early judgement's sample: the run's counters, of the sample's domains only.
+    let mut sample = Counts::default();
+    let mut judged = false;
     let close_parts = |domains: &mut DatasetWriter,
                        mx_rows: &mut DatasetWriter,
                        client_rows: &mut DatasetWriter|
@@ -256,7 +248,7 @@ fn write_rows(
             panic!("injected panic writing {}", scan.entry.domain.as_str());
         }
         domains.push(|b| push_domain(b, &scan))?;
-        let in_sample = judge.after > 0 && !sample.judged && scan.entry.line <= judge.last_line.load(Ordering::SeqCst);
+        let in_sample = judge.after > 0 && !judged && scan.entry.line <= judge.last_line.load(Ordering::SeqCst);
         for t in &scan.targets {
             mx_rows.push(|b| push_mx(b, &scan, t))?;
             if t.probe.source == Some(runner::ProbeSource::Own) || t.probe.source.is_none() && !t.probe.cached {
@@ -279,22 +271,11 @@ fn write_rows(
             *sample.dnssec_status.entry(dnssec_label.to_string()).or_default() += 1;
             sample.domains += 1;
             if sample.domains == judge.after {
-                sample.judged = true;
-                let so_far = Counts {
-                    domains: judge.after,
-                    starttls: std::mem::take(&mut sample.starttls),
-                    dnssec_status: std::mem::take(&mut sample.dnssec_status),
-                    // Connections made: outcomes that are not skips.
-                    probes: sample
-                        .probe_outcomes
-                        .iter()
-                        .filter(|(k, _)| !k.starts_with("skipped"))
-                        .map(|(_, v)| v)
-                        .sum(),
-                    probe_outcomes: std::mem::take(&mut sample.probe_outcomes),
-                    ..Counts::default()
-                };
-                let warnings = plausibility::check(&so_far, &judge.config);
+                judged = true;
+                // Connections made: outcomes that are not skips.
+                sample.probes =
+                    sample.probe_outcomes.iter().filter(|(k, _)| !k.starts_with("skipped")).map(|(_, v)| v).sum();
+                let warnings = plausibility::check(&sample, &judge.config);
                 if !warnings.is_empty() {
                     *lock(&judge.verdict.warnings) = warnings;
                     judge.verdict.stopped.notify_one();
