@@ -554,9 +554,15 @@ impl Dns {
             return self.send(query, validate).await;
         }
         let now = Instant::now();
-        // A validated answer serves a plain question too: each fact is asked once.
-        let cached =
-            inner.validated.get(&query, now).or_else(|| if validate { None } else { inner.cache.get(&query, now) });
+        // A validated answer serves a plain question too: each fact is asked once. Each cache is
+        // looked in only when it can hold the answer (a look-up hashes the whole name).
+        let cached = if validate {
+            inner.validated.get(&query, now)
+        } else if inner.validator.is_some() {
+            inner.cache.get(&query, now).or_else(|| inner.validated.get(&query, now))
+        } else {
+            inner.cache.get(&query, now)
+        };
         if let Some(hit) = cached {
             return hit;
         }
