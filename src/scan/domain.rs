@@ -9,8 +9,10 @@
 //! 3. **Probe**: hand it all to the probe runner and wait, **parked**: the domain holds no resolve slot
 //!    while its probes wait for their turn at busy destinations, so a queue at one address never stops
 //!    other domains from being resolved and probed.
-//! 4. **Client endpoints**, when autoconfig or guesses add some: resolve them (a slot and the
-//!    deadline again), probe them (parked again).
+//! 4. **Client endpoints**, beside the MX probes (they need none of their answers): once the
+//!    autoconfig file is fetched, what it, the ISPDB or the MX's provider declare, or guesses: resolve
+//!    them (a slot and the deadline again), probe them (parked again). A domain whose MX waits in a
+//!    long queue does not start its client probes only after it, nor the other way round.
 //! 5. **Assemble** the [`DomainScan`].
 //!
 //! The deadline counts the domain's own work, its lookups; the connections have their own deadlines
@@ -132,7 +134,10 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     // state, and a parked domain should carry its data, not the space of the stages it is done with.
     e.resolving(&mut budget, || Box::pin(resolve(e, &name, &mut s, &mut plan))).await;
 
-    // 3. Probe, parked: the MX addresses, the MTA-STS policy, the autoconfig file, the SRV endpoints.
+    // 3. Probe, parked: the MX addresses, the MTA-STS policy, BIMI's files; and beside them (4.) the
+    // client endpoints: the autoconfig file and the SRV endpoints, then what they lead to. The client
+    // step needs none of the MX probes' answers, so it does not wait for them: a queue at the MX's
+    // address never delays the probes of the domain's client endpoints, and the other way round.
     let Plan { mx: planned_mx, mta_sts: sts_plan, client: client_on, srv, srv_resolved, autoconfig: auto_plan, bimi } =
         plan;
     let mx =
@@ -148,18 +153,6 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
             .await,
         )
     };
-    let autoconfig = async {
-        match auto_plan {
-            Some(from) => {
-                targets::fetch_autoconfig(e, &format!("autoconfig.{name}"), from, client::autoconfig::PATH).await
-            }
-            None if client_on => Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())),
-            None => Err((FetchOutcome::NotFetched, String::new())),
-        }
-    };
-    let srv_probes = futures::future::join_all(
-        srv.endpoints.iter().zip(&srv_resolved).map(|(ep, r)| targets::client_targets(e, ep, r)),
-    );
     let bimi_fetches = async {
         let (logo, certificate) = bimi?;
         let get = |f: BimiFetch, max| async move { targets::fetch(e, &f.host, f.from?, &f.path, max).await };
@@ -168,8 +161,16 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     };
     // Boxed: most domains publish no BIMI, and a parked domain should not carry room for its fetches.
     let bimi_fetches = Box::pin(bimi_fetches);
-    let (mx_rows, sts, autoconfig, srv_rows, bimi_got) =
-        Box::pin(async { tokio::join!(mx, sts, autoconfig, srv_probes, bimi_fetches) }).await;
+    let mail_probes = Box::pin(async { tokio::join!(mx, sts, bimi_fetches) });
+    let client_facts = ClientFacts {
+        own_mail_host: s.mx_hosts.iter().any(|m| m.host == name || m.host.ends_with(&format!(".{name}"))),
+        provider: s.mx_provider(),
+    };
+    let clients = OptionFuture::from(client_on.then(|| {
+        let found = ClientPlan { srv, srv_resolved, autoconfig: auto_plan };
+        Box::pin(client_step(e, &name, &mut s.client, &mut budget, client_facts, found))
+    }));
+    let ((mx_rows, sts, bimi_got), _) = tokio::join!(mail_probes, clients);
     if let Some((logo, certificate)) = bimi_got {
         let org = crate::domain::organizational_domain(&name);
         let roots = e.config.bimi_roots.as_deref().map(Vec::as_slice);
@@ -179,22 +180,75 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     if let Some(sts) = sts {
         s.mta_sts = sts;
     }
-    if !client_on {
-        return finish(s, &budget, e);
-    }
+    finish(s, &budget, e)
+}
 
-    // 4. Client endpoints beyond SRV: the first configuration published (autoconfig at the domain,
-    // its well-known URL, the ISPDB by the domain); when the domain published nothing at all, what
-    // its mail provider tells mail apps (found once per run per provider), or guesses under the
-    // domain when it is its own mail host. Then resolved and probed.
+/// What the resolve stage found for the client step: the SRV endpoints (resolved), the autoconfig
+/// host's address.
+struct ClientPlan {
+    srv: SrvStep,
+    srv_resolved: Vec<Resolved>,
+    autoconfig: Option<FetchFrom>,
+}
+
+/// What the client step needs to know of the domain's MX hosts.
+struct ClientFacts {
+    /// An MX host is the domain or under it (or the MX is implicit): the domain runs its own mail.
+    own_mail_host: bool,
+    /// The registrable domain of the primary MX host.
+    provider: Option<String>,
+}
+
+/// The client endpoints of a domain that accepts mail: the SRV endpoints probed, the autoconfig file
+/// at the domain fetched; then, beyond SRV, the first configuration published (autoconfig at the
+/// domain, its well-known URL, the ISPDB by the domain); when the domain published nothing at all,
+/// what its mail provider tells mail apps (found once per run per provider), or guesses under the
+/// domain when it is its own mail host. Those are resolved (with a resolve slot, within the deadline)
+/// and probed.
+async fn client_step(
+    e: &Engine,
+    name: &str,
+    client: &mut ClientScan,
+    budget: &mut Budget,
+    facts: ClientFacts,
+    plan: ClientPlan,
+) {
+    let ClientPlan { srv, srv_resolved, autoconfig: auto_plan } = plan;
+    let srv_probes = futures::future::join_all(
+        srv.endpoints.iter().zip(&srv_resolved).map(|(ep, r)| targets::client_targets(e, ep, r)),
+    );
+    let more_probes = async {
+        let autoconfig = match auto_plan {
+            Some(from) => {
+                targets::fetch_autoconfig(e, &format!("autoconfig.{name}"), from, client::autoconfig::PATH).await
+            }
+            None => Err((FetchOutcome::AddressLookupFailed, DEADLINE_DETAIL.into())),
+        };
+        more_endpoints(e, name, client, budget, facts, &srv, autoconfig).await
+    };
+    let (srv_rows, more_rows) = tokio::join!(srv_probes, more_probes);
+    // SRV endpoints first, then the others, as they were found.
+    let mut rows: Vec<_> = srv_rows.into_iter().flatten().collect();
+    rows.extend(more_rows);
+    client.targets = rows;
+}
+
+/// The client endpoints beyond SRV (see [`client_step`]): found, resolved and probed; their rows.
+async fn more_endpoints(
+    e: &Engine,
+    name: &str,
+    client: &mut ClientScan,
+    budget: &mut Budget,
+    facts: ClientFacts,
+    srv: &SrvStep,
+    autoconfig: Result<client::autoconfig::ConfigFile, (FetchOutcome, String)>,
+) -> Vec<super::result::ClientTarget> {
     let settings = &e.config.client;
-    let client = &mut s.client;
-    client.targets = srv_rows.into_iter().flatten().collect();
     let mut more: Vec<Endpoint> = match autoconfig {
         Ok(file) => {
             client.autoconfig = (FetchOutcome::Ok, None);
             client.provider_id = file.provider_id.clone();
-            client::declared_endpoints(&file.servers, &name, Source::Autoconfig, settings)
+            client::declared_endpoints(&file.servers, name, Source::Autoconfig, settings)
         }
         Err((outcome, detail)) => {
             client.lookups_failed |= outcome == FetchOutcome::AddressLookupFailed;
@@ -204,21 +258,20 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     };
     if more.is_empty() && settings.well_known {
         // Boxed, like every stage: a parked domain should not carry room for the fetch it is done with.
-        let (found, failed, id) = Box::pin(well_known(e, &name, &mut budget)).await;
+        let (found, failed, id) = Box::pin(well_known(e, name, budget)).await;
         more = found;
-        s.client.lookups_failed |= failed;
-        s.client.provider_id = id;
+        client.lookups_failed |= failed;
+        client.provider_id = id;
     }
     if more.is_empty()
-        && let Some(p) = settings.ispdb.lookup(&name)
+        && let Some(p) = settings.ispdb.lookup(name)
     {
-        more = client::declared_endpoints(&p.config.servers, &name, Source::Ispdb, settings);
-        s.client.provider_id = Some(p.id.clone());
+        more = client::declared_endpoints(&p.config.servers, name, Source::Ispdb, settings);
+        client.provider_id = Some(p.id.clone());
     }
-    let own_mail_host = s.mx_hosts.iter().any(|m| m.host == name || m.host.ends_with(&format!(".{name}")));
+    let ClientFacts { own_mail_host, provider } = facts;
     let nothing_published = more.is_empty() && srv.endpoints.is_empty() && srv.not_offered.is_empty();
-    let provider = s.mx_provider();
-    let own_org = crate::domain::organizational_domain(&name);
+    let own_org = crate::domain::organizational_domain(name);
     let mut provider_addresses = None;
     if nothing_published
         && !own_mail_host
@@ -227,25 +280,25 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
     {
         let found = Box::pin(e.providers.get(e, &provider)).await;
         if let Some(source) = found.source {
-            more = client::declared_endpoints(&found.servers, &name, source, settings);
+            more = client::declared_endpoints(&found.servers, name, source, settings);
             if source == Source::GuessMx {
                 more.iter_mut().for_each(|ep| ep.declared = None);
             }
-            s.client.provider_id = found.id.clone();
+            client.provider_id = found.id.clone();
         }
-        s.client.lookups_failed |= more.is_empty() && found.failed;
+        client.lookups_failed |= more.is_empty() && found.failed;
         provider_addresses = Some(found);
     }
     let mut resolved_more: Vec<Resolved> = more.iter().map(|_| Resolved::pending()).collect();
     let mut guessed_failed = false;
     let found = e
-        .resolving(&mut budget, || {
+        .resolving(budget, || {
             Box::pin(async {
                 // Guesses only where they can exist: a domain that is its own mail host (an MX under
                 // the domain, or an implicit MX) may run mail.<domain> and its kin.
                 if nothing_published && own_mail_host {
                     let (guesses, failed) =
-                        client::guesses(&e.dns, &e.config.guard, &name, Source::Guess, &e.config.client).await;
+                        client::guesses(&e.dns, &e.config.guard, name, Source::Guess, &e.config.client).await;
                     guessed_failed = failed;
                     more = guesses;
                     resolved_more = more.iter().map(|_| Resolved::pending()).collect();
@@ -267,14 +320,12 @@ async fn stages(e: &Engine, entry: Entry, scanned_at_ms: i64) -> DomainScan {
             })
         })
         .await;
-    let client = &mut s.client;
     client.config_source = more.first().map(|ep| ep.source);
     client.lookups_failed |= guessed_failed || !found;
     client.endpoints = srv.endpoints.len() + more.len();
     let rows =
         futures::future::join_all(more.iter().zip(&resolved_more).map(|(ep, r)| targets::client_targets(e, ep, r)));
-    client.targets.extend(Box::pin(rows).await.into_iter().flatten());
-    finish(s, &budget, e)
+    Box::pin(rows).await.into_iter().flatten().collect()
 }
 
 /// The autoconfig file at `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml`: its
@@ -372,7 +423,7 @@ async fn resolve(e: &Engine, name: &str, s: &mut DomainScan, plan: &mut Plan) {
             *client_plan = true;
             let host = format!("autoconfig.{name}");
             let (step, auto) =
-                tokio::join!(client::srv(dns, name, &c.client.protocols), targets::resolve_host(e, &host));
+                tokio::join!(client::srv(dns, name, &c.client.protocols), targets::resolve_own_host(e, &host));
             *autoconfig = Some(targets::fetch_address(e, &host, &auto));
             client_out.lookups_failed |= !step.failed.is_empty();
             client_out.srv_not_offered = step.not_offered.clone();

@@ -1,5 +1,6 @@
-//! The scan engine against the internet's shape (blocks 127.40.0.0/16 and 127.41.0.0/16): mail
-//! concentrated on shared addresses must never hold up anyone else's domains, and an address that
+//! The scan engine against the internet's shape (blocks 127.40.0.0/16, 127.41.0.0/16, 127.53.0.0/16
+//! and 127.54.0.0/16): mail concentrated on shared addresses must never hold up anyone else's
+//! domains, a wait at one of a domain's destinations never holds up its others, and an address that
 //! answers every name alike is not asked once per name.
 
 use std::net::SocketAddr;
@@ -159,4 +160,51 @@ async fn the_early_judgement_samples_the_input_not_the_first_finished() {
     assert!(scan.summary.warnings.is_empty(), "{:?}", scan.summary.warnings);
     assert_eq!(scan.domains.len(), 100);
     assert_eq!(scan.domains.iter().filter(|r| r["starttls"].str() == Some("all")).count(), 75);
+}
+
+/// A domain's client endpoints are probed beside its MX, not after it (block 127.54.0.0/16). The MX
+/// is silent (it holds the connection until the read deadline) and so is the IMAPS endpoint that the
+/// domain's autoconfig file declares: one after the other they take two deadlines, side by side one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_probes_do_not_wait_for_the_mx_probes() {
+    use mailcensus::probe::client::Protocol;
+    use mailcensus::testkit::https::{FakeHttps, Reply};
+    use mailcensus::testkit::mailbox::{FakeMailbox, Service};
+    const READ: Duration = Duration::from_secs(4);
+    let (https_port, imaps_port) = (2443, 20_993);
+    let mut w = World::new(54);
+    w.mx("side.test", "mx.side.test", Behaviour::new(Posture::Silent)).await;
+    let imap_ip = w.block.next_ip();
+    w.zone.addr("imap.side.test", imap_ip);
+    let imap = FakeMailbox::spawn(SocketAddr::new(imap_ip, imaps_port), Service::Silent).await.unwrap();
+    let https_ip = w.block.next_ip();
+    w.zone.addr("autoconfig.side.test", https_ip);
+    let xml = format!(
+        r#"<clientConfig version="1.1"><emailProvider id="side.test"><incomingServer type="imap"><hostname>imap.side.test</hostname><port>{imaps_port}</port><socketType>SSL</socketType></incomingServer></emailProvider></clientConfig>"#
+    );
+    let cert = w.ca.leaf(&["autoconfig.side.test"], Validity::Current).server_config(false);
+    let reply = Reply::Fixed { status: 200, content_type: "text/xml".into(), body: xml };
+    let _https = FakeHttps::spawn(SocketAddr::new(https_ip, https_port), cert, reply).await.unwrap();
+    let scan = w
+        .scan("engine-side", "domain\nside.test\n", |c| {
+            c.https_port = https_port;
+            c.client.ports = vec![(Protocol::Imaps, imaps_port)];
+            c.client.protocols = vec![Protocol::Imaps];
+            c.smtp.read_timeout = READ;
+        })
+        .await;
+    // Both waited for their whole read deadline...
+    let mx = scan.mx_row("side.test");
+    assert_eq!((mx["probe_phase"].str(), mx["probe_reason"].str()), (Some("banner"), Some("timeout")), "{mx:#?}");
+    let rows = mailcensus::testkit::dataset::read_rows(&scan.out.join("client_endpoints")).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let ep = &rows[0];
+    assert_eq!((ep["client_source"].str(), ep["client_host"].str()), (Some("autoconfig"), Some("imap.side.test")));
+    assert_eq!(ep["probe_reason"].str(), Some("timeout"), "{ep:#?}");
+    assert!(ep["probe_duration_ms"].int().unwrap() >= READ.as_millis() as i64 - 50, "{ep:#?}");
+    assert!(imap.commands().is_empty(), "nothing but a TLS hello reached the silent port");
+    // ...at the same time: the domain took one deadline, not two.
+    let took = scan.domain("side.test")["scan_duration_ms"].int().unwrap();
+    assert!(took >= READ.as_millis() as i64 - 50, "{took} ms");
+    assert!(took < 2 * READ.as_millis() as i64 - 1000, "the client probe waited for the MX probe: {took} ms");
 }
