@@ -9,9 +9,12 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    Float64Type, Int16Type, Int32Type, Int64Type, TimestampMillisecondType, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
+};
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -43,7 +46,7 @@ impl RowView<'_> {
         }
     }
 
-    /// A numeric column as f64.
+    /// A numeric column as f64 (a millisecond timestamp as milliseconds since 1970).
     pub fn f64(&self, name: &str) -> Option<f64> {
         let c = self.column(name)?;
         Some(match c.data_type() {
@@ -55,6 +58,9 @@ impl RowView<'_> {
             DataType::Int16 => c.as_primitive::<Int16Type>().value(self.row) as f64,
             DataType::Int32 => c.as_primitive::<Int32Type>().value(self.row) as f64,
             DataType::Int64 => c.as_primitive::<Int64Type>().value(self.row) as f64,
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                c.as_primitive::<TimestampMillisecondType>().value(self.row) as f64
+            }
             _ => return None,
         })
     }

@@ -85,6 +85,10 @@ fn bench_json_reports_consistent_figures() {
     assert!(n("peak_rss_mib") > 1.0 && n("elapsed_seconds") > 0.0);
     let lat = r["probe_latency_ms"].as_array().unwrap();
     assert!(lat[0].as_u64() <= lat[1].as_u64() && lat[1].as_u64() <= lat[2].as_u64());
+    // The completion percentiles are times within the scan, in order.
+    let done: Vec<f64> = r["domains_done_seconds"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(done[0] > 0.0 && done[0] <= done[1] && done[1] <= done[2], "{r}");
+    assert!(done[2] <= n("elapsed_seconds") + 0.01, "{r}");
     let bad = Command::new(env!("CARGO_BIN_EXE_mailcensus")).args(["bench", "--posture", "nonsense"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
