@@ -36,7 +36,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use crate::client::Endpoint;
-use crate::limit::{Class, Gcra, Limits, retry_delay};
+use crate::limit::{Class, ClassLimits, Gcra, Limits, retry_delay};
 use crate::probe::client::{self, ClientReport, ClientTls};
 use crate::probe::https::{self, FetchError, FetchFailure, FetchLimits, HttpsResponse};
 use crate::probe::smtp::{self, ProbeReport, SmtpConfig, StartTls};
@@ -118,12 +118,24 @@ struct Queue {
     backoff_until: Option<Instant>,
     /// In the dispatcher's heap.
     scheduled: bool,
-    /// Connections started, the time they were open, and the time it was backed off (the union
-    /// of its back-off windows), for the run's lower bound.
+    /// What it counted for the run's lower bound.
+    tally: Tally,
+}
+
+/// What a destination counted for the run's lower bound, over the whole run: connections started,
+/// the time they were open, and the time it was backed off (the union of its back-off windows).
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
     started: u64,
     busy: Duration,
     backed_off: Duration,
 }
+
+/// Tallies of forgotten (idle) destinations kept at once: those of destinations with two connections
+/// or more, which are the shared ones (a destination with one connection adds nothing to the bound
+/// beyond that connection). Past it, a destination that falls idle starts a new tally when it is
+/// busy again, and the bound may be lower than it could be (never higher).
+const MAX_TALLIES: usize = 65_536;
 
 impl Queue {
     /// The earliest moment its rate and back-off allow its next start (`None`: any time).
@@ -159,6 +171,9 @@ pub struct Bound {
 
 struct State {
     queues: HashMap<Dest, Queue>,
+    /// The tallies of destinations whose idle queue was forgotten, restored when they are busy again:
+    /// a destination busy in two periods of the run needs its connections of both in the bound.
+    tallies: HashMap<Dest, Tally>,
     heap: BinaryHeap<Reverse<(Instant, u64, Dest)>>,
     seq: u64,
     global: Gcra,
@@ -179,9 +194,17 @@ enum Action {
 }
 
 impl State {
+    /// The queue of `dest`, made when it has none (with its tally, if it had one before).
+    fn queue(&mut self, dest: Dest) -> &mut Queue {
+        let tallies = &mut self.tallies;
+        self.queues
+            .entry(dest)
+            .or_insert_with(|| Queue { tally: tallies.remove(&dest).unwrap_or_default(), ..Queue::default() })
+    }
+
     /// Puts `dest` in line if it has a job it may start; true when the dispatcher must be woken for it.
     fn schedule(&mut self, dest: Dest, now: Instant, cap: usize) -> bool {
-        let q = self.queues.entry(dest).or_default();
+        let q = self.queue(dest);
         if q.scheduled || q.jobs.is_empty() || q.open >= cap {
             return false;
         }
@@ -230,7 +253,7 @@ impl State {
             self.heap.pop();
             let job = q.jobs.pop_front().expect("checked non-empty");
             q.open += 1;
-            q.started += 1;
+            q.tally.started += 1;
             q.next_start = Some(now + limits.of(dest.0).interval());
             q.scheduled = false;
             self.global.take(now);
@@ -239,9 +262,64 @@ impl State {
         }
     }
 
-    /// Forgets idle destinations (their stats are in the bound already).
+    /// A job at `dest` ended after its connection was open for `open_for`: a retry goes back to the
+    /// front of its queue after the back-off, and the bound takes the destination's and the job's
+    /// times. True when the dispatcher must be woken.
+    fn job_ended(
+        &mut self,
+        dest: Dest,
+        job: Job,
+        step: Step,
+        open_for: Duration,
+        now: Instant,
+        limits: ClassLimits,
+    ) -> bool {
+        let q = self.queue(dest);
+        q.open = q.open.saturating_sub(1);
+        q.tally.busy += open_for;
+        let spent = job.spent + open_for;
+        let mut chain = None;
+        match step {
+            Step::RetryAfter(delay) => {
+                let until = now + delay;
+                // Only the part of this back-off that does not overlap one already running.
+                let from = q.backoff_until.map_or(now, |b| b.max(now));
+                q.tally.backed_off += until.saturating_duration_since(from);
+                q.backoff_until = Some(q.backoff_until.map_or(until, |b| b.max(until)));
+                q.jobs.push_front(Job { attempt: job.attempt + 1, spent: spent + delay, task: job.task });
+            }
+            Step::Done => chain = Some(spent),
+        }
+        let cap = limits.per_ip_connections.max(1);
+        let t = q.tally;
+        let rate_bound = limits.interval().as_secs_f64() * t.started.saturating_sub(1) as f64;
+        let busy_bound = t.busy.as_secs_f64() / cap as f64;
+        // One connection at a time: nothing is open while the destination is backed off.
+        let serial_bound = if cap == 1 { (t.busy + t.backed_off).as_secs_f64() } else { 0.0 };
+        let dest_bound = rate_bound.max(busy_bound).max(serial_bound);
+        let b = &mut self.bound;
+        if let Some(chain) = chain {
+            b.longest_job_seconds = b.longest_job_seconds.max(chain.as_secs_f64());
+        }
+        if dest_bound > b.busiest_destination_seconds {
+            b.busiest_destination_seconds = dest_bound;
+            b.busiest_destination = format!("{}/{}", dest.0.as_label(), dest.1);
+        }
+        b.longest_connection_seconds = b.longest_connection_seconds.max(open_for.as_secs_f64());
+        self.schedule(dest, now, cap)
+    }
+
+    /// Forgets idle destinations; the tallies of those with two connections or more are kept (see
+    /// [`MAX_TALLIES`]).
     fn sweep(&mut self, now: Instant) {
-        self.queues.retain(|_, q| !q.idle(now));
+        let tallies = &mut self.tallies;
+        self.queues.retain(|dest, q| {
+            let idle = q.idle(now);
+            if idle && q.tally.started >= 2 && tallies.len() < MAX_TALLIES {
+                tallies.insert(*dest, q.tally);
+            }
+            !idle
+        });
         self.last_sweep = now;
     }
 }
@@ -389,6 +467,7 @@ impl Runner {
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 queues: HashMap::new(),
+                tallies: HashMap::new(),
                 heap: BinaryHeap::new(),
                 seq: 0,
                 // The run-wide rate allows a burst of one second's worth, so a run starts at full rate.
@@ -417,7 +496,7 @@ impl Runner {
         let cap = self.inner.limits.of(dest.0).per_ip_connections.max(1);
         let wake = {
             let mut st = lock(&self.inner.state);
-            st.queues.entry(dest).or_default().jobs.push_back(Job { attempt: 1, spent: Duration::ZERO, task });
+            st.queue(dest).jobs.push_back(Job { attempt: 1, spent: Duration::ZERO, task });
             st.schedule(dest, now, cap)
         };
         if wake {
@@ -622,42 +701,7 @@ async fn run_job(inner: Arc<Inner>, dest: Dest, mut job: Job) {
     };
     let now = Instant::now();
     let limits = inner.limits.of(dest.0);
-    let wake = {
-        let mut st = lock(&inner.state);
-        let open_for = now.duration_since(started);
-        let q = st.queues.entry(dest).or_default();
-        q.open = q.open.saturating_sub(1);
-        q.busy += open_for;
-        let spent = job.spent + open_for;
-        let mut chain = None;
-        match step {
-            Step::RetryAfter(delay) => {
-                let until = now + delay;
-                // Only the part of this back-off that does not overlap one already running.
-                let from = q.backoff_until.map_or(now, |b| b.max(now));
-                q.backed_off += until.saturating_duration_since(from);
-                q.backoff_until = Some(q.backoff_until.map_or(until, |b| b.max(until)));
-                q.jobs.push_front(Job { attempt: job.attempt + 1, spent: spent + delay, task: job.task });
-            }
-            Step::Done => chain = Some(spent),
-        }
-        let cap = limits.per_ip_connections.max(1);
-        let rate_bound = limits.interval().as_secs_f64() * q.started.saturating_sub(1) as f64;
-        let busy_bound = q.busy.as_secs_f64() / cap as f64;
-        // One connection at a time: nothing is open while the destination is backed off.
-        let serial_bound = if cap == 1 { (q.busy + q.backed_off).as_secs_f64() } else { 0.0 };
-        let dest_bound = rate_bound.max(busy_bound).max(serial_bound);
-        let b = &mut st.bound;
-        if let Some(chain) = chain {
-            b.longest_job_seconds = b.longest_job_seconds.max(chain.as_secs_f64());
-        }
-        if dest_bound > b.busiest_destination_seconds {
-            b.busiest_destination_seconds = dest_bound;
-            b.busiest_destination = format!("{}/{}", dest.0.as_label(), dest.1);
-        }
-        b.longest_connection_seconds = b.longest_connection_seconds.max(open_for.as_secs_f64());
-        st.schedule(dest, now, limits.per_ip_connections.max(1))
-    };
+    let wake = lock(&inner.state).job_ended(dest, job, step, now.duration_since(started), now, limits);
     if wake {
         inner.wake.notify_one();
     }
@@ -1018,6 +1062,7 @@ mod tests {
     fn state(global: Gcra) -> State {
         State {
             queues: HashMap::new(),
+            tallies: HashMap::new(),
             heap: BinaryHeap::new(),
             seq: 0,
             global,
@@ -1106,6 +1151,43 @@ mod tests {
             _ => panic!("expected a wait for the per-address rate"),
         }
         assert!(matches!(st.next_action(now + Duration::from_secs(1), &l), Action::Start(d, _) if d == busy));
+    }
+
+    #[tokio::test]
+    async fn a_destination_busy_twice_counts_all_its_connections_in_the_bound() {
+        let mut st = state(Gcra::new(10_000.0, 10_000));
+        let l = limits(10.0, 1);
+        let d: Dest = (Class::Https, "127.52.0.2".parse().unwrap());
+        let mut t = Instant::now();
+        let busy_period = |st: &mut State, t: &mut Instant| {
+            for _ in 0..3 {
+                st.queue(d).jobs.push_back(Job { attempt: 1, spent: Duration::ZERO, task: Box::new(Nop) });
+            }
+            st.schedule(d, *t, 1);
+            let mut started = 0;
+            while started < 3 {
+                match st.next_action(*t, &l) {
+                    Action::Start(dest, job) => {
+                        started += 1;
+                        *t += Duration::from_millis(10);
+                        st.job_ended(dest, job, Step::Done, Duration::from_millis(10), *t, l.of(d.0));
+                    }
+                    Action::WaitUntil(w) => *t = w,
+                    _ => panic!("expected a start or a wait"),
+                }
+            }
+        };
+        busy_period(&mut st, &mut t);
+        // Three connections at 10/s: 0.2 s at least.
+        assert!((st.bound.busiest_destination_seconds - 0.2).abs() < 1e-9, "{:?}", st.bound);
+        // Idle, the queue is forgotten, its tally kept.
+        t += Duration::from_secs(10);
+        st.sweep(t);
+        assert!(!st.queues.contains_key(&d) && st.tallies.contains_key(&d));
+        // Busy again: six connections in all, 0.5 s at least (it used to start again at 0.2 s).
+        busy_period(&mut st, &mut t);
+        assert!((st.bound.busiest_destination_seconds - 0.5).abs() < 1e-9, "{:?}", st.bound);
+        assert!(st.tallies.is_empty(), "the tally went back to its queue");
     }
 
     fn kit() -> Kit {
