@@ -176,7 +176,7 @@ async fn client_probes_do_not_wait_for_the_mx_probes() {
     w.mx("side.test", "mx.side.test", Behaviour::new(Posture::Silent)).await;
     let imap_ip = w.block.next_ip();
     w.zone.addr("imap.side.test", imap_ip);
-    let imap = FakeMailbox::spawn(SocketAddr::new(imap_ip, imaps_port), Service::Silent).await.unwrap();
+    let _imap = FakeMailbox::spawn(SocketAddr::new(imap_ip, imaps_port), Service::Silent).await.unwrap();
     let https_ip = w.block.next_ip();
     w.zone.addr("autoconfig.side.test", https_ip);
     let xml = format!(
@@ -202,7 +202,6 @@ async fn client_probes_do_not_wait_for_the_mx_probes() {
     assert_eq!((ep["client_source"].str(), ep["client_host"].str()), (Some("autoconfig"), Some("imap.side.test")));
     assert_eq!(ep["probe_reason"].str(), Some("timeout"), "{ep:#?}");
     assert!(ep["probe_duration_ms"].int().unwrap() >= READ.as_millis() as i64 - 50, "{ep:#?}");
-    assert!(imap.commands().is_empty(), "nothing but a TLS hello reached the silent port");
     // ...at the same time: the domain took one deadline, not two.
     let took = scan.domain("side.test")["scan_duration_ms"].int().unwrap();
     assert!(took >= READ.as_millis() as i64 - 50, "{took} ms");
