@@ -453,3 +453,67 @@ async fn discovery_follows_the_mail_apps_order() {
     let page = std::fs::read_to_string(scan.out.join("report/index.html")).unwrap();
     assert!(page.contains("id=\"providers\"") && page.contains("<td>gprov.test</td>"));
 }
+
+/// One domain cannot fan out into hundreds of client probes (block 127.55.0.0/16): SRV records
+/// naming six targets for every protocol (four kept a protocol), each target with five addresses,
+/// give at most `max_endpoints` endpoints and at most `max_ips_per_endpoint` connections to each;
+/// the addresses beyond are written as skipped (`over_limit`), not dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_that_fans_out_is_capped() {
+    let mut w = World::new(55);
+    let d = "fan.cli.test";
+    let mx_ip = w.block.next_ip();
+    w.zone.mx(d, 10, "mx.fan.cli.test").addr("mx.fan.cli.test", mx_ip);
+    let mut published = 0;
+    for p in Protocol::ALL {
+        for t in 0..6 {
+            let host = format!("{}{t}.fan.cli.test", p.as_label());
+            w.zone.srv(&format!("_{}._tcp.{d}", p.as_label()), 0, port(*p), &host);
+            for _ in 0..5 {
+                let ip = w.block.next_ip();
+                w.zone.addr(&host, ip);
+            }
+            published += 1;
+        }
+    }
+    let scan = w
+        .scan("fan-out", &format!("{d}\n"), |c| {
+            c.client.ports = Protocol::ALL.iter().map(|p| (*p, port(*p))).collect();
+            c.dkim = false;
+        })
+        .await;
+    let defaults = mailcensus::config::ClientSettings::default();
+    let (max_endpoints, max_ips) = (defaults.max_endpoints, defaults.max_ips_per_endpoint);
+    assert!(published * 5 > 4 * max_endpoints * max_ips, "the test must publish far more than the caps");
+    let rows = mailcensus::testkit::dataset::read_rows(&scan.out.join("client_endpoints")).unwrap();
+    let mut endpoints: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["client_protocol"].str().unwrap().to_string(), r["client_host"].str().unwrap().to_string()))
+        .collect();
+    endpoints.sort();
+    endpoints.dedup();
+    assert_eq!(endpoints.len(), max_endpoints, "{endpoints:?}");
+    assert_eq!(scan.domain(d)["client_endpoint_count"].int(), Some(max_endpoints as i64));
+    // At most four SRV targets of one protocol are kept.
+    for p in Protocol::ALL {
+        let of_protocol = endpoints.iter().filter(|(q, _)| q == p.as_label()).count();
+        assert!(of_protocol <= mailcensus::client::MAX_SRV_PER_PROTOCOL, "{p:?}: {of_protocol}");
+    }
+    // Every address of a kept endpoint has its row; only the first two were connected to.
+    assert_eq!(rows.len(), max_endpoints * 5);
+    for (protocol, host) in &endpoints {
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r["client_protocol"].str() == Some(protocol) && r["client_host"].str() == Some(host))
+            .collect();
+        let tried = mine.iter().filter(|r| r["probe_status"].str() != Some("skipped")).count();
+        assert_eq!(tried, max_ips, "{host}: {mine:#?}");
+        assert!(
+            mine.iter()
+                .filter(|r| r["probe_status"].str() == Some("skipped"))
+                .all(|r| r["probe_reason"].str() == Some("over_limit")),
+            "{host}: {mine:#?}"
+        );
+    }
+    assert_eq!(scan.summary.counts.internal_errors + scan.summary.counts.runner.internal_errors, 0);
+}
