@@ -525,7 +525,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 MTA_STS_FETCH,
                 label(),
                 false,
-                "Fetch of https://mta-sts.<domain>/.well-known/mta-sts.txt: ok, not_fetched (no valid record), no_address, connect_failed, timeout, tls_failed, http_error, http_status, wrong_content_type, too_large, syntax_error, skipped.",
+                "Fetch of https://mta-sts.<domain>/.well-known/mta-sts.txt: ok, not_fetched (no valid record), no_address, address_lookup_failed (the host's lookup failed), connect_failed, timeout, tls_failed, http_error, http_status, wrong_content_type, too_large, syntax_error, skipped.",
             ),
             f(MTA_STS_HTTP_STATUS, Int32, true, "HTTP status of the policy fetch."),
             f(MTA_STS_DETAIL, Utf8, true, "Why the record or the fetch failed (TLS error, HTTP status, parse error)."),
@@ -598,7 +598,7 @@ pub static DOMAINS: LazyLock<SchemaRef> = LazyLock::new(|| {
                 CLIENT_AUTOCONFIG,
                 label(),
                 false,
-                "Fetch of https://autoconfig.<domain>/mail/config-v1.1.xml: ok, no_address, connect_failed, timeout, tls_failed, http_error, http_status, too_large, syntax_error, skipped, not_fetched (not probed).",
+                "Fetch of https://autoconfig.<domain>/mail/config-v1.1.xml: ok, no_address, address_lookup_failed (the host's lookup failed), connect_failed, timeout, tls_failed, http_error, http_status, too_large, syntax_error, skipped, not_fetched (not probed).",
             ),
             f(CLIENT_AUTOCONFIG_DETAIL, Utf8, true, "Why the autoconfig fetch failed."),
             f(

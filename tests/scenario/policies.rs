@@ -76,6 +76,14 @@ async fn policies_are_evaluated_and_written() {
         let ip = w.block.next_ip();
         w.zone.addr(&format!("mta-sts.{d}"), ip);
     }
+    // A policy host whose name SERVFAILs: the fetch failed, it is not "no address".
+    {
+        let d = "sts-addrfail.pol.test";
+        let mx_host = format!("mx.{d}");
+        let leaf = w.ca.leaf(&[&mx_host], Validity::Current);
+        w.mx(d, &mx_host, Behaviour::new(Posture::StartTls(leaf.server_config(false)))).await;
+        w.zone.txt(&format!("_mta-sts.{d}"), "v=STSv1; id=1").fault(&format!("mta-sts.{d}"), Fault::ServFail);
+    }
     w.zone.txt("_smtp._tls.sts-ok.pol.test", "v=TLSRPTv1; rua=mailto:tlsrpt@sts-ok.pol.test");
     w.zone.txt("_smtp._tls.sts-testing.pol.test", "v=TLSRPTv1; rua=ftp://nope");
 
@@ -115,7 +123,7 @@ async fn policies_are_evaluated_and_written() {
     for (d, _, _) in &sts_cases {
         input.push_str(&format!("{d},\n"));
     }
-    input.push_str("sts-closed.pol.test,\nsts-excluded.pol.test,\n");
+    input.push_str("sts-closed.pol.test,\nsts-excluded.pol.test,\nsts-addrfail.pol.test,\n");
     input.push_str("auth.pol.test,\nloop.pol.test,\nflaky.pol.test,\nbare.sub.pol.test,\ncustom.pol.test,brand2024 other\nbadsel.pol.test,a/b\n");
     let scan = w
         .scan("policies", &input, |c| {
@@ -126,7 +134,7 @@ async fn policies_are_evaluated_and_written() {
             c.dkim_search = mailcensus::policy::dkim::DkimSearch::All;
         })
         .await;
-    assert_eq!(scan.domains.len(), sts_cases.len() + 7, "badsel is rejected");
+    assert_eq!(scan.domains.len(), sts_cases.len() + 8, "badsel is rejected");
     let rejects = std::fs::read_to_string(scan.out.join("rejects.csv")).unwrap();
     assert!(rejects.contains("invalid_dkim_selector"), "{rejects}");
 
@@ -151,6 +159,7 @@ async fn policies_are_evaluated_and_written() {
         ("sts-garbled.pol.test", "http_error"),
         ("sts-closed.pol.test", "connect_failed"),
         ("sts-excluded.pol.test", "skipped"),
+        ("sts-addrfail.pol.test", "address_lookup_failed"),
     ];
     for (domain, want) in fetch {
         assert_eq!(label(domain, "mta_sts_status").as_deref(), Some("valid"), "{domain}");
