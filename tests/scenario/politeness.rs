@@ -239,4 +239,36 @@ async fn a_panic_becomes_a_row_not_a_lost_domain() {
     assert!(scan.domain("boom.test")["scan_error"].str().is_some_and(|e| e.starts_with("internal: injected panic")));
     assert_eq!(scan.domain("fine.test")["starttls"].str(), Some("none"));
     assert_eq!(scan.summary.counts.internal_errors, 1);
+
+    // A panic in a client probe (once, an IMAP reply could cause one) costs that endpoint's row,
+    // never the domain's MX, SPF or DMARC results (block 127.56.0.0/16).
+    use mailcensus::probe::client::Protocol;
+    let mut w = World::new(56);
+    w.mx("owner.test", "mx.owner.test", Behaviour::new(Posture::NoStartTls)).await;
+    let imap_ip = w.block.next_ip();
+    w.zone
+        .txt("owner.test", "v=spf1 -all")
+        .txt("_dmarc.owner.test", "v=DMARC1; p=reject")
+        .addr("imap.boom.test", imap_ip)
+        .srv("_imaps._tcp.owner.test", 0, 21_993, "imap.boom.test");
+    let scan = w
+        .scan("panic-client", "owner.test\n", |c| {
+            c.inject_panic = Some("imap.boom.test".into());
+            c.client.protocols = vec![Protocol::Imaps];
+        })
+        .await;
+    let row = scan.domain("owner.test");
+    assert!(row["scan_error"].is_null(), "{:?}", row["scan_error"]);
+    assert_eq!(
+        (row["starttls"].str(), row["spf_status"].str(), row["dmarc_policy"].str()),
+        (Some("none"), Some("valid"), Some("reject"))
+    );
+    assert_eq!(scan.mx_row("owner.test")["probe_status"].str(), Some("done"));
+    let clients = mailcensus::testkit::dataset::read_rows(&scan.out.join("client_endpoints")).unwrap();
+    assert_eq!(clients.len(), 1, "{clients:#?}");
+    assert_eq!(
+        (clients[0]["client_host"].str(), clients[0]["probe_status"].str(), clients[0]["probe_reason"].str()),
+        (Some("imap.boom.test"), Some("failed"), Some("internal"))
+    );
+    assert_eq!(scan.summary.counts.internal_errors, 1, "the client probe's panic, counted once");
 }
